@@ -1,0 +1,65 @@
+"""booking: online booking for physiotherapy clinics that offer IMS."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from booking import config as settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, then extensions, blueprints, error handlers, commands."""
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    app.config.from_mapping(settings.from_environment(app.instance_path))
+    if config:
+        app.config.from_mapping(config)
+    settings.check(app.config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from booking import database  # noqa: F401  (installs the SQLite engine hooks)
+    from booking.extensions import csrf, db, migrate
+
+    db.init_app(app)
+    migrate.init_app(
+        app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
+    )
+    csrf.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from booking.api import bp as api
+    from booking.extensions import csrf
+    from booking.public import bp as public
+
+    app.register_blueprint(public)
+    csrf.exempt(api)  # JSON API: no cookies authorize it, a manage token does
+    app.register_blueprint(api, url_prefix="/api/v1")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from booking.errors import register
+
+    register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from booking.cli import register
+
+    register(app)

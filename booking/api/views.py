@@ -1,0 +1,183 @@
+"""API endpoints: parse, call one service, serialize."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Response, jsonify, request
+from sqlalchemy import select
+
+from booking import clock
+from booking.api import bp, parse
+from booking.api.openapi import spec
+from booking.availability import Slot
+from booking.errors import error_response, status_of
+from booking.extensions import db
+from booking.models import Appointment, Service, Therapist
+from booking.services import booking
+from booking.services.availability import MAX_RANGE_DAYS, find_slots, therapists_for
+from booking.services.clinic import get_clinic
+from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
+
+
+@bp.errorhandler(BookingError)
+def booking_error(error: BookingError) -> Response:
+    details = dict(error.details)
+    if isinstance(error, SlotUnavailable):
+        details["alternatives"] = _slots(error.alternatives, get_clinic().zone)
+    return error_response(status_of(error), error.code, error.message, **details)
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    return jsonify(spec())
+
+
+@bp.get("/services")
+def services() -> Response:
+    rows = db.session.scalars(select(Service).where(Service.active).order_by(Service.id))
+    return jsonify({"services": [_service(s) for s in rows]})
+
+
+@bp.get("/therapists")
+def therapists() -> Response:
+    slug = request.args.get("service")
+    if slug is None:
+        rows = db.session.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.id))
+    else:
+        rows = therapists_for(_service_by_slug(slug))
+    return jsonify({"therapists": [_therapist(t) for t in rows]})
+
+
+@bp.get("/availability")
+def availability() -> Response:
+    zone = get_clinic().zone
+    fields = parse.Fields(request.args.to_dict())
+    slug = fields.text("service", limit=60)
+    therapist_id = fields.identifier("therapist", required=False)
+    today = clock.now().astimezone(zone).date()
+    first = parse.day(request.args.get("from"), "from", fields) or today
+    last = parse.day(request.args.get("to"), "to", fields) or first + timedelta(days=6)
+    if last < first:
+        fields.fail("to", "Must not be before `from`.")
+    elif (last - first).days >= MAX_RANGE_DAYS:
+        fields.fail("to", f"The range may span at most {MAX_RANGE_DAYS} days.")
+    fields.done()
+    service = _service_by_slug(slug)
+    if therapist_id is not None:
+        booking.offering_therapist(therapist_id, service)
+    slots = find_slots(service, first, last, now=clock.now(), therapist_id=therapist_id)
+    return jsonify({"timezone": zone.key, "slots": _slots(slots, zone)})
+
+
+@bp.post("/bookings")
+def create_booking() -> tuple[Response, int]:
+    key = parse.idempotency_key(request.headers.get("Idempotency-Key"))
+    wanted = parse.booking_request(_json_body())
+    booked = booking.book(wanted, now=clock.now(), idempotency_key=key)
+    body = _booking(booked.appointment) | {"manage_token": booked.manage_token}
+    response = jsonify(body)
+    if booked.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response, 201
+
+
+@bp.get("/bookings/<token>")
+def show_booking(token: str) -> Response:
+    return jsonify(_booking(booking.appointment_for_token(token)))
+
+
+@bp.post("/bookings/<token>/reschedule")
+def reschedule_booking(token: str) -> Response:
+    appointment = booking.appointment_for_token(token)
+    fields = parse.Fields(_json_body())
+    start = fields.instant("start")
+    therapist_id = fields.identifier("therapist_id", required=False)
+    fields.done()
+    assert start is not None
+    moved = booking.reschedule(appointment.id, start, now=clock.now(), therapist_id=therapist_id)
+    return jsonify(_booking(moved))
+
+
+@bp.post("/bookings/<token>/cancel")
+def cancel_booking(token: str) -> Response:
+    appointment = booking.appointment_for_token(token)
+    fields = parse.Fields(_json_body(allow_empty=True))
+    reason = fields.text("reason", limit=500, required=False)
+    fields.done()
+    cancelled = booking.cancel(appointment.id, now=clock.now(), reason=reason)
+    return jsonify(_booking(cancelled))
+
+
+def _json_body(*, allow_empty: bool = False) -> dict[str, Any]:
+    if allow_empty and not request.get_data(cache=True):
+        return {}
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidRequest({"body": "Must be a JSON object (Content-Type: application/json)."})
+    return data
+
+
+def _service_by_slug(slug: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
+    if service is None:
+        raise InvalidRequest({"service": "There is no such service."})
+    return service
+
+
+def _local(instant: datetime, zone: ZoneInfo) -> str:
+    return instant.astimezone(zone).isoformat()
+
+
+def _slots(slots: Any, zone: ZoneInfo) -> list[dict[str, Any]]:
+    return [
+        {"start": _local(s.start, zone), "end": _local(s.end, zone), "therapist_id": s.therapist_id}
+        for s in slots
+        if isinstance(s, Slot)
+    ]
+
+
+def _service(service: Service) -> dict[str, Any]:
+    return {
+        "slug": service.slug,
+        "name": service.name,
+        "description": service.description,
+        "preparation": service.preparation,
+        "duration_minutes": service.duration_minutes,
+        "buffer_minutes": service.buffer_minutes,
+        "requires_ims": service.requires_ims,
+        "requires": service.prerequisite.slug if service.prerequisite else None,
+    }
+
+
+def _therapist(therapist: Therapist) -> dict[str, Any]:
+    expires = therapist.ims_certification_expires
+    return {
+        "id": therapist.id,
+        "name": therapist.name,
+        "bio": therapist.bio,
+        "ims_certified": therapist.ims_certified,
+        "ims_certification_expires": expires.isoformat() if expires else None,
+    }
+
+
+def _booking(appointment: Appointment) -> dict[str, Any]:
+    clinic = get_clinic()
+    zone = clinic.zone
+    now = clock.now()
+    changeable = appointment.status == "booked" and appointment.start_at - now >= (
+        clinic.cancel_cutoff
+    )
+    return {
+        "id": appointment.id,
+        "reference": appointment.reference,
+        "status": appointment.status,
+        "start": _local(appointment.start_at, zone),
+        "end": _local(appointment.end_at, zone),
+        "service": appointment.service.slug,
+        "therapist_id": appointment.therapist_id,
+        "can_change_online": changeable,
+        "change_deadline": _local(appointment.start_at - clinic.cancel_cutoff, zone),
+    }

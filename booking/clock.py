@@ -1,0 +1,14 @@
+"""The current instant, read only at the edges and passed into logic as `now`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+
+from booking.models.base import utcnow
+
+
+def now() -> datetime:
+    """Return the current aware UTC instant (tests may set the `CLOCK` config to a callable)."""
+    return current_app.config.get("CLOCK", utcnow)()

@@ -1,0 +1,39 @@
+"""Configuration from the environment; no secret has a default outside debug and tests."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+TRUE = {"1", "true", "yes", "on"}
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """Return the SQLAlchemy URL for `raw`, defaulting to a SQLite file in the instance folder."""
+    if not raw:
+        return f"sqlite:///{Path(instance_path) / 'booking.sqlite3'}"
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw.removeprefix(prefix)
+    return raw
+
+
+def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Return the settings read from `env`."""
+    return {
+        "SECRET_KEY": env.get("SECRET_KEY"),
+        "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
+        "DEBUG": env.get("FLASK_DEBUG", "").lower() in TRUE,
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "JSON_SORT_KEYS": False,
+    }
+
+
+def check(config: Mapping[str, Any]) -> None:
+    """Refuse to start with settings that are unsafe in production."""
+    relaxed = config.get("DEBUG") or config.get("TESTING")
+    if not config.get("SECRET_KEY") and not relaxed:
+        raise RuntimeError("SECRET_KEY must be set in the environment outside development")

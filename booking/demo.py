@@ -1,0 +1,242 @@
+"""A demo clinic in Vancouver: therapists, services, hours, time off and weeks of bookings.
+
+Bookings go through `services.booking.book`, so the demo obeys every rule a real clinic does.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from booking.database import write_transaction
+from booking.extensions import db
+from booking.models import Clinic, Closure, Service, Source, Therapist, TimeOff, WorkingHours
+from booking.services.availability import find_slots
+from booking.services.booking import BookingRequest, PatientDetails, book
+from booking.services.errors import BookingError
+
+ASSESSMENT = "ims-initial-assessment"
+FOLLOW_UP = "ims-follow-up"
+PHYSIO = "physio-assessment"
+WEEKDAYS = range(5)
+
+
+def _hours(spec: dict[range | tuple[int, ...], list[tuple[str, str]]]) -> list[WorkingHours]:
+    rows = []
+    for days, windows in spec.items():
+        for weekday in days:
+            for start, end in windows:
+                rows.append(
+                    WorkingHours(
+                        weekday=weekday,
+                        start_time=time.fromisoformat(start),
+                        end_time=time.fromisoformat(end),
+                    )
+                )
+    return rows
+
+
+def is_seeded() -> bool:
+    return db.session.get(Clinic, 1) is not None
+
+
+def seed(now: datetime, *, rng: random.Random | None = None) -> int:
+    """Create the demo clinic unless one exists; return how many appointments were booked."""
+    rng = rng or random.Random(2027)
+    with write_transaction() as session:
+        if is_seeded():
+            return 0
+        clinic = Clinic(
+            name="Cedar Grove Physiotherapy & IMS",
+            address="2150 West Broadway, Vancouver, BC V6K 4L9",
+            phone="604-555-0142",
+            email="appointments@cedargrove.example",
+            timezone="America/Vancouver",
+        )
+        assessment = Service(
+            slug=ASSESSMENT,
+            name="IMS initial assessment",
+            description="A full physical examination for signs of neuropathic pain, your "
+            "history and goals, and a first IMS treatment if it is right for you.",
+            preparation="Wear loose clothing that exposes the painful area, eat beforehand, "
+            "and arrive 10 minutes early. Bring a list of your medications.",
+            duration_minutes=60,
+            buffer_minutes=10,
+            requires_ims=True,
+        )
+        follow_up = Service(
+            slug=FOLLOW_UP,
+            name="IMS follow-up",
+            description="IMS treatment that continues your course of care.",
+            preparation="Wear loose clothing and eat beforehand. Some soreness for a day or "
+            "two after needling is normal.",
+            duration_minutes=30,
+            buffer_minutes=10,
+            requires_ims=True,
+            prerequisite=assessment,
+        )
+        physio = Service(
+            slug=PHYSIO,
+            name="Physiotherapy assessment",
+            description="An assessment and treatment plan without needling.",
+            preparation="Wear comfortable clothing you can move in.",
+            duration_minutes=45,
+            buffer_minutes=0,
+        )
+        everything = [assessment, follow_up, physio]
+        therapists = [
+            Therapist(
+                name="Maya Chen",
+                bio="Physiotherapist for 12 years; IMS for chronic neck and back pain.",
+                ims_certified=True,
+                ims_certification_expires=date(2028, 6, 30),
+                services=everything,
+                hours=_hours({range(4): [("08:00", "12:00"), ("13:00", "17:00")]}),
+            ),
+            Therapist(
+                name="Daniel Okafor",
+                bio="Sports physiotherapist; IMS for tendon and shoulder problems.",
+                ims_certified=True,
+                ims_certification_expires=date(2027, 9, 30),
+                services=everything,
+                hours=_hours(
+                    {
+                        (1, 2, 3, 4): [("09:00", "13:00"), ("14:00", "18:00")],
+                        (5,): [("09:00", "14:00")],
+                    }
+                ),
+            ),
+            Therapist(
+                name="Priya Sandhu",
+                bio="Treats headaches, jaw and nerve pain; certified in IMS since 2015.",
+                ims_certified=True,
+                ims_certification_expires=date(2028, 1, 31),
+                services=everything,
+                hours=_hours({(0, 2, 4): [("07:30", "11:30"), ("12:30", "15:30")]}),
+            ),
+            Therapist(
+                name="Tom Bergström",
+                bio="Physiotherapist focused on exercise rehabilitation (no needling).",
+                services=[physio],
+                hours=_hours({WEEKDAYS: [("10:00", "14:00"), ("14:30", "19:00")]}),
+            ),
+        ]
+        session.add_all([clinic, *therapists])
+        session.flush()
+        zone = clinic.zone
+        today = now.astimezone(zone).date()
+        next_week = today + timedelta(days=7 - today.weekday() + 1)  # a Tuesday
+        session.add_all(
+            [
+                TimeOff(
+                    therapist_id=therapists[1].id,
+                    start_at=datetime.combine(next_week, time(0), tzinfo=zone),
+                    end_at=datetime.combine(next_week + timedelta(days=1), time(0), tzinfo=zone),
+                    reason="Conference",
+                ),
+                TimeOff(
+                    therapist_id=therapists[0].id,
+                    start_at=datetime.combine(next_week, time(13), tzinfo=zone),
+                    end_at=datetime.combine(next_week, time(17), tzinfo=zone),
+                    reason="Appointment",
+                ),
+            ]
+        )
+        christmas = date(
+            today.year if today <= date(today.year, 12, 26) else today.year + 1, 12, 25
+        )
+        session.add(
+            Closure(starts_on=christmas, ends_on=christmas + timedelta(days=1), reason="Holidays")
+        )
+    return _book_demo_patients(now, zone, rng)
+
+
+FIRST = [
+    "Ava",
+    "Liam",
+    "Noah",
+    "Olivia",
+    "Ethan",
+    "Sofia",
+    "Lucas",
+    "Chloe",
+    "Aiden",
+    "Mia",
+    "Jasmine",
+    "Owen",
+    "Harpreet",
+    "Wei",
+    "Fatima",
+    "Mateo",
+    "Grace",
+    "Ravi",
+    "Emma",
+    "Kenji",
+]
+LAST = [
+    "Nguyen",
+    "Singh",
+    "Tremblay",
+    "Wong",
+    "MacDonald",
+    "Gill",
+    "Roy",
+    "Kim",
+    "Martin",
+    "Lee",
+    "Brown",
+    "Li",
+    "Campbell",
+    "Dhillon",
+    "Taylor",
+    "Wilson",
+]
+
+
+def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
+    services = {s.slug: s for s in db.session.scalars(select(Service))}
+    today = now.astimezone(zone).date()
+    booked = 0
+    for n in range(24):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        patient = PatientDetails(
+            name=f"{first} {last}",
+            email=f"{first}.{last}.{n}@example.com".lower(),
+            phone=f"604-555-{1000 + n:04d}",
+        )
+        kind = PHYSIO if n % 5 == 4 else ASSESSMENT
+        day = today + timedelta(days=rng.randint(-14, 10))
+        therapist_id = None
+        for visit in range(1 if kind == PHYSIO else rng.randint(1, 4)):
+            slug = kind if visit == 0 else FOLLOW_UP
+            made = _book_on_or_after(services[slug], day, patient, therapist_id, zone, rng)
+            if made is None:
+                break
+            booked += 1
+            therapist_id = made.therapist_id
+            day = made.start_at.astimezone(zone).date() + timedelta(days=7)
+    return booked
+
+
+def _book_on_or_after(service, day, patient, therapist_id, zone, rng):
+    for offset in range(10):
+        candidate = day + timedelta(days=offset)
+        as_of = datetime.combine(candidate - timedelta(days=2), time(12), tzinfo=zone)
+        slots = find_slots(service, candidate, candidate, now=as_of, therapist_id=therapist_id)
+        if not slots:
+            continue
+        slot = rng.choice(slots)
+        request = BookingRequest(
+            service=service.slug,
+            start=slot.start,
+            patient=patient,
+            therapist_id=slot.therapist_id,
+            source=rng.choice([Source.ONLINE, Source.STAFF]),
+        )
+        try:
+            return book(request, now=as_of, actor="demo").appointment
+        except BookingError:
+            continue
+    return None

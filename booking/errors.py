@@ -1,0 +1,75 @@
+"""One error envelope for the API, HTML error pages for the site."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from flask import Flask, Response, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from booking.services.errors import (
+    AssessmentRequired,
+    BookingError,
+    IdempotencyKeyReused,
+    InsideCutoff,
+    InvalidRequest,
+    NotChangeable,
+    NotFound,
+    SlotUnavailable,
+    TherapistNotOffering,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[BookingError], int] = {
+    NotFound: 404,
+    InvalidRequest: 422,
+    TherapistNotOffering: 422,
+    IdempotencyKeyReused: 422,
+    SlotUnavailable: 409,
+    AssessmentRequired: 409,
+    NotChangeable: 409,
+    InsideCutoff: 403,
+}
+
+
+def status_of(error: BookingError) -> int:
+    return STATUS.get(type(error), 400)
+
+
+def error_response(status: int, code: str, message: str, **details: Any) -> Response:
+    """Return the API's one error shape: `{"error": {"code", "message", ...}}`."""
+    response = jsonify({"error": {"code": code, "message": message, **details}})
+    response.status_code = status
+    return response
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _code(exc: HTTPException) -> str:
+    return re.sub(r"\W+", "_", (exc.name or "error").lower()).strip("_")
+
+
+def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
+    status = exc.code or 500
+    if _wants_json():
+        response = error_response(status, _code(exc), exc.description or exc.name)
+        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
+            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
+        return response
+    page = "errors/404.html" if status == 404 else "errors/error.html"
+    return render_template(page, status=status, title=exc.name, message=exc.description), status
+
+
+def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
+    log.exception("unhandled error on %s %s", request.method, request.url_rule)
+    return handle_http(InternalServerError())
+
+
+def register(app: Flask) -> None:
+    app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Exception, handle_unexpected)

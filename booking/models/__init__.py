@@ -1,0 +1,37 @@
+"""The clinic's data model; every table is imported here so Alembic sees it."""
+
+from booking.models.appointment import (
+    OVERLAP_CONSTRAINTS,
+    Appointment,
+    AuditEvent,
+    IdempotencyKey,
+    Source,
+    Status,
+)
+from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
+from booking.models.clinic import Clinic, Closure
+from booking.models.patient import Patient, normalize_email
+from booking.models.service import Service
+from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
+
+__all__ = [
+    "OVERLAP_CONSTRAINTS",
+    "Appointment",
+    "AuditEvent",
+    "Base",
+    "Clinic",
+    "Closure",
+    "IdempotencyKey",
+    "Patient",
+    "Service",
+    "Source",
+    "Status",
+    "Therapist",
+    "TimeOff",
+    "UTCDateTime",
+    "WorkingHours",
+    "normalize_email",
+    "overlaps_sql",
+    "therapist_service",
+    "utcnow",
+]

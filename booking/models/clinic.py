@@ -1,0 +1,72 @@
+"""The clinic's settings (a single row) and its closures."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from booking.models.base import Base
+
+
+class Clinic(Base):
+    """Clinic settings and booking policy; there is exactly one row (id 1)."""
+
+    __tablename__ = "clinic"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="singleton"),
+        CheckConstraint("slot_step_minutes BETWEEN 5 AND 240", name="slot_step_range"),
+        CheckConstraint("min_notice_minutes >= 0", name="min_notice_non_negative"),
+        CheckConstraint("booking_horizon_days BETWEEN 1 AND 730", name="horizon_range"),
+        CheckConstraint("cancel_cutoff_minutes >= 0", name="cutoff_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str] = mapped_column(String(300), default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    email: Mapped[str] = mapped_column(String(254), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/Vancouver")
+    slot_step_minutes: Mapped[int] = mapped_column(default=15)
+    min_notice_minutes: Mapped[int] = mapped_column(default=12 * 60)
+    booking_horizon_days: Mapped[int] = mapped_column(default=90)
+    cancel_cutoff_minutes: Mapped[int] = mapped_column(default=24 * 60)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def slot_step(self) -> timedelta:
+        return timedelta(minutes=self.slot_step_minutes)
+
+    @property
+    def min_notice(self) -> timedelta:
+        return timedelta(minutes=self.min_notice_minutes)
+
+    @property
+    def booking_horizon(self) -> timedelta:
+        return timedelta(days=self.booking_horizon_days)
+
+    @property
+    def cancel_cutoff(self) -> timedelta:
+        return timedelta(minutes=self.cancel_cutoff_minutes)
+
+
+class Closure(Base):
+    """Dates (inclusive, in the clinic's zone) when the whole clinic is closed."""
+
+    __tablename__ = "closure"
+    __table_args__ = (CheckConstraint("ends_on >= starts_on", name="ends_after_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    reason: Mapped[str] = mapped_column(String(200), default="")
+
+    def dates(self) -> list[date]:
+        """Return every closed date."""
+        days = (self.ends_on - self.starts_on).days
+        return [self.starts_on + timedelta(days=n) for n in range(days + 1)]

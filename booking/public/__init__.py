@@ -1,0 +1,7 @@
+"""The patient-facing site."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from booking.public import views  # noqa: E402,F401  (routes attach to `bp`)

@@ -1,0 +1,394 @@
+"""Book, reschedule and cancel: each one transaction that re-checks every rule inside it.
+
+The availability check here gives patients a clear answer; the database constraints behind
+it (migration 0001) are what make a double booking impossible when two requests race.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from booking.database import violated, write_transaction
+from booking.extensions import db
+from booking.models import (
+    OVERLAP_CONSTRAINTS,
+    Appointment,
+    AuditEvent,
+    IdempotencyKey,
+    Patient,
+    Service,
+    Source,
+    Status,
+    Therapist,
+    normalize_email,
+)
+from booking.services import tokens
+from booking.services.availability import find_slots, nearest_slots
+from booking.services.clinic import get_clinic
+from booking.services.errors import (
+    AssessmentRequired,
+    BookingError,
+    IdempotencyKeyReused,
+    InsideCutoff,
+    InvalidRequest,
+    NotChangeable,
+    NotFound,
+    SlotUnavailable,
+    TherapistNotOffering,
+)
+
+log = logging.getLogger(__name__)
+
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
+REFERENCE_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class PatientDetails:
+    name: str
+    email: str
+    phone: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class BookingRequest:
+    service: str  # the service's slug
+    start: datetime
+    patient: PatientDetails
+    therapist_id: int | None = None  # None: the first therapist free at `start`
+    notes: str = ""
+    source: Source = Source.ONLINE
+
+    def fingerprint(self) -> str:
+        """Return a digest that tells a retried request from a different one."""
+        data = asdict(self) | {"start": self.start.timestamp(), "source": self.source.value}
+        data["patient"]["email"] = normalize_email(self.patient.email)
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Booked:
+    appointment: Appointment
+    manage_token: str
+    replayed: bool = False
+
+
+class _ReferenceTaken(Exception):
+    """Two bookings drew the same random reference; the booking is tried again."""
+
+
+def book(
+    request: BookingRequest,
+    *,
+    now: datetime,
+    actor: str = "patient",
+    idempotency_key: str | None = None,
+) -> Booked:
+    """Book an appointment, or raise a `BookingError` saying why not."""
+    for _ in range(REFERENCE_ATTEMPTS):
+        try:
+            return _book(request, now, actor, idempotency_key)
+        except _ReferenceTaken:
+            continue
+        except BookingError as exc:
+            # A retry that raced its own first attempt finds that attempt's result here.
+            replay = _replay(idempotency_key, request) if idempotency_key else None
+            if replay is not None:
+                return replay
+            if isinstance(exc, SlotUnavailable):
+                exc.alternatives = _alternatives(request, now)
+            raise
+    raise RuntimeError("could not draw an unused booking reference")
+
+
+def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
+    with write_transaction() as session:
+        if key and (replay := _replay(key, request)):
+            return replay
+        service = _service(request.service)
+        if request.therapist_id is not None:
+            offering_therapist(request.therapist_id, service)
+        email = normalize_email(request.patient.email)
+        patient = session.scalar(select(Patient).where(Patient.email == email))
+        _require_prerequisite(service, patient, request.start)
+        therapist_id = _free_therapist(service, request.start, request.therapist_id, now)
+        if patient is None:
+            patient = _add_patient(request.patient, email, now)
+        token = tokens.new_token()
+        appointment = Appointment(
+            reference=tokens.new_reference(),
+            therapist_id=therapist_id,
+            service_id=service.id,
+            patient_id=patient.id,
+            start_at=request.start,
+            end_at=request.start + service.duration,
+            occupied_until=request.start + service.duration + service.buffer,
+            status=Status.BOOKED.value,
+            source=request.source.value,
+            calendar_uid=tokens.new_calendar_uid(_uid_domain()),
+            manage_token_hash=tokens.hash_token(token),
+            notes=request.notes.strip(),
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(appointment)
+        _flush()
+        _audit(actor, "booked", appointment, before=None, now=now)
+        if key:
+            session.add(
+                IdempotencyKey(
+                    key=key,
+                    request_hash=request.fingerprint(),
+                    appointment_id=appointment.id,
+                    sealed_token=tokens.seal(token, _secret(), key),
+                    created_at=now,
+                )
+            )
+            _flush()
+    log.info("appointment %s booked (therapist %s)", appointment.id, therapist_id)
+    return Booked(appointment, token)
+
+
+def appointment_for_token(token: str) -> Appointment:
+    """Return the appointment a manage token opens, or raise `NotFound`."""
+    appointment = None
+    if TOKEN_SHAPE.fullmatch(token):
+        appointment = db.session.scalar(
+            select(Appointment).where(Appointment.manage_token_hash == tokens.hash_token(token))
+        )
+    if appointment is None:
+        raise NotFound("No appointment matches this link.")
+    return appointment
+
+
+def reschedule(
+    appointment_id: int,
+    start: datetime,
+    *,
+    now: datetime,
+    therapist_id: int | None = None,
+    actor: str = "patient",
+    enforce_cutoff: bool = True,
+) -> Appointment:
+    """Move an appointment to `start` (and optionally another therapist), or refuse entirely."""
+    try:
+        with write_transaction() as session:
+            appointment = _changeable(appointment_id, now, enforce_cutoff)
+            service = appointment.service
+            target = appointment.therapist_id if therapist_id is None else therapist_id
+            if target != appointment.therapist_id:
+                offering_therapist(target, service)
+            if start == appointment.start_at and target == appointment.therapist_id:
+                return appointment
+            _require_prerequisite(service, appointment.patient, start, appointment.id)
+            _free_therapist(service, start, target, now, exclude=appointment.id)
+            before = appointment.snapshot()
+            appointment.therapist_id = target
+            appointment.start_at = start
+            appointment.end_at = start + service.duration
+            appointment.occupied_until = start + service.duration + service.buffer
+            appointment.sequence += 1
+            appointment.updated_at = now
+            _flush()
+            _audit(actor, "rescheduled", appointment, before=before, now=now)
+            session.flush()
+    except SlotUnavailable as exc:
+        service = db.session.get(Appointment, appointment_id).service
+        exc.alternatives = nearest_slots(
+            service,
+            start,
+            now=now,
+            therapist_id=therapist_id,
+            exclude_appointment_id=appointment_id,
+        )
+        raise
+    log.info("appointment %s rescheduled", appointment_id)
+    return appointment
+
+
+def cancel(
+    appointment_id: int,
+    *,
+    now: datetime,
+    reason: str = "",
+    actor: str = "patient",
+    enforce_cutoff: bool = True,
+) -> Appointment:
+    """Cancel an appointment, freeing its time."""
+    with write_transaction():
+        appointment = _changeable(appointment_id, now, enforce_cutoff)
+        before = appointment.snapshot()
+        appointment.status = Status.CANCELLED.value
+        appointment.cancel_reason = reason.strip()
+        appointment.sequence += 1
+        appointment.updated_at = now
+        _flush()
+        _audit(actor, "cancelled", appointment, before=before, now=now)
+        db.session.flush()
+    log.info("appointment %s cancelled", appointment_id)
+    return appointment
+
+
+def _service(slug: str) -> Service:
+    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
+    if service is None:
+        raise InvalidRequest({"service": "There is no such service."})
+    return service
+
+
+def offering_therapist(therapist_id: int, service: Service) -> Therapist:
+    """Return the therapist if they may be booked for `service`, or raise why not."""
+    therapist = db.session.get(Therapist, therapist_id)
+    if therapist is None or not therapist.active:
+        raise InvalidRequest({"therapist_id": "There is no such therapist."})
+    if not therapist.can_offer(service):
+        raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
+    return therapist
+
+
+def _require_prerequisite(
+    service: Service, patient: Patient | None, start: datetime, exclude: int | None = None
+) -> None:
+    required = service.prerequisite
+    if required is None:
+        return
+    found = patient is not None and db.session.scalar(
+        select(Appointment.id)
+        .where(
+            Appointment.patient_id == patient.id,
+            Appointment.service_id == required.id,
+            Appointment.status != Status.CANCELLED.value,
+            Appointment.start_at < start,
+            Appointment.id != (exclude or 0),
+        )
+        .limit(1)
+    )
+    if not found:
+        raise AssessmentRequired(
+            f"A {service.name} follows an {required.name}, and we have none on record "
+            f"before this time for that email address. Please book an {required.name} first.",
+            required_service=required.slug,
+        )
+
+
+def _free_therapist(
+    service: Service,
+    start: datetime,
+    therapist_id: int | None,
+    now: datetime,
+    exclude: int | None = None,
+) -> int:
+    """Return the therapist (the one asked for, or the first free) who can take `start`."""
+    day = start.astimezone(get_clinic().zone).date()
+    for slot in find_slots(
+        service, day, day, now=now, therapist_id=therapist_id, exclude_appointment_id=exclude
+    ):
+        if slot.start == start:
+            return slot.therapist_id
+    raise SlotUnavailable()
+
+
+def _changeable(appointment_id: int, now: datetime, enforce_cutoff: bool) -> Appointment:
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    if appointment.status != Status.BOOKED or appointment.start_at <= now:
+        state = "cancelled" if appointment.status == Status.CANCELLED else "over"
+        raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
+    clinic = get_clinic()
+    if enforce_cutoff and appointment.start_at - now < clinic.cancel_cutoff:
+        hours = clinic.cancel_cutoff_minutes / 60
+        raise InsideCutoff(
+            f"Appointments within {hours:g} hours can only be changed by phone: "
+            f"please call {clinic.name} on {clinic.phone}.",
+            phone=clinic.phone,
+        )
+    return appointment
+
+
+def _add_patient(details: PatientDetails, email: str, now: datetime) -> Patient:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    db.session.execute(
+        dialect.insert(Patient)
+        .values(name=details.name.strip(), email=email, phone=details.phone.strip(), created_at=now)
+        .on_conflict_do_nothing(index_elements=["email"])
+    )
+    return db.session.scalars(select(Patient).where(Patient.email == email)).one()
+
+
+def _flush() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        if violated(exc, *OVERLAP_CONSTRAINTS):
+            raise SlotUnavailable() from exc
+        if violated(exc, "uq_appointment_reference", "appointment.reference"):
+            raise _ReferenceTaken() from exc
+        raise
+
+
+def _audit(actor: str, action: str, appointment: Appointment, *, before, now: datetime) -> None:
+    db.session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=action,
+            entity="appointment",
+            entity_id=appointment.id,
+            before=before,
+            after=appointment.snapshot(),
+        )
+    )
+
+
+def _replay(key: str, request: BookingRequest) -> Booked | None:
+    record = db.session.get(IdempotencyKey, key)
+    if record is None:
+        return None
+    if record.request_hash != request.fingerprint():
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different booking request."
+        )
+    appointment = db.session.get(Appointment, record.appointment_id)
+    token = tokens.unseal(record.sealed_token, _secret(), key)
+    return Booked(appointment, token, replayed=True)
+
+
+def _alternatives(request: BookingRequest, now: datetime) -> list:
+    try:
+        service = _service(request.service)
+    except InvalidRequest:
+        return []
+    return nearest_slots(service, request.start, now=now, therapist_id=request.therapist_id)
+
+
+def _secret() -> str:
+    return current_app.config["SECRET_KEY"]
+
+
+def _uid_domain() -> str:
+    return current_app.config.get("CALENDAR_UID_DOMAIN") or (
+        get_clinic().email.rpartition("@")[2] or "booking.invalid"
+    )
+
+
+__all__: list[str] = [
+    "Booked",
+    "BookingRequest",
+    "PatientDetails",
+    "appointment_for_token",
+    "book",
+    "cancel",
+    "offering_therapist",
+    "reschedule",
+]

@@ -1,0 +1,116 @@
+"""Reading and changing the clinic's settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import select
+
+from booking.database import write_transaction
+from booking.extensions import db
+from booking.models import AuditEvent, Clinic, Closure
+from booking.services.errors import InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+
+def get_clinic() -> Clinic:
+    """Return the clinic's settings row."""
+    clinic = db.session.get(Clinic, 1)
+    if clinic is None:
+        raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
+    return clinic
+
+
+def _timezone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"{value!r} is not a time zone name such as America/Vancouver") from exc
+    return value
+
+
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        if not value.strip().isdigit():
+            raise ValueError("must be a whole number")
+        number = int(value)
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+def _text(limit: int) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if len(value) > limit:
+            raise ValueError(f"must be at most {limit} characters")
+        return value.strip()
+
+    return parse
+
+
+SETTINGS: dict[str, Callable[[str], Any]] = {
+    "name": _text(120),
+    "address": _text(300),
+    "phone": _text(40),
+    "email": _text(254),
+    "timezone": _timezone,
+    "slot_step_minutes": _bounded_int(5, 240),
+    "min_notice_minutes": _bounded_int(0, 60 * 24 * 60),
+    "booking_horizon_days": _bounded_int(1, 730),
+    "cancel_cutoff_minutes": _bounded_int(0, 60 * 24 * 60),
+}
+
+
+def settings() -> dict[str, Any]:
+    """Return every setting by name."""
+    clinic = get_clinic()
+    return {name: getattr(clinic, name) for name in SETTINGS}
+
+
+def change_setting(name: str, raw: str, *, actor: str) -> Any:
+    """Set one clinic setting from its text form, audited; return the stored value."""
+    parse = SETTINGS.get(name)
+    if parse is None:
+        raise InvalidRequest({name: f"unknown setting; choose one of {', '.join(SETTINGS)}"})
+    try:
+        value = parse(raw)
+    except ValueError as exc:
+        raise InvalidRequest({name: str(exc)}) from None
+    with write_transaction() as session:
+        clinic = get_clinic()
+        before = getattr(clinic, name)
+        setattr(clinic, name, value)
+        session.add(
+            AuditEvent(
+                actor=actor,
+                action="setting_changed",
+                entity="clinic",
+                entity_id=clinic.id,
+                before={name: before},
+                after={name: value},
+            )
+        )
+    log.info("clinic setting %s changed", name)
+    return value
+
+
+def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Return the instants at which local `first_day` starts and local `last_day` ends."""
+    start = datetime.combine(first_day, time(), tzinfo=zone)
+    end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone)
+    return start, end
+
+
+def closed_dates(first_day: date, last_day: date) -> set[date]:
+    """Return the closure dates between the two dates (inclusive)."""
+    rows = db.session.scalars(
+        select(Closure).where(Closure.starts_on <= last_day, Closure.ends_on >= first_day)
+    )
+    return {day for closure in rows for day in closure.dates() if first_day <= day <= last_day}

@@ -1,0 +1,63 @@
+"""Domain errors: what a service refuses, and why, in words a patient can read."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+class BookingError(Exception):
+    """A refusal; `code` is stable for clients, `message` is for people."""
+
+    code = "booking_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+class NotFound(BookingError):
+    code = "not_found"
+
+
+class InvalidRequest(BookingError):
+    """Input that names things that do not exist or cannot be used; `fields` says which."""
+
+    code = "invalid_request"
+
+    def __init__(
+        self, fields: Mapping[str, str], message: str = "Some fields are not valid."
+    ) -> None:
+        super().__init__(message, fields=dict(fields))
+        self.fields = dict(fields)
+
+
+class SlotUnavailable(BookingError):
+    code = "slot_unavailable"
+
+    def __init__(self, message: str = "That time is no longer available.") -> None:
+        super().__init__(message)
+        self.alternatives: Sequence[Any] = ()
+
+
+class AssessmentRequired(BookingError):
+    code = "assessment_required"
+
+
+class TherapistNotOffering(BookingError):
+    code = "therapist_not_offering"
+
+
+class InsideCutoff(BookingError):
+    code = "inside_cutoff"
+
+
+class NotChangeable(BookingError):
+    """The appointment is cancelled or over, so it can no longer be moved or cancelled."""
+
+    code = "not_changeable"
+
+
+class IdempotencyKeyReused(BookingError):
+    code = "idempotency_key_reused"
