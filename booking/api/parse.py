@@ -113,13 +113,14 @@ def booking_request(data: Any) -> BookingRequest:
     therapist_id = fields.identifier("therapist_id", required=False)
     start = fields.instant("start")
     notes = fields.text("notes", limit=2000, required=False)
-    if not isinstance(data.get("patient"), dict):
-        fields.fail("patient", "Must be an object with name, email and phone.")
     person = Fields(data.get("patient"), prefix="patient.")
     name = person.text("name", limit=120)
     email = person.email("email")
     phone = person.phone("phone")
-    fields.errors.update(person.errors)
+    if "patient" in data and not isinstance(data["patient"], dict):
+        fields.fail("patient", "Must be an object with name, email and phone.")
+    else:
+        fields.errors.update(person.errors)
     fields.done()
     assert start is not None
     return BookingRequest(

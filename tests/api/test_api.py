@@ -1,0 +1,495 @@
+"""The JSON API end to end, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Patient
+from support import MONDAY, local, patient
+
+TUESDAY = MONDAY + timedelta(days=1)
+
+
+@pytest.fixture
+def clinic(world):
+    world.ims = world.make_therapist("Maya Chen")
+    world.physio_only = world.make_therapist("Tom Berg", services=("physio",), ims=False)
+    return world
+
+
+def post_booking(client, *, start, service="assessment", therapist_id=None, n=1, headers=None):
+    body = {"service": service, "start": start.isoformat(), "patient": patient(n)}
+    if therapist_id is not None:
+        body["therapist_id"] = therapist_id
+    return client.post("/api/v1/bookings", json=body, headers=headers or {})
+
+
+def count(app, model=Appointment) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_services_list_their_prerequisite(client, clinic):
+    services = client.get("/api/v1/services").get_json()["services"]
+    by_slug = {s["slug"]: s for s in services}
+    assert set(by_slug) == {"assessment", "follow-up", "physio"}
+    assert by_slug["follow-up"]["requires"] == "assessment"
+    assert by_slug["assessment"]["requires_ims"] is True
+    assert by_slug["assessment"]["duration_minutes"] == 60
+
+
+@pytest.mark.parametrize(
+    ("service", "names"),
+    [("assessment", ["Maya Chen"]), ("physio", ["Maya Chen", "Tom Berg"]), (None, None)],
+)
+def test_therapists_are_filtered_by_what_they_may_do(client, clinic, service, names):
+    url = "/api/v1/therapists" + (f"?service={service}" if service else "")
+    got = [t["name"] for t in client.get(url).get_json()["therapists"]]
+    assert got == (names or ["Maya Chen", "Tom Berg"])
+
+
+def test_therapists_for_an_unknown_service_is_422(client, clinic):
+    response = client.get("/api/v1/therapists?service=nope")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"service": "There is no such service."}
+
+
+def test_availability_is_in_the_clinic_zone_and_sorted(client, clinic):
+    response = client.get(f"/api/v1/availability?service=follow-up&from={TUESDAY}&to={TUESDAY}")
+    body = response.get_json()
+    assert response.status_code == 200
+    assert body["timezone"] == "America/Vancouver"
+    starts = [s["start"] for s in body["slots"]]
+    assert starts[0] == "2027-03-02T09:00:00-08:00"
+    assert starts[-1] == "2027-03-02T16:30:00-08:00"
+    assert "2027-03-02T11:30:00-08:00" in starts  # 11:30-12:00, buffer runs into lunch
+    assert "2027-03-02T11:45:00-08:00" not in starts  # would end after 12:00
+    assert starts == sorted(starts)
+    assert {s["therapist_id"] for s in body["slots"]} == {clinic.ims}
+
+
+def test_availability_respects_minimum_notice(client, clinic):
+    # Now is Monday 08:00; 12 hours of notice leaves nothing on Monday.
+    body = client.get(f"/api/v1/availability?service=physio&from={MONDAY}&to={MONDAY}").get_json()
+    assert body["slots"] == []
+
+
+def test_availability_across_the_spring_forward_change(client, clinic):
+    sunday = MONDAY + timedelta(days=13)  # 14 March 2027, clocks go forward
+    body = client.get(
+        f"/api/v1/availability?service=physio&from={sunday}&to={sunday + timedelta(days=1)}"
+        f"&therapist={clinic.ims}"
+    ).get_json()
+    starts = [s["start"] for s in body["slots"]]
+    assert starts[0] == "2027-03-14T09:00:00-07:00"
+    assert "2027-03-13T09:00:00-08:00" not in starts
+    assert starts[-1] == "2027-03-15T16:15:00-07:00"
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("from=2027-03-02&to=2027-03-02", "service"),
+        ("service=physio&from=2027-13-01", "from"),
+        ("service=physio&from=tomorrow", "from"),
+        ("service=physio&from=2027-03-10&to=2027-03-02", "to"),
+        ("service=physio&from=2027-03-01&to=2027-04-01", "to"),
+        ("service=physio&therapist=abc", "therapist"),
+        ("service=physio&therapist=-4", "therapist"),
+        ("service=physio&therapist=99999999999999", "therapist"),
+        ("service=nope", "service"),
+        ("service=assessment&therapist=424242", "therapist_id"),
+    ],
+)
+def test_availability_refuses_bad_parameters(client, clinic, query, field):
+    response = client.get(f"/api/v1/availability?{query}")
+    assert response.status_code == 422
+    assert field in response.get_json()["error"]["fields"]
+
+
+def test_availability_for_a_therapist_who_does_not_offer_it(client, clinic):
+    response = client.get(f"/api/v1/availability?service=assessment&therapist={clinic.physio_only}")
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "therapist_not_offering"
+
+
+def test_booking_returns_the_booking_and_records_it(app, client, clinic):
+    response = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims)
+    assert response.status_code == 201
+    body = response.get_json()
+    assert re.fullmatch(r"[3-9A-Y]{4}-[3-9A-Y]{4}", body["reference"])
+    assert body["status"] == "booked"
+    assert body["start"] == "2027-03-02T09:00:00-08:00"
+    assert body["end"] == "2027-03-02T10:00:00-08:00"
+    assert body["service"] == "assessment"
+    assert body["therapist_id"] == clinic.ims
+    assert len(body["manage_token"]) == 43
+    with app.app_context():
+        appointment = db.session.get(Appointment, body["id"])
+        assert appointment.occupied_until == local(TUESDAY, 10, 10)
+        assert appointment.sequence == 0
+        assert appointment.manage_token_hash != body["manage_token"]
+        assert appointment.calendar_uid.endswith("@clinic.example")
+        (event,) = db.session.scalars(select(AuditEvent))
+        assert (event.action, event.actor, event.before) == ("booked", "patient", None)
+        assert "email" not in str(event.after)
+
+
+def test_first_available_picks_a_free_therapist(client, clinic):
+    second = clinic.make_therapist("Daniel Okafor")
+    first = post_booking(client, start=local(TUESDAY, 9), n=1).get_json()
+    other = post_booking(client, start=local(TUESDAY, 9), n=2).get_json()
+    assert {first["therapist_id"], other["therapist_id"]} == {clinic.ims, second}
+    third = post_booking(client, start=local(TUESDAY, 9), n=3)
+    assert third.status_code == 409
+
+
+def test_a_taken_slot_is_409_with_nearby_alternatives(app, client, clinic):
+    assert (
+        post_booking(client, start=local(TUESDAY, 10), therapist_id=clinic.ims).status_code == 201
+    )
+    response = post_booking(
+        client, start=local(TUESDAY, 10, 30), service="physio", therapist_id=clinic.ims, n=2
+    )
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "slot_unavailable"
+    alternatives = [a["start"] for a in error["alternatives"]]
+    assert 0 < len(alternatives) <= 5
+    assert alternatives == sorted(alternatives)
+    assert "2027-03-02T11:15:00-08:00" in alternatives  # right after 10:00-11:00 + buffer
+    assert count(app) == 1
+
+
+def test_buffer_blocks_the_next_start(client, clinic):
+    post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims)
+    clash = post_booking(
+        client, start=local(TUESDAY, 10), service="physio", therapist_id=clinic.ims, n=2
+    )
+    assert clash.status_code == 409  # 09:00-10:00 plus 10 minutes of buffer
+    fine = post_booking(
+        client, start=local(TUESDAY, 10, 15), service="physio", therapist_id=clinic.ims, n=2
+    )
+    assert fine.status_code == 201
+
+
+def test_a_patient_cannot_be_in_two_places(client, clinic):
+    other = clinic.make_therapist("Daniel Okafor")
+    post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims, service="physio")
+    response = post_booking(
+        client, start=local(TUESDAY, 9, 30), therapist_id=other, service="physio"
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("start", "reason"),
+    [
+        (local(MONDAY, 15), "inside the minimum notice"),
+        (local(MONDAY - timedelta(days=7), 10), "in the past"),
+        (local(MONDAY + timedelta(days=91), 10), "beyond the booking horizon"),
+        (local(TUESDAY, 8), "before working hours"),
+        (local(TUESDAY, 12, 15), "over lunch"),
+        (local(TUESDAY, 9, 7), "off the 15-minute grid"),
+    ],
+)
+def test_times_that_are_not_offered_are_refused(app, client, clinic, start, reason):
+    response = post_booking(client, start=start, therapist_id=clinic.ims, service="physio")
+    assert response.status_code == 409, reason
+    assert count(app) == 0
+
+
+def test_an_uncertified_therapist_cannot_be_booked_for_ims(client, clinic):
+    response = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.physio_only)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["code"] == "therapist_not_offering"
+
+
+def test_a_lapsed_certification_stops_ims_from_its_expiry(client, clinic):
+    lapsing = clinic.make_therapist("Priya Sandhu", expires=TUESDAY)
+    assert post_booking(client, start=local(TUESDAY, 9), therapist_id=lapsing).status_code == 201
+    after = post_booking(
+        client, start=local(TUESDAY + timedelta(days=1), 9), therapist_id=lapsing, n=2
+    )
+    assert after.status_code == 409
+    physio = post_booking(
+        client,
+        start=local(TUESDAY + timedelta(days=1), 9),
+        therapist_id=lapsing,
+        service="physio",
+        n=3,
+    )
+    assert physio.status_code == 201
+
+
+def test_a_follow_up_needs_an_earlier_assessment(app, client, clinic):
+    response = post_booking(client, start=local(TUESDAY, 9), service="follow-up")
+    assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "assessment_required"
+    assert error["required_service"] == "assessment"
+    assert "book an IMS initial assessment first" in error["message"]
+    assert count(app, Patient) == 0  # nothing half-written
+
+    assert post_booking(client, start=local(TUESDAY, 13)).status_code == 201
+    before = post_booking(client, start=local(TUESDAY, 9), service="follow-up")
+    assert before.status_code == 409  # the assessment must come first
+    later = post_booking(client, start=local(TUESDAY + timedelta(days=7), 9), service="follow-up")
+    assert later.status_code == 201
+
+
+def test_a_cancelled_assessment_does_not_count(client, clinic):
+    token = post_booking(client, start=local(TUESDAY, 13)).get_json()["manage_token"]
+    client.post(f"/api/v1/bookings/{token}/cancel", json={})
+    response = post_booking(
+        client, start=local(TUESDAY + timedelta(days=7), 9), service="follow-up"
+    )
+    assert response.get_json()["error"]["code"] == "assessment_required"
+
+
+def test_assessment_is_matched_by_normalized_email(client, clinic):
+    post_booking(client, start=local(TUESDAY, 13))
+    body = {
+        "service": "follow-up",
+        "start": local(TUESDAY + timedelta(days=7), 9).isoformat(),
+        "patient": patient() | {"email": "  PATIENT1@Example.COM "},
+    }
+    assert client.post("/api/v1/bookings", json=body).status_code == 201
+
+
+BAD_BODIES = [
+    ({}, {"service", "start", "patient.name", "patient.email", "patient.phone"}),
+    ({"service": 5, "start": 5, "patient": []}, {"service", "start", "patient"}),
+    ({"service": "physio", "start": "2027-03-02T09:00:00", "patient": patient()}, {"start"}),
+    ({"service": "physio", "start": "next tuesday", "patient": patient()}, {"start"}),
+    ({"service": "physio", "start": "0001-01-01T00:00:00+14:00", "patient": patient()}, {"start"}),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "therapist_id": True,
+            "patient": patient(),
+        },
+        {"therapist_id"},
+    ),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "patient": patient() | {"email": "not-an-email"},
+        },
+        {"patient.email"},
+    ),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "patient": patient() | {"phone": "call me"},
+        },
+        {"patient.phone"},
+    ),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "patient": patient() | {"name": "x" * 121},
+        },
+        {"patient.name"},
+    ),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "patient": patient(),
+            "notes": "n" * 2001,
+        },
+        {"notes"},
+    ),
+    ({"service": "nope", "start": "2027-03-02T09:00:00-08:00", "patient": patient()}, {"service"}),
+    (
+        {
+            "service": "physio",
+            "start": "2027-03-02T09:00:00-08:00",
+            "therapist_id": 999,
+            "patient": patient(),
+        },
+        {"therapist_id"},
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "fields"), BAD_BODIES)
+def test_bad_input_is_422_with_every_field_named(app, client, clinic, body, fields):
+    response = client.post("/api/v1/bookings", json=body)
+    assert response.status_code == 422
+    error = response.get_json()["error"]
+    assert error["code"] == "invalid_request"
+    assert set(error["fields"]) == fields
+    assert count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [("[1, 2]", "application/json"), ("{not json", "application/json"), ("a=b", "text/plain")],
+)
+def test_a_body_that_is_not_a_json_object_is_422(client, clinic, data, content_type):
+    response = client.post("/api/v1/bookings", data=data, content_type=content_type)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["fields"] == {"body": ANY_MESSAGE}
+
+
+class _Any:
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, str) and len(other) > 0
+
+
+ANY_MESSAGE = _Any()
+
+
+def test_a_huge_body_is_413_in_the_envelope(client, clinic):
+    response = client.post(
+        "/api/v1/bookings", data="x" * (65 * 1024), content_type="application/json"
+    )
+    assert response.status_code == 413
+    assert response.get_json()["error"]["code"] == "request_entity_too_large"
+
+
+def test_unknown_routes_and_methods_answer_in_the_envelope(client, clinic):
+    missing = client.get("/api/v1/nothing")
+    assert missing.status_code == 404
+    assert missing.get_json()["error"]["code"] == "not_found"
+    wrong = client.delete("/api/v1/bookings")
+    assert wrong.status_code == 405
+    assert wrong.get_json()["error"]["code"] == "method_not_allowed"
+    assert "POST" in wrong.headers["Allow"]
+
+
+def test_idempotency_key_returns_the_first_result(app, client, clinic):
+    headers = {"Idempotency-Key": "retry-1234"}
+    first = post_booking(client, start=local(TUESDAY, 9), headers=headers)
+    again = post_booking(client, start=local(TUESDAY, 9), headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.get_json() == first.get_json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert count(app) == 1
+    different = post_booking(client, start=local(TUESDAY, 13), headers=headers)
+    assert different.status_code == 422
+    assert different.get_json()["error"]["code"] == "idempotency_key_reused"
+    assert count(app) == 1
+
+
+def test_a_malformed_idempotency_key_is_refused(client, clinic):
+    response = post_booking(client, start=local(TUESDAY, 9), headers={"Idempotency-Key": "x" * 300})
+    assert response.status_code == 422
+
+
+def test_manage_token_shows_reschedules_and_cancels(app, client, clinic):
+    token = post_booking(client, start=local(TUESDAY, 9)).get_json()["manage_token"]
+    shown = client.get(f"/api/v1/bookings/{token}").get_json()
+    assert shown["start"] == "2027-03-02T09:00:00-08:00"
+    assert shown["can_change_online"] is True
+    assert "manage_token" not in shown
+
+    moved = client.post(
+        f"/api/v1/bookings/{token}/reschedule", json={"start": local(TUESDAY, 14).isoformat()}
+    )
+    assert moved.status_code == 200
+    assert moved.get_json()["start"] == "2027-03-02T14:00:00-08:00"
+    # The old time is free again, for someone else.
+    assert post_booking(client, start=local(TUESDAY, 9), n=2).status_code == 201
+
+    cancelled = client.post(f"/api/v1/bookings/{token}/cancel", json={"reason": "feeling better"})
+    assert cancelled.get_json()["status"] == "cancelled"
+    again = client.post(f"/api/v1/bookings/{token}/cancel")
+    assert again.status_code == 409
+    assert again.get_json()["error"]["code"] == "not_changeable"
+    with app.app_context():
+        appointment = db.session.scalar(
+            select(Appointment).where(Appointment.status == "cancelled")
+        )
+        assert appointment.sequence == 2
+        assert appointment.cancel_reason == "feeling better"
+        actions = db.session.scalars(
+            select(AuditEvent.action)
+            .where(AuditEvent.entity_id == appointment.id)
+            .order_by(AuditEvent.id)
+        ).all()
+        assert actions == ["booked", "rescheduled", "cancelled"]
+    assert post_booking(client, start=local(TUESDAY, 14), n=3).status_code == 201
+
+
+def test_reschedule_to_a_taken_time_changes_nothing(app, client, clinic):
+    post_booking(client, start=local(TUESDAY, 14), n=2)
+    token = post_booking(client, start=local(TUESDAY, 9)).get_json()["manage_token"]
+    response = client.post(
+        f"/api/v1/bookings/{token}/reschedule", json={"start": local(TUESDAY, 14, 30).isoformat()}
+    )
+    assert response.status_code == 409
+    assert response.get_json()["error"]["alternatives"]
+    assert (
+        client.get(f"/api/v1/bookings/{token}").get_json()["start"].startswith("2027-03-02T09:00")
+    )
+
+
+def test_reschedule_by_a_little_overlapping_itself(client, clinic):
+    token = post_booking(client, start=local(TUESDAY, 9)).get_json()["manage_token"]
+    response = client.post(
+        f"/api/v1/bookings/{token}/reschedule", json={"start": local(TUESDAY, 9, 30).isoformat()}
+    )
+    assert response.status_code == 200
+
+
+def test_reschedule_to_another_therapist(client, clinic):
+    other = clinic.make_therapist("Daniel Okafor")
+    token = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims).get_json()[
+        "manage_token"
+    ]
+    response = client.post(
+        f"/api/v1/bookings/{token}/reschedule",
+        json={"start": local(TUESDAY, 9).isoformat(), "therapist_id": other},
+    )
+    assert response.get_json()["therapist_id"] == other
+    refused = client.post(
+        f"/api/v1/bookings/{token}/reschedule",
+        json={"start": local(TUESDAY, 9).isoformat(), "therapist_id": clinic.physio_only},
+    )
+    assert refused.status_code == 422
+
+
+def test_changes_inside_the_cutoff_are_by_phone(client, clock, clinic):
+    token = post_booking(client, start=local(TUESDAY, 9)).get_json()["manage_token"]
+    clock.advance(hours=10)  # Monday 18:00: 15 hours before the visit
+    shown = client.get(f"/api/v1/bookings/{token}").get_json()
+    assert shown["can_change_online"] is False
+    for action, body in (("cancel", {}), ("reschedule", {"start": local(TUESDAY, 14).isoformat()})):
+        response = client.post(f"/api/v1/bookings/{token}/{action}", json=body)
+        assert response.status_code == 403
+        error = response.get_json()["error"]
+        assert error["code"] == "inside_cutoff"
+        assert "604-555-0100" in error["message"]
+
+
+@pytest.mark.parametrize("token", ["nope", "A" * 43, "A" * 500, "%00"])
+def test_a_wrong_token_is_404(client, clinic, token):
+    for response in (
+        client.get(f"/api/v1/bookings/{token}"),
+        client.post(f"/api/v1/bookings/{token}/cancel"),
+        client.post(f"/api/v1/bookings/{token}/reschedule", json={"start": "2027-03-02T09:00:00Z"}),
+    ):
+        assert response.status_code == 404
+        assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_openapi_describes_every_route(app, client):
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    rules = {
+        re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", r.rule.removeprefix("/api/v1"))
+        for r in app.url_map.iter_rules()
+        if r.rule.startswith("/api/v1")
+    }
+    assert rules == set(paths)
