@@ -1,0 +1,141 @@
+"""Many processes at one slot: exactly one wins, on SQLite (a file) and on PostgreSQL."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import Counter
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from rawsql import INTEGRITY, T9
+from sqlalchemy import func, select
+from support import MONDAY, NOW, Clock, local
+
+from booking import create_app
+from booking.extensions import db
+from booking.models import Appointment
+from booking.services.booking import BookingRequest, PatientDetails, book
+from booking.services.errors import BookingError
+
+ATTEMPTS = 50
+TUESDAY = MONDAY + timedelta(days=1)
+pytestmark = pytest.mark.slow
+
+
+def race(attempts: list[Callable[[], str]]) -> Counter[str]:
+    """Run each attempt in its own forked process, released together; count the outcomes."""
+    context = multiprocessing.get_context("fork")
+    barrier = context.Barrier(len(attempts))
+    results = context.Queue()
+
+    def child(attempt: Callable[[], str]) -> None:
+        try:
+            barrier.wait(timeout=120)
+            results.put(attempt())
+        except BaseException as exc:  # report everything: a crash must fail the test
+            results.put(f"crash: {exc!r}")
+        finally:
+            results.close()
+            results.join_thread()
+            os._exit(0)
+
+    processes = [context.Process(target=child, args=(a,)) for a in attempts]
+    for process in processes:
+        process.start()
+    outcomes = Counter(results.get(timeout=180) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+    return outcomes
+
+
+def booking_attempt(url: str, service: str, start, n: int, therapist_id: int) -> Callable[[], str]:
+    def attempt() -> str:
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": Clock()}
+        )
+        with app.app_context():
+            request = BookingRequest(
+                service=service,
+                start=start,
+                therapist_id=therapist_id,
+                patient=PatientDetails(f"Racer {n}", f"racer{n}@example.com", "604-555-0100"),
+            )
+            try:
+                book(request, now=NOW)
+                return "booked"
+            except BookingError as exc:
+                return exc.code
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    return attempt
+
+
+def appointments(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(Appointment))
+
+
+@pytest.fixture
+def therapist(app, world) -> int:
+    therapist_id = world.make_therapist()
+    with app.app_context():
+        db.engine.dispose()  # no pooled connection may cross the fork
+    return therapist_id
+
+
+def test_fifty_processes_one_slot_one_booking(app, database_url, therapist):
+    attempts = [
+        booking_attempt(database_url, "assessment", local(TUESDAY, 9), n, therapist)
+        for n in range(ATTEMPTS)
+    ]
+    outcomes = race(attempts)
+    assert outcomes == Counter({"booked": 1, "slot_unavailable": ATTEMPTS - 1})
+    assert appointments(app) == 1
+
+
+def test_overlapping_services_race_for_one_therapist(app, database_url, world, therapist):
+    # Half the racers want a 30-minute follow-up at 09:30 and had an assessment (with another
+    # therapist) earlier in the week; half want a 60-minute assessment at 09:00.
+    race_day = TUESDAY + timedelta(days=7)
+    other = world.make_therapist("Daniel Okafor")
+    times = [(9, 0), (10, 15), (13, 0), (14, 15), (15, 30)]
+    for n in range(0, ATTEMPTS, 2):
+        day = TUESDAY + timedelta(days=n // 2 // len(times))
+        start = local(day, *times[n // 2 % len(times)])
+        assert booking_attempt(database_url, "assessment", start, n, other)() == "booked"
+    attempts = [
+        booking_attempt(database_url, "follow-up", local(race_day, 9, 30), n, therapist)
+        if n % 2 == 0
+        else booking_attempt(database_url, "assessment", local(race_day, 9), n, therapist)
+        for n in range(ATTEMPTS)
+    ]
+    before = appointments(app)
+    with app.app_context():
+        db.engine.dispose()
+    outcomes = race(attempts)
+    assert outcomes["booked"] == 1
+    assert outcomes["slot_unavailable"] == ATTEMPTS - 1
+    assert appointments(app) == before + 1
+
+
+def test_raw_inserts_racing_past_the_app_still_leave_one(app, database_url, raw_insert):
+    with app.app_context():
+        db.engine.dispose()
+
+    def attempt_for(n: int) -> Callable[[], str]:
+        def attempt() -> str:
+            try:  # every process a different patient, all at 09:00 with one therapist
+                raw_insert(T9 + timedelta(minutes=n % 3), patient_id=1 + n % 2)
+                return "inserted"
+            except INTEGRITY:
+                return "refused"
+
+        return attempt
+
+    outcomes = race([attempt_for(n) for n in range(ATTEMPTS)])
+    assert outcomes == Counter({"inserted": 1, "refused": ATTEMPTS - 1})
+    assert appointments(app) == 1
