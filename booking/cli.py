@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from booking import clock, demo
 from booking.services import clinic as clinic_service
@@ -38,6 +38,7 @@ def clinic_set(name: str, value: str) -> None:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo() -> None:
     """Create the demo clinic if the database has no clinic yet."""
     if demo.is_seeded():
