@@ -7,10 +7,10 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from support import MONDAY, local, patient
 
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Patient
-from support import MONDAY, local, patient
 
 TUESDAY = MONDAY + timedelta(days=1)
 
