@@ -47,6 +47,7 @@ def test_clinic_show_and_set(app, runner, world):
 def test_clinic_set_refuses_bad_values(runner, world):
     for args, message in [
         (["booking_horizon_days", "abc"], "whole number"),
+        (["booking_horizon_days", "²"], "whole number"),
         (["booking_horizon_days", "0"], "between 1 and 730"),
         (["timezone", "Mars/Olympus"], "not a time zone"),
         (["colour", "blue"], "unknown setting"),

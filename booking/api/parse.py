@@ -46,7 +46,7 @@ class Fields:
             if required:
                 self.fail(name, "This field is required.")
             return None
-        if isinstance(value, str) and value.isdigit():
+        if isinstance(value, str) and value.isascii() and value.isdigit():
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_ID:
             self.fail(name, "Must be a positive whole number.")

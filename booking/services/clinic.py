@@ -36,7 +36,7 @@ def _timezone(value: str) -> str:
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     def parse(value: str) -> int:
-        if not value.strip().isdigit():
+        if not (value.isascii() and value.strip().isdigit()):
             raise ValueError("must be a whole number")
         number = int(value)
         if not low <= number <= high:

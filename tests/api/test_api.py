@@ -493,3 +493,11 @@ def test_openapi_describes_every_route(app, client):
         if r.rule.startswith("/api/v1")
     }
     assert rules == set(paths)
+
+
+@pytest.mark.parametrize("therapist", ["²", "١", "12a", "1.5"])
+def test_non_ascii_digits_are_not_ids(client, clinic, therapist):
+    response = client.get(
+        "/api/v1/availability", query_string={"service": "physio", "therapist": therapist}
+    )
+    assert response.status_code == 422
