@@ -139,3 +139,30 @@ def test_raw_inserts_racing_past_the_app_still_leave_one(app, database_url, raw_
     outcomes = race([attempt_for(n) for n in range(ATTEMPTS)])
     assert outcomes == Counter({"inserted": 1, "refused": ATTEMPTS - 1})
     assert appointments(app) == 1
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_booking(app, database_url, therapist):
+    request = BookingRequest(
+        service="assessment",
+        start=local(TUESDAY, 9),
+        therapist_id=therapist,
+        patient=PatientDetails("Retry Ing", "retry@example.com", "604-555-0100"),
+    )
+
+    def attempt() -> str:
+        app = create_app(
+            {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url}
+        )
+        with app.app_context():
+            try:
+                booked = book(request, now=NOW, idempotency_key="same-key")
+                return f"{booked.appointment.id}:{booked.manage_token}"
+            except BookingError as exc:
+                return exc.code
+            finally:
+                db.session.remove()
+                db.engine.dispose()
+
+    outcomes = race([attempt] * 10)
+    assert len(outcomes) == 1, outcomes  # every retry got the very same booking and token
+    assert appointments(app) == 1
