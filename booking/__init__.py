@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     settings.check(app.config)
+    app.json.sort_keys = False  # keep fields in the order the API documents them
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)

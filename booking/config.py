@@ -28,7 +28,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "DEBUG": env.get("FLASK_DEBUG", "").lower() in TRUE,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
-        "JSON_SORT_KEYS": False,
     }
 
 

@@ -275,8 +275,8 @@ def _require_prerequisite(
     )
     if not found:
         raise AssessmentRequired(
-            f"A {service.name} follows an {required.name}, and we have none on record "
-            f"before this time for that email address. Please book an {required.name} first.",
+            f"{service.name}: we have no {required.name} on record before this time for this "
+            f"email address. Please book the {required.name} first.",
             required_service=required.slug,
         )
 

@@ -64,6 +64,8 @@ def test_availability_is_in_the_clinic_zone_and_sorted(client, clinic):
     body = response.get_json()
     assert response.status_code == 200
     assert body["timezone"] == "America/Vancouver"
+    assert list(body) == ["timezone", "slots"]
+    assert list(body["slots"][0]) == ["start", "end", "therapist_id"]
     starts = [s["start"] for s in body["slots"]]
     assert starts[0] == "2027-03-02T09:00:00-08:00"
     assert starts[-1] == "2027-03-02T16:30:00-08:00"
@@ -233,7 +235,7 @@ def test_a_follow_up_needs_an_earlier_assessment(app, client, clinic):
     error = response.get_json()["error"]
     assert error["code"] == "assessment_required"
     assert error["required_service"] == "assessment"
-    assert "book an IMS initial assessment first" in error["message"]
+    assert "Please book the IMS initial assessment first." in error["message"]
     assert count(app, Patient) == 0  # nothing half-written
 
     assert post_booking(client, start=local(TUESDAY, 13)).status_code == 201
