@@ -70,6 +70,17 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return handle_http(InternalServerError())
 
 
+def handle_domain(error: BookingError) -> Response | tuple[str, int]:
+    """Answer a refusal that no view handled itself, in the page or envelope it expects."""
+    status = status_of(error)
+    if _wants_json():
+        return error_response(status, error.code, error.message, **error.details)
+    return render_template(
+        "errors/error.html", status=status, title="Sorry", message=error.message
+    ), status
+
+
 def register(app: Flask) -> None:
+    app.register_error_handler(BookingError, handle_domain)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_unexpected)

@@ -37,3 +37,16 @@ def test_settings_are_read_from_the_environment():
     settings = from_environment("/i", {"SECRET_KEY": "s", "DATABASE_URL": "postgresql://h/d"})
     assert settings["SECRET_KEY"] == "s"
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://h/d"
+
+
+def test_the_site_explains_an_unconfigured_clinic(client):
+    response = client.get("/")
+    assert response.status_code == 404
+    assert b"seed-demo" in response.data
+
+
+def test_html_error_pages(client, world):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert b"Page not found" in response.data
+    assert response.mimetype == "text/html"
