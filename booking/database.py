@@ -8,20 +8,29 @@ constraints hold under concurrent READ COMMITTED transactions.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+import random
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from booking.extensions import db
 
 _write = ContextVar("write_transaction", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# Deadlock and serialization failure: PostgreSQL asks the client to run the transaction again.
+# Concurrent inserts checking one exclusion constraint can deadlock when three or more race.
+RETRY_SQLSTATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 4
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @event.listens_for(Engine, "connect")
@@ -59,6 +68,25 @@ def write_transaction() -> Iterator[Session]:
         raise
     finally:
         _write.reset(token)
+
+
+def transactional(work: Callable[P, T]) -> Callable[P, T]:
+    """Run `work` as one write transaction, from the start again when the database asks."""
+
+    @functools.wraps(work)
+    def run(*args: P.args, **kwargs: P.kwargs) -> T:
+        for attempt in range(ATTEMPTS):
+            try:
+                with write_transaction():
+                    return work(*args, **kwargs)
+            except OperationalError as exc:
+                sqlstate = getattr(exc.orig, "sqlstate", None)
+                if sqlstate not in RETRY_SQLSTATES or attempt == ATTEMPTS - 1:
+                    raise
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # let the winner commit
+        raise AssertionError("unreachable")
+
+    return run
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from booking.database import violated, write_transaction
+from booking.database import transactional, violated
 from booking.extensions import db
 from booking.models import (
     OVERLAP_CONSTRAINTS,
@@ -97,7 +97,7 @@ def book(
     """Book an appointment, or raise a `BookingError` saying why not."""
     for _ in range(REFERENCE_ATTEMPTS):
         try:
-            return _book(request, now, actor, idempotency_key)
+            booked = _book(request, now, actor, idempotency_key)
         except _ReferenceTaken:
             continue
         except BookingError as exc:
@@ -108,54 +108,56 @@ def book(
             if isinstance(exc, SlotUnavailable):
                 exc.alternatives = _alternatives(request, now)
             raise
+        if not booked.replayed:
+            log.info("appointment %s booked", booked.appointment.id)
+        return booked
     raise RuntimeError("could not draw an unused booking reference")
 
 
+@transactional
 def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
-    with write_transaction() as session:
-        if key and (replay := _replay(key, request)):
-            return replay
-        service = _service(request.service)
-        if request.therapist_id is not None:
-            offering_therapist(request.therapist_id, service)
-        email = normalize_email(request.patient.email)
-        patient = session.scalar(select(Patient).where(Patient.email == email))
-        _require_prerequisite(service, patient, request.start)
-        therapist_id = _free_therapist(service, request.start, request.therapist_id, now)
-        if patient is None:
-            patient = _add_patient(request.patient, email, now)
-        token = tokens.new_token()
-        appointment = Appointment(
-            reference=tokens.new_reference(),
-            therapist_id=therapist_id,
-            service_id=service.id,
-            patient_id=patient.id,
-            start_at=request.start,
-            end_at=request.start + service.duration,
-            occupied_until=request.start + service.duration + service.buffer,
-            status=Status.BOOKED.value,
-            source=request.source.value,
-            calendar_uid=tokens.new_calendar_uid(_uid_domain()),
-            manage_token_hash=tokens.hash_token(token),
-            notes=request.notes.strip(),
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(appointment)
-        _flush()
-        _audit(actor, "booked", appointment, before=None, now=now)
-        if key:
-            session.add(
-                IdempotencyKey(
-                    key=key,
-                    request_hash=request.fingerprint(),
-                    appointment_id=appointment.id,
-                    sealed_token=tokens.seal(token, _secret(), key),
-                    created_at=now,
-                )
+    if key and (replay := _replay(key, request)):
+        return replay
+    service = _service(request.service)
+    if request.therapist_id is not None:
+        offering_therapist(request.therapist_id, service)
+    email = normalize_email(request.patient.email)
+    patient = db.session.scalar(select(Patient).where(Patient.email == email))
+    _require_prerequisite(service, patient, request.start)
+    therapist_id = _free_therapist(service, request.start, request.therapist_id, now)
+    if patient is None:
+        patient = _add_patient(request.patient, email, now)
+    token = tokens.new_token()
+    appointment = Appointment(
+        reference=tokens.new_reference(),
+        therapist_id=therapist_id,
+        service_id=service.id,
+        patient_id=patient.id,
+        start_at=request.start,
+        end_at=request.start + service.duration,
+        occupied_until=request.start + service.duration + service.buffer,
+        status=Status.BOOKED.value,
+        source=request.source.value,
+        calendar_uid=tokens.new_calendar_uid(_uid_domain()),
+        manage_token_hash=tokens.hash_token(token),
+        notes=request.notes.strip(),
+        created_at=now,
+        updated_at=now,
+    )
+    db.session.add(appointment)
+    _flush()
+    _audit(actor, "booked", appointment, before=None, now=now)
+    if key:
+        db.session.add(
+            IdempotencyKey(
+                key=key,
+                request_hash=request.fingerprint(),
+                appointment_id=appointment.id,
+                sealed_token=tokens.seal(token, _secret(), key),
+                created_at=now,
             )
-            _flush()
-    log.info("appointment %s booked (therapist %s)", appointment.id, therapist_id)
+        )
+        _flush()
     return Booked(appointment, token)
 
 
@@ -182,26 +184,7 @@ def reschedule(
 ) -> Appointment:
     """Move an appointment to `start` (and optionally another therapist), or refuse entirely."""
     try:
-        with write_transaction() as session:
-            appointment = _changeable(appointment_id, now, enforce_cutoff)
-            service = appointment.service
-            target = appointment.therapist_id if therapist_id is None else therapist_id
-            if target != appointment.therapist_id:
-                offering_therapist(target, service)
-            if start == appointment.start_at and target == appointment.therapist_id:
-                return appointment
-            _require_prerequisite(service, appointment.patient, start, appointment.id)
-            _free_therapist(service, start, target, now, exclude=appointment.id)
-            before = appointment.snapshot()
-            appointment.therapist_id = target
-            appointment.start_at = start
-            appointment.end_at = start + service.duration
-            appointment.occupied_until = start + service.duration + service.buffer
-            appointment.sequence += 1
-            appointment.updated_at = now
-            _flush()
-            _audit(actor, "rescheduled", appointment, before=before, now=now)
-            session.flush()
+        appointment = _move(appointment_id, start, now, therapist_id, actor, enforce_cutoff)
     except SlotUnavailable as exc:
         service = db.session.get(Appointment, appointment_id).service
         exc.alternatives = nearest_slots(
@@ -216,6 +199,37 @@ def reschedule(
     return appointment
 
 
+@transactional
+def _move(
+    appointment_id: int,
+    start: datetime,
+    now: datetime,
+    therapist_id: int | None,
+    actor: str,
+    enforce_cutoff: bool,
+) -> Appointment:
+    appointment = _changeable(appointment_id, now, enforce_cutoff)
+    service = appointment.service
+    target = appointment.therapist_id if therapist_id is None else therapist_id
+    if target != appointment.therapist_id:
+        offering_therapist(target, service)
+    if start == appointment.start_at and target == appointment.therapist_id:
+        return appointment
+    _require_prerequisite(service, appointment.patient, start, appointment.id)
+    _free_therapist(service, start, target, now, exclude=appointment.id)
+    before = appointment.snapshot()
+    appointment.therapist_id = target
+    appointment.start_at = start
+    appointment.end_at = start + service.duration
+    appointment.occupied_until = start + service.duration + service.buffer
+    appointment.sequence += 1
+    appointment.updated_at = now
+    _flush()
+    _audit(actor, "rescheduled", appointment, before=before, now=now)
+    db.session.flush()
+    return appointment
+
+
 def cancel(
     appointment_id: int,
     *,
@@ -225,17 +239,24 @@ def cancel(
     enforce_cutoff: bool = True,
 ) -> Appointment:
     """Cancel an appointment, freeing its time."""
-    with write_transaction():
-        appointment = _changeable(appointment_id, now, enforce_cutoff)
-        before = appointment.snapshot()
-        appointment.status = Status.CANCELLED.value
-        appointment.cancel_reason = reason.strip()
-        appointment.sequence += 1
-        appointment.updated_at = now
-        _flush()
-        _audit(actor, "cancelled", appointment, before=before, now=now)
-        db.session.flush()
+    appointment = _cancel(appointment_id, now, reason, actor, enforce_cutoff)
     log.info("appointment %s cancelled", appointment_id)
+    return appointment
+
+
+@transactional
+def _cancel(
+    appointment_id: int, now: datetime, reason: str, actor: str, enforce_cutoff: bool
+) -> Appointment:
+    appointment = _changeable(appointment_id, now, enforce_cutoff)
+    before = appointment.snapshot()
+    appointment.status = Status.CANCELLED.value
+    appointment.cancel_reason = reason.strip()
+    appointment.sequence += 1
+    appointment.updated_at = now
+    _flush()
+    _audit(actor, "cancelled", appointment, before=before, now=now)
+    db.session.flush()
     return appointment
 
 
