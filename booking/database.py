@@ -58,6 +58,7 @@ def write_transaction() -> Iterator[Session]:
     session = db.session()
     if session.in_transaction():
         session.rollback()  # only reads came before: GET and views never write
+    session.expire_all()  # every rule is checked against what this transaction reads
     token = _write.set(True)
     try:
         session.connection()  # begin now, taking SQLite's write lock up front

@@ -6,6 +6,8 @@ from flask_wtf import CSRFProtect
 
 from booking.models.base import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay loaded after commit: a view serializes what its service just wrote, with no
+# second round trip; every unit of work reads afresh inside its own transaction anyway.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()

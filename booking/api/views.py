@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -66,9 +67,10 @@ def availability() -> Response:
         fields.fail("to", f"The range may span at most {MAX_RANGE_DAYS} days.")
     fields.done()
     service = _service_by_slug(slug)
-    if therapist_id is not None:
-        booking.offering_therapist(therapist_id, service)
-    slots = find_slots(service, first, last, now=clock.now(), therapist_id=therapist_id)
+    therapists = therapists_for(service, therapist_id)
+    if therapist_id is not None and not therapists:
+        booking.offering_therapist(therapist_id, service)  # raises the reason
+    slots = find_slots(service, first, last, now=clock.now(), therapists=therapists)
     return jsonify({"timezone": zone.key, "slots": _slots(slots, zone)})
 
 
@@ -131,11 +133,18 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
 
 
-def _slots(slots: Any, zone: ZoneInfo) -> list[dict[str, Any]]:
+def _slots(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
+    # Therapists share start times, so each instant is formatted once per response.
+    text: dict[datetime, str] = {}
+
+    def local(instant: datetime) -> str:
+        if (formatted := text.get(instant)) is None:
+            formatted = text[instant] = instant.astimezone(zone).isoformat()
+        return formatted
+
     return [
-        {"start": _local(s.start, zone), "end": _local(s.end, zone), "therapist_id": s.therapist_id}
+        {"start": local(s.start), "end": local(s.end), "therapist_id": s.therapist_id}
         for s in slots
-        if isinstance(s, Slot)
     ]
 
 

@@ -35,18 +35,6 @@ class Therapist(Base):
         order_by="(WorkingHours.weekday, WorkingHours.start_time)",
     )
 
-    def ims_valid_on(self, day: date) -> bool:
-        """Return whether this therapist may needle on `day`."""
-        if not self.ims_certified:
-            return False
-        return self.ims_certification_expires is None or day <= self.ims_certification_expires
-
-    def can_offer(self, service: Service) -> bool:
-        """Return whether the service may be booked with this therapist at all."""
-        if not (self.active and service.active and service in self.services):
-            return False
-        return self.ims_certified or not service.requires_ims
-
 
 class WorkingHours(Base):
     """One recurring weekly interval `[start_time, end_time)` in the clinic's zone."""

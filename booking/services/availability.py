@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, union_all
 
 from booking.availability import Interval, Policy, Schedule, Slot, bookable_slots
 from booking.extensions import db
@@ -69,15 +69,7 @@ def load_schedules(
         .order_by(WorkingHours.start_time)
     ):
         hours[tid][weekday].append((t0, t1))
-    time_off: dict[int, list[Interval]] = defaultdict(list)
-    for tid, t0, t1 in db.session.execute(
-        select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
-            TimeOff.therapist_id.in_(ids), TimeOff.start_at < end, TimeOff.end_at > start
-        )
-    ):
-        time_off[tid].append(Interval(t0, t1))
-    busy: dict[int, list[Interval]] = defaultdict(list)
-    query = select(
+    booked = select(
         Appointment.therapist_id, Appointment.start_at, Appointment.occupied_until
     ).where(
         Appointment.therapist_id.in_(ids),
@@ -87,15 +79,19 @@ def load_schedules(
         Appointment.occupied_until > start,
     )
     if exclude_appointment_id is not None:
-        query = query.where(Appointment.id != exclude_appointment_id)
-    for tid, t0, t1 in db.session.execute(query):
-        busy[tid].append(Interval(t0, t1))
+        booked = booked.where(Appointment.id != exclude_appointment_id)
+    away = select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
+        TimeOff.therapist_id.in_(ids), TimeOff.start_at < end, TimeOff.end_at > start
+    )
+    # One round trip: to the engine, time off and bookings alike are time that is not free.
+    blocked: dict[int, list[Interval]] = defaultdict(list)
+    for tid, t0, t1 in db.session.execute(union_all(booked, away)):
+        blocked[tid].append(Interval(t0, t1))
     return [
         Schedule(
             therapist_id=t.id,
             weekly_hours=hours[t.id],
-            time_off=time_off[t.id],
-            busy=busy[t.id],
+            busy=blocked[t.id],
             last_day=t.ims_certification_expires if service.requires_ims else None,
         )
         for t in therapists
@@ -110,11 +106,13 @@ def find_slots(
     now: datetime,
     therapist_id: int | None = None,
     exclude_appointment_id: int | None = None,
+    therapists: Sequence[Therapist] | None = None,
 ) -> list[Slot]:
     """Return the bookable slots of `service` on the clinic's local dates given (inclusive)."""
     clinic = get_clinic()
     zone = clinic.zone
-    therapists = therapists_for(service, therapist_id)
+    if therapists is None:
+        therapists = therapists_for(service, therapist_id)
     start, end = local_day_bounds(first_day, last_day, zone)
     schedules = load_schedules(
         therapists, service, start, end, exclude_appointment_id=exclude_appointment_id

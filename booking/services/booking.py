@@ -33,7 +33,7 @@ from booking.models import (
     normalize_email,
 )
 from booking.services import tokens
-from booking.services.availability import find_slots, nearest_slots
+from booking.services.availability import find_slots, nearest_slots, therapists_for
 from booking.services.clinic import get_clinic
 from booking.services.errors import (
     AssessmentRequired,
@@ -119,20 +119,21 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     if key and (replay := _replay(key, request)):
         return replay
     service = _service(request.service)
+    chosen = None
     if request.therapist_id is not None:
-        offering_therapist(request.therapist_id, service)
+        chosen = [offering_therapist(request.therapist_id, service)]
     email = normalize_email(request.patient.email)
     patient = db.session.scalar(select(Patient).where(Patient.email == email))
     _require_prerequisite(service, patient, request.start)
-    therapist_id = _free_therapist(service, request.start, request.therapist_id, now)
+    therapist_id = _free_therapist(service, request.start, now, therapists=chosen)
     if patient is None:
         patient = _add_patient(request.patient, email, now)
     token = tokens.new_token()
     appointment = Appointment(
         reference=tokens.new_reference(),
         therapist_id=therapist_id,
-        service_id=service.id,
-        patient_id=patient.id,
+        service=service,
+        patient=patient,
         start_at=request.start,
         end_at=request.start + service.duration,
         occupied_until=request.start + service.duration + service.buffer,
@@ -211,12 +212,11 @@ def _move(
     appointment = _changeable(appointment_id, now, enforce_cutoff)
     service = appointment.service
     target = appointment.therapist_id if therapist_id is None else therapist_id
-    if target != appointment.therapist_id:
-        offering_therapist(target, service)
     if start == appointment.start_at and target == appointment.therapist_id:
         return appointment
+    therapist = offering_therapist(target, service)
     _require_prerequisite(service, appointment.patient, start, appointment.id)
-    _free_therapist(service, start, target, now, exclude=appointment.id)
+    _free_therapist(service, start, now, therapists=[therapist], exclude=appointment.id)
     before = appointment.snapshot()
     appointment.therapist_id = target
     appointment.start_at = start
@@ -269,20 +269,21 @@ def _service(slug: str) -> Service:
 
 def offering_therapist(therapist_id: int, service: Service) -> Therapist:
     """Return the therapist if they may be booked for `service`, or raise why not."""
+    found = therapists_for(service, therapist_id)
+    if found:
+        return found[0]
     therapist = db.session.get(Therapist, therapist_id)
     if therapist is None or not therapist.active:
         raise InvalidRequest({"therapist_id": "There is no such therapist."})
-    if not therapist.can_offer(service):
-        raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
-    return therapist
+    raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
 
 
 def _require_prerequisite(
     service: Service, patient: Patient | None, start: datetime, exclude: int | None = None
 ) -> None:
-    required = service.prerequisite
-    if required is None:
+    if service.prerequisite_id is None:
         return
+    required = service.prerequisite
     found = patient is not None and db.session.scalar(
         select(Appointment.id)
         .where(
@@ -305,14 +306,15 @@ def _require_prerequisite(
 def _free_therapist(
     service: Service,
     start: datetime,
-    therapist_id: int | None,
     now: datetime,
+    *,
+    therapists: list[Therapist] | None,
     exclude: int | None = None,
 ) -> int:
-    """Return the therapist (the one asked for, or the first free) who can take `start`."""
+    """Return the therapist (of those given, or of all) who is free to take `start`."""
     day = start.astimezone(get_clinic().zone).date()
     for slot in find_slots(
-        service, day, day, now=now, therapist_id=therapist_id, exclude_appointment_id=exclude
+        service, day, day, now=now, therapists=therapists, exclude_appointment_id=exclude
     ):
         if slot.start == start:
             return slot.therapist_id

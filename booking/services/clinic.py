@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from flask import g
 from sqlalchemy import select
 
 from booking.database import write_transaction
@@ -19,8 +20,10 @@ log = logging.getLogger(__name__)
 
 
 def get_clinic() -> Clinic:
-    """Return the clinic's settings row."""
-    clinic = db.session.get(Clinic, 1)
+    """Return the clinic's settings row, loaded once per request or command."""
+    clinic = g.get("clinic")
+    if clinic is None or clinic not in db.session:
+        clinic = g.clinic = db.session.get(Clinic, 1)
     if clinic is None:
         raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
     return clinic
