@@ -8,11 +8,10 @@ from __future__ import annotations
 import random
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import select
-
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import Clinic, Closure, Service, Source, Therapist, TimeOff, WorkingHours
+from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
@@ -196,7 +195,8 @@ LAST = [
 
 
 def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
-    services = {s.slug: s for s in db.session.scalars(select(Service))}
+    catalog = catalogs.load()
+    services = {s.slug: s for s in catalog.services.values()}
     today = now.astimezone(zone).date()
     booked = 0
     for n in range(24):
@@ -211,7 +211,7 @@ def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
         therapist_id = None
         for visit in range(1 if kind == PHYSIO else rng.randint(1, 4)):
             slug = kind if visit == 0 else FOLLOW_UP
-            made = _book_on_or_after(services[slug], day, patient, therapist_id, zone, rng)
+            made = _book_on_or_after(catalog, services[slug], day, patient, therapist_id, rng)
             if made is None:
                 break
             booked += 1
@@ -220,11 +220,13 @@ def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
     return booked
 
 
-def _book_on_or_after(service, day, patient, therapist_id, zone, rng):
+def _book_on_or_after(catalog, service, day, patient, therapist_id, rng):
+    zone = catalog.clinic.zone
     for offset in range(10):
         candidate = day + timedelta(days=offset)
         as_of = datetime.combine(candidate - timedelta(days=2), time(12), tzinfo=zone)
-        slots = find_slots(service, candidate, candidate, now=as_of, therapist_id=therapist_id)
+        therapists = catalog.therapists_for(service, therapist_id)
+        slots = find_slots(catalog, service, candidate, candidate, now=as_of, therapists=therapists)
         if not slots:
             continue
         slot = rng.choice(slots)

@@ -8,18 +8,16 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, request
-from sqlalchemy import select
 
 from booking import clock
 from booking.api import bp, parse
 from booking.api.openapi import spec
 from booking.availability import Slot
 from booking.errors import error_response, status_of
-from booking.extensions import db
 from booking.models import Appointment, Service, Therapist
 from booking.services import booking
-from booking.services.availability import MAX_RANGE_DAYS, find_slots, therapists_for
-from booking.services.clinic import get_clinic
+from booking.services.availability import MAX_RANGE_DAYS, find_slots
+from booking.services.catalog import current
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
 
 
@@ -27,7 +25,7 @@ from booking.services.errors import BookingError, InvalidRequest, SlotUnavailabl
 def booking_error(error: BookingError) -> Response:
     details = dict(error.details)
     if isinstance(error, SlotUnavailable):
-        details["alternatives"] = _slots(error.alternatives, get_clinic().zone)
+        details["alternatives"] = _slots(error.alternatives, current().clinic.zone)
     return error_response(status_of(error), error.code, error.message, **details)
 
 
@@ -38,23 +36,24 @@ def openapi() -> Response:
 
 @bp.get("/services")
 def services() -> Response:
-    rows = db.session.scalars(select(Service).where(Service.active).order_by(Service.id))
-    return jsonify({"services": [_service(s) for s in rows]})
+    return jsonify({"services": [_service(s) for s in current().active_services()]})
 
 
 @bp.get("/therapists")
 def therapists() -> Response:
+    catalog = current()
     slug = request.args.get("service")
     if slug is None:
-        rows = db.session.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.id))
+        rows = list(catalog.therapists.values())
     else:
-        rows = therapists_for(_service_by_slug(slug))
+        rows = catalog.therapists_for(catalog.service(slug))
     return jsonify({"therapists": [_therapist(t) for t in rows]})
 
 
 @bp.get("/availability")
 def availability() -> Response:
-    zone = get_clinic().zone
+    catalog = current()
+    zone = catalog.clinic.zone
     fields = parse.Fields(request.args.to_dict())
     slug = fields.text("service", limit=60)
     therapist_id = fields.identifier("therapist", required=False)
@@ -66,11 +65,11 @@ def availability() -> Response:
     elif (last - first).days >= MAX_RANGE_DAYS:
         fields.fail("to", f"The range may span at most {MAX_RANGE_DAYS} days.")
     fields.done()
-    service = _service_by_slug(slug)
-    therapists = therapists_for(service, therapist_id)
+    service = catalog.service(slug)
+    therapists = catalog.therapists_for(service, therapist_id)
     if therapist_id is not None and not therapists:
-        booking.offering_therapist(therapist_id, service)  # raises the reason
-    slots = find_slots(service, first, last, now=clock.now(), therapists=therapists)
+        booking.offering_therapist(catalog, therapist_id, service)  # raises the reason
+    slots = find_slots(catalog, service, first, last, now=clock.now(), therapists=therapists)
     return jsonify({"timezone": zone.key, "slots": _slots(slots, zone)})
 
 
@@ -122,13 +121,6 @@ def _json_body(*, allow_empty: bool = False) -> dict[str, Any]:
     return data
 
 
-def _service_by_slug(slug: str) -> Service:
-    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
-    if service is None:
-        raise InvalidRequest({"service": "There is no such service."})
-    return service
-
-
 def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
 
@@ -173,7 +165,8 @@ def _therapist(therapist: Therapist) -> dict[str, Any]:
 
 
 def _booking(appointment: Appointment) -> dict[str, Any]:
-    clinic = get_clinic()
+    catalog = current()
+    clinic = catalog.clinic
     zone = clinic.zone
     now = clock.now()
     changeable = appointment.status == "booked" and appointment.start_at - now >= (
@@ -185,7 +178,7 @@ def _booking(appointment: Appointment) -> dict[str, Any]:
         "status": appointment.status,
         "start": _local(appointment.start_at, zone),
         "end": _local(appointment.end_at, zone),
-        "service": appointment.service.slug,
+        "service": catalog.services[appointment.service_id].slug,
         "therapist_id": appointment.therapist_id,
         "can_change_online": changeable,
         "change_deadline": _local(appointment.start_at - clinic.cancel_cutoff, zone),

@@ -24,6 +24,7 @@ from booking.models import (
     OVERLAP_CONSTRAINTS,
     Appointment,
     AuditEvent,
+    Clinic,
     IdempotencyKey,
     Patient,
     Service,
@@ -32,8 +33,10 @@ from booking.models import (
     Therapist,
     normalize_email,
 )
+from booking.services import catalog as catalogs
 from booking.services import tokens
-from booking.services.availability import find_slots, nearest_slots, therapists_for
+from booking.services.availability import find_slots, nearest_slots
+from booking.services.catalog import Catalog
 from booking.services.clinic import get_clinic
 from booking.services.errors import (
     AssessmentRequired,
@@ -118,28 +121,28 @@ def book(
 def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
     if key and (replay := _replay(key, request)):
         return replay
-    service = _service(request.service)
+    catalog = catalogs.load()
+    service = catalog.service(request.service)
     chosen = None
     if request.therapist_id is not None:
-        chosen = [offering_therapist(request.therapist_id, service)]
+        chosen = [offering_therapist(catalog, request.therapist_id, service)]
     email = normalize_email(request.patient.email)
     patient = db.session.scalar(select(Patient).where(Patient.email == email))
-    _require_prerequisite(service, patient, request.start)
-    therapist_id = _free_therapist(service, request.start, now, therapists=chosen)
-    if patient is None:
-        patient = _add_patient(request.patient, email, now)
+    _require_prerequisite(service, patient.id if patient else None, request.start)
+    therapist_id = _free_therapist(catalog, service, request.start, now, therapists=chosen)
+    patient_id = patient.id if patient else _add_patient(request.patient, email, now)
     token = tokens.new_token()
     appointment = Appointment(
         reference=tokens.new_reference(),
         therapist_id=therapist_id,
         service=service,
-        patient=patient,
+        patient_id=patient_id,
         start_at=request.start,
         end_at=request.start + service.duration,
         occupied_until=request.start + service.duration + service.buffer,
         status=Status.BOOKED.value,
         source=request.source.value,
-        calendar_uid=tokens.new_calendar_uid(_uid_domain()),
+        calendar_uid=tokens.new_calendar_uid(_uid_domain(catalog)),
         manage_token_hash=tokens.hash_token(token),
         notes=request.notes.strip(),
         created_at=now,
@@ -187,12 +190,14 @@ def reschedule(
     try:
         appointment = _move(appointment_id, start, now, therapist_id, actor, enforce_cutoff)
     except SlotUnavailable as exc:
-        service = db.session.get(Appointment, appointment_id).service
+        catalog = catalogs.current()
+        service = catalog.services[db.session.get(Appointment, appointment_id).service_id]
         exc.alternatives = nearest_slots(
+            catalog,
             service,
             start,
             now=now,
-            therapist_id=therapist_id,
+            therapists=catalog.therapists_for(service, therapist_id),
             exclude_appointment_id=appointment_id,
         )
         raise
@@ -209,14 +214,15 @@ def _move(
     actor: str,
     enforce_cutoff: bool,
 ) -> Appointment:
-    appointment = _changeable(appointment_id, now, enforce_cutoff)
-    service = appointment.service
+    catalog = catalogs.load()
+    appointment = _changeable(catalog.clinic, appointment_id, now, enforce_cutoff)
+    service = catalog.services[appointment.service_id]
     target = appointment.therapist_id if therapist_id is None else therapist_id
     if start == appointment.start_at and target == appointment.therapist_id:
         return appointment
-    therapist = offering_therapist(target, service)
-    _require_prerequisite(service, appointment.patient, start, appointment.id)
-    _free_therapist(service, start, now, therapists=[therapist], exclude=appointment.id)
+    therapist = offering_therapist(catalog, target, service)
+    _require_prerequisite(service, appointment.patient_id, start, appointment.id)
+    _free_therapist(catalog, service, start, now, therapists=[therapist], exclude=appointment.id)
     before = appointment.snapshot()
     appointment.therapist_id = target
     appointment.start_at = start
@@ -248,7 +254,7 @@ def cancel(
 def _cancel(
     appointment_id: int, now: datetime, reason: str, actor: str, enforce_cutoff: bool
 ) -> Appointment:
-    appointment = _changeable(appointment_id, now, enforce_cutoff)
+    appointment = _changeable(get_clinic(), appointment_id, now, enforce_cutoff)
     before = appointment.snapshot()
     appointment.status = Status.CANCELLED.value
     appointment.cancel_reason = reason.strip()
@@ -260,34 +266,27 @@ def _cancel(
     return appointment
 
 
-def _service(slug: str) -> Service:
-    service = db.session.scalar(select(Service).where(Service.slug == slug, Service.active))
-    if service is None:
-        raise InvalidRequest({"service": "There is no such service."})
-    return service
-
-
-def offering_therapist(therapist_id: int, service: Service) -> Therapist:
+def offering_therapist(catalog: Catalog, therapist_id: int, service: Service) -> Therapist:
     """Return the therapist if they may be booked for `service`, or raise why not."""
-    found = therapists_for(service, therapist_id)
+    found = catalog.therapists_for(service, therapist_id)
     if found:
         return found[0]
-    therapist = db.session.get(Therapist, therapist_id)
-    if therapist is None or not therapist.active:
+    therapist = catalog.therapists.get(therapist_id)
+    if therapist is None:
         raise InvalidRequest({"therapist_id": "There is no such therapist."})
     raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
 
 
 def _require_prerequisite(
-    service: Service, patient: Patient | None, start: datetime, exclude: int | None = None
+    service: Service, patient_id: int | None, start: datetime, exclude: int | None = None
 ) -> None:
     if service.prerequisite_id is None:
         return
     required = service.prerequisite
-    found = patient is not None and db.session.scalar(
+    found = patient_id is not None and db.session.scalar(
         select(Appointment.id)
         .where(
-            Appointment.patient_id == patient.id,
+            Appointment.patient_id == patient_id,
             Appointment.service_id == required.id,
             Appointment.status != Status.CANCELLED.value,
             Appointment.start_at < start,
@@ -304,6 +303,7 @@ def _require_prerequisite(
 
 
 def _free_therapist(
+    catalog: Catalog,
     service: Service,
     start: datetime,
     now: datetime,
@@ -312,23 +312,24 @@ def _free_therapist(
     exclude: int | None = None,
 ) -> int:
     """Return the therapist (of those given, or of all) who is free to take `start`."""
-    day = start.astimezone(get_clinic().zone).date()
+    day = start.astimezone(catalog.clinic.zone).date()
     for slot in find_slots(
-        service, day, day, now=now, therapists=therapists, exclude_appointment_id=exclude
+        catalog, service, day, day, now=now, therapists=therapists, exclude_appointment_id=exclude
     ):
         if slot.start == start:
             return slot.therapist_id
     raise SlotUnavailable()
 
 
-def _changeable(appointment_id: int, now: datetime, enforce_cutoff: bool) -> Appointment:
+def _changeable(
+    clinic: Clinic, appointment_id: int, now: datetime, enforce_cutoff: bool
+) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound("No such appointment.")
     if appointment.status != Status.BOOKED or appointment.start_at <= now:
         state = "cancelled" if appointment.status == Status.CANCELLED else "over"
         raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
-    clinic = get_clinic()
     if enforce_cutoff and appointment.start_at - now < clinic.cancel_cutoff:
         hours = clinic.cancel_cutoff_minutes / 60
         raise InsideCutoff(
@@ -339,14 +340,18 @@ def _changeable(appointment_id: int, now: datetime, enforce_cutoff: bool) -> App
     return appointment
 
 
-def _add_patient(details: PatientDetails, email: str, now: datetime) -> Patient:
+def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
+    """Insert the patient, or find the one a concurrent booking just added; return the id."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    db.session.execute(
+    patient_id = db.session.scalar(
         dialect.insert(Patient)
         .values(name=details.name.strip(), email=email, phone=details.phone.strip(), created_at=now)
         .on_conflict_do_nothing(index_elements=["email"])
+        .returning(Patient.id)
     )
-    return db.session.scalars(select(Patient).where(Patient.email == email)).one()
+    if patient_id is None:
+        patient_id = db.session.scalars(select(Patient.id).where(Patient.email == email)).one()
+    return patient_id
 
 
 def _flush() -> None:
@@ -388,20 +393,22 @@ def _replay(key: str, request: BookingRequest) -> Booked | None:
 
 
 def _alternatives(request: BookingRequest, now: datetime) -> list:
+    catalog = catalogs.current()
     try:
-        service = _service(request.service)
+        service = catalog.service(request.service)
     except InvalidRequest:
         return []
-    return nearest_slots(service, request.start, now=now, therapist_id=request.therapist_id)
+    therapists = catalog.therapists_for(service, request.therapist_id)
+    return nearest_slots(catalog, service, request.start, now=now, therapists=therapists)
 
 
 def _secret() -> str:
     return current_app.config["SECRET_KEY"]
 
 
-def _uid_domain() -> str:
+def _uid_domain(catalog: Catalog) -> str:
     return current_app.config.get("CALENDAR_UID_DOMAIN") or (
-        get_clinic().email.rpartition("@")[2] or "booking.invalid"
+        catalog.clinic.email.rpartition("@")[2] or "booking.invalid"
     )
 
 

@@ -8,22 +8,17 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import g
-from sqlalchemy import select
-
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.models import AuditEvent, Clinic, Closure
+from booking.models import AuditEvent, Clinic
 from booking.services.errors import InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
 
 
 def get_clinic() -> Clinic:
-    """Return the clinic's settings row, loaded once per request or command."""
-    clinic = g.get("clinic")
-    if clinic is None or clinic not in db.session:
-        clinic = g.clinic = db.session.get(Clinic, 1)
+    """Return the clinic's settings row."""
+    clinic = db.session.get(Clinic, 1)
     if clinic is None:
         raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
     return clinic
@@ -109,11 +104,3 @@ def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[d
     start = datetime.combine(first_day, time(), tzinfo=zone)
     end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone)
     return start, end
-
-
-def closed_dates(first_day: date, last_day: date) -> set[date]:
-    """Return the closure dates between the two dates (inclusive)."""
-    rows = db.session.scalars(
-        select(Closure).where(Closure.starts_on <= last_day, Closure.ends_on >= first_day)
-    )
-    return {day for closure in rows for day in closure.dates() if first_day <= day <= last_day}

@@ -1,0 +1,140 @@
+"""Reference data (clinic, services, therapists, weekly hours, closures) as one snapshot.
+
+Availability is asked for far more often than a clinic changes its services or hours, so
+reads may use a snapshot up to `CATALOG_TTL_SECONDS` old (`current()`); a change committed
+in this process drops it at once. Every unit of work loads its own snapshot inside its
+transaction (`load()`), so no rule is ever checked against stale data.
+"""
+
+from __future__ import annotations
+
+import time as clock
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+from typing import Any
+
+from flask import current_app, has_app_context
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from booking.availability import Policy, WeeklyHours
+from booking.extensions import db
+from booking.models import Clinic, Closure, Service, Therapist, WorkingHours, therapist_service
+from booking.services.errors import InvalidRequest, NotFound
+
+CACHED = (Clinic, Service, Therapist, WorkingHours, Closure)
+_KEY = "booking.catalog"
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    clinic: Clinic
+    services: dict[int, Service]  # every service, active or not, by id
+    therapists: dict[int, Therapist]  # active therapists, in id order
+    offered_by: dict[int, tuple[int, ...]]  # service id -> ids of therapists who offer it
+    hours: dict[int, WeeklyHours]  # therapist id -> weekday -> windows
+    closures: tuple[tuple[date, date], ...]
+
+    @property
+    def policy(self) -> Policy:
+        c = self.clinic
+        return Policy(step=c.slot_step, notice=c.min_notice, horizon=c.booking_horizon)
+
+    def active_services(self) -> list[Service]:
+        return [s for s in self.services.values() if s.active]
+
+    def service(self, slug: str) -> Service:
+        """Return the active service with this slug, or refuse the field."""
+        for service in self.services.values():
+            if service.slug == slug and service.active:
+                return service
+        raise InvalidRequest({"service": "There is no such service."})
+
+    def therapists_for(self, service: Service, therapist_id: int | None = None) -> list[Therapist]:
+        """Return the active therapists who may be booked for `service`, by id."""
+        found = []
+        for tid in self.offered_by.get(service.id, ()):
+            therapist = self.therapists.get(tid)
+            if therapist is None or (therapist_id is not None and tid != therapist_id):
+                continue
+            if service.requires_ims and not therapist.ims_certified:
+                continue
+            found.append(therapist)
+        return found
+
+    def closed_dates(self, first: date, last: date) -> set[date]:
+        """Return the closure dates between `first` and `last`, inclusive."""
+        closed = set()
+        for starts_on, ends_on in self.closures:
+            day = max(starts_on, first)
+            while day <= min(ends_on, last):
+                closed.add(day)
+                day += timedelta(days=1)
+        return closed
+
+
+def load() -> Catalog:
+    """Read the snapshot afresh, in the current transaction."""
+    session = db.session
+    clinic = session.get(Clinic, 1)
+    if clinic is None:
+        raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
+    services = {s.id: s for s in session.scalars(select(Service).order_by(Service.id))}
+    therapists = {
+        t.id: t
+        for t in session.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.id))
+    }
+    offered_by: dict[int, list[int]] = defaultdict(list)
+    for tid, sid in session.execute(
+        select(therapist_service.c.therapist_id, therapist_service.c.service_id).order_by(
+            therapist_service.c.therapist_id
+        )
+    ):
+        offered_by[sid].append(tid)
+    hours: dict[int, dict[int, list[tuple[time, time]]]] = defaultdict(lambda: defaultdict(list))
+    for tid, weekday, t0, t1 in session.execute(
+        select(
+            WorkingHours.therapist_id,
+            WorkingHours.weekday,
+            WorkingHours.start_time,
+            WorkingHours.end_time,
+        ).order_by(WorkingHours.start_time)
+    ):
+        hours[tid][weekday].append((t0, t1))
+    closures = tuple((a, b) for a, b in session.execute(select(Closure.starts_on, Closure.ends_on)))
+    for service in services.values():
+        _ = service.prerequisite  # resolved from the identity map: no query
+    return Catalog(
+        clinic=clinic,
+        services=services,
+        therapists=therapists,
+        offered_by={sid: tuple(ids) for sid, ids in offered_by.items()},
+        hours={tid: {day: tuple(w) for day, w in days.items()} for tid, days in hours.items()},
+        closures=closures,
+    )
+
+
+def current() -> Catalog:
+    """Return a recent snapshot for reads, detached from any session."""
+    ttl = current_app.config.get("CATALOG_TTL_SECONDS", 5)
+    cached = current_app.extensions.get(_KEY)
+    if cached is not None and clock.monotonic() - cached[0] < ttl:
+        return cached[1]
+    catalog = load()
+    for obj in (catalog.clinic, *catalog.services.values(), *catalog.therapists.values()):
+        db.session.expunge(obj)
+    current_app.extensions[_KEY] = (clock.monotonic(), catalog)
+    return catalog
+
+
+@event.listens_for(Session, "after_flush")
+def _note_changes(session: Session, _context: Any) -> None:
+    if any(isinstance(o, CACHED) for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info["catalog_changed"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _drop_snapshot(session: Session) -> None:
+    if session.info.pop("catalog_changed", False) and has_app_context():
+        current_app.extensions.pop(_KEY, None)
