@@ -27,7 +27,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "DEBUG": env.get("FLASK_DEBUG", "").lower() in TRUE,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
-        "CATALOG_TTL_SECONDS": float(env.get("CATALOG_TTL_SECONDS", 5)),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
     }
 

@@ -71,6 +71,17 @@ def write_transaction() -> Iterator[Session]:
         _write.reset(token)
 
 
+@contextmanager
+def read_session() -> Iterator[Session]:
+    """Open a short session of its own, for reads only, even inside a write transaction."""
+    token = _write.set(False)  # a second writer on SQLite would wait for our own lock
+    try:
+        with Session(db.engine, expire_on_commit=False) as session:
+            yield session
+    finally:
+        _write.reset(token)
+
+
 def transactional(work: Callable[P, T]) -> Callable[P, T]:
     """Run `work` as one write transaction, from the start again when the database asks."""
 

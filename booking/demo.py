@@ -195,7 +195,7 @@ LAST = [
 
 
 def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
-    catalog = catalogs.load()
+    catalog = catalogs.current()
     services = {s.slug: s for s in catalog.services.values()}
     today = now.astimezone(zone).date()
     booked = 0

@@ -9,7 +9,7 @@ from booking.models.appointment import (
     Status,
 )
 from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
-from booking.models.clinic import Clinic, Closure
+from booking.models.clinic import CatalogVersion, Clinic, Closure
 from booking.models.patient import Patient, normalize_email
 from booking.models.service import Service
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
@@ -19,6 +19,7 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "Base",
+    "CatalogVersion",
     "Clinic",
     "Closure",
     "IdempotencyKey",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.models.base import Base
@@ -70,3 +70,13 @@ class Closure(Base):
         """Return every closed date."""
         days = (self.ends_on - self.starts_on).days
         return [self.starts_on + timedelta(days=n) for n in range(days + 1)]
+
+
+class CatalogVersion(Base):
+    """Bumped by database triggers whenever reference data changes (migration 0002)."""
+
+    __tablename__ = "catalog_version"
+    __table_args__ = (CheckConstraint("id = 1", name="singleton"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

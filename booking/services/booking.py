@@ -121,7 +121,7 @@ def book(
 def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
     if key and (replay := _replay(key, request)):
         return replay
-    catalog = catalogs.load()
+    catalog = catalogs.current()
     service = catalog.service(request.service)
     chosen = None
     if request.therapist_id is not None:
@@ -135,7 +135,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     appointment = Appointment(
         reference=tokens.new_reference(),
         therapist_id=therapist_id,
-        service=service,
+        service_id=service.id,  # the catalog's objects are read-only values: ids only
         patient_id=patient_id,
         start_at=request.start,
         end_at=request.start + service.duration,
@@ -214,7 +214,7 @@ def _move(
     actor: str,
     enforce_cutoff: bool,
 ) -> Appointment:
-    catalog = catalogs.load()
+    catalog = catalogs.current()
     appointment = _changeable(catalog.clinic, appointment_id, now, enforce_cutoff)
     service = catalog.services[appointment.service_id]
     target = appointment.therapist_id if therapist_id is None else therapist_id

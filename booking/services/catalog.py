@@ -1,34 +1,43 @@
 """Reference data (clinic, services, therapists, weekly hours, closures) as one snapshot.
 
-Availability is asked for far more often than a clinic changes its services or hours, so
-reads may use a snapshot up to `CATALOG_TTL_SECONDS` old (`current()`); a change committed
-in this process drops it at once. Every unit of work loads its own snapshot inside its
-transaction (`load()`), so no rule is ever checked against stale data.
+Availability and bookings are asked for far more often than a clinic changes its services or
+hours. Database triggers (migration 0002) bump `catalog_version` on any change to those
+tables, from any process or tool; each request reads that number (one cheap query) and
+reuses this process's snapshot only while it matches, so the snapshot is never stale.
+Snapshots are loaded in a session of their own and stay detached: read-only values that
+are never written back through a request's unit of work.
 """
 
 from __future__ import annotations
 
-import time as clock
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Any
 
-from flask import current_app, has_app_context
-from sqlalchemy import event, select
+from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.availability import Policy, WeeklyHours
+from booking.database import read_session
 from booking.extensions import db
-from booking.models import Clinic, Closure, Service, Therapist, WorkingHours, therapist_service
+from booking.models import (
+    CatalogVersion,
+    Clinic,
+    Closure,
+    Service,
+    Therapist,
+    WorkingHours,
+    therapist_service,
+)
 from booking.services.errors import InvalidRequest, NotFound
 
-CACHED = (Clinic, Service, Therapist, WorkingHours, Closure)
 _KEY = "booking.catalog"
 
 
 @dataclass(frozen=True, slots=True)
 class Catalog:
+    version: int
     clinic: Clinic
     services: dict[int, Service]  # every service, active or not, by id
     therapists: dict[int, Therapist]  # active therapists, in id order
@@ -74,11 +83,22 @@ class Catalog:
         return closed
 
 
-def load() -> Catalog:
-    """Read the snapshot afresh, in the current transaction."""
-    session = db.session
+def current() -> Catalog:
+    """Return the snapshot of the reference data as the database has it now."""
+    version = db.session.scalar(select(CatalogVersion.version))
+    cached = current_app.extensions.get(_KEY)
+    if cached is not None and cached.version == version:
+        return cached
+    with read_session() as session:
+        catalog = _load(session)
+    current_app.extensions[_KEY] = catalog
+    return catalog
+
+
+def _load(session: Session) -> Catalog:
+    version = session.scalar(select(CatalogVersion.version))
     clinic = session.get(Clinic, 1)
-    if clinic is None:
+    if clinic is None or version is None:
         raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
     services = {s.id: s for s in session.scalars(select(Service).order_by(Service.id))}
     therapists = {
@@ -106,6 +126,7 @@ def load() -> Catalog:
     for service in services.values():
         _ = service.prerequisite  # resolved from the identity map: no query
     return Catalog(
+        version=version,
         clinic=clinic,
         services=services,
         therapists=therapists,
@@ -113,28 +134,3 @@ def load() -> Catalog:
         hours={tid: {day: tuple(w) for day, w in days.items()} for tid, days in hours.items()},
         closures=closures,
     )
-
-
-def current() -> Catalog:
-    """Return a recent snapshot for reads, detached from any session."""
-    ttl = current_app.config.get("CATALOG_TTL_SECONDS", 5)
-    cached = current_app.extensions.get(_KEY)
-    if cached is not None and clock.monotonic() - cached[0] < ttl:
-        return cached[1]
-    catalog = load()
-    for obj in (catalog.clinic, *catalog.services.values(), *catalog.therapists.values()):
-        db.session.expunge(obj)
-    current_app.extensions[_KEY] = (clock.monotonic(), catalog)
-    return catalog
-
-
-@event.listens_for(Session, "after_flush")
-def _note_changes(session: Session, _context: Any) -> None:
-    if any(isinstance(o, CACHED) for o in (*session.new, *session.dirty, *session.deleted)):
-        session.info["catalog_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _drop_snapshot(session: Session) -> None:
-    if session.info.pop("catalog_changed", False) and has_app_context():
-        current_app.extensions.pop(_KEY, None)

@@ -120,3 +120,23 @@ def test_models_and_migrations_agree(ctx):
     with db.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
     assert diff == []
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE clinic SET phone = '604-555-0000'",
+        "UPDATE service SET name = name",
+        "UPDATE therapist SET bio = 'new'",
+        "DELETE FROM therapist_service",
+        "DELETE FROM working_hours",
+        "INSERT INTO closure (starts_on, ends_on, reason) VALUES ('2027-12-25', '2027-12-26', '')",
+    ],
+)
+def test_every_change_to_reference_data_bumps_the_catalog_version(world, database_url, statement):
+    world.make_therapist()
+    with raw_connection(database_url) as conn:
+        before = conn.execute("SELECT version FROM catalog_version").fetchone()[0]
+        conn.execute(statement)
+        after = conn.execute("SELECT version FROM catalog_version").fetchone()[0]
+    assert after > before
