@@ -6,16 +6,34 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, union_all
+from sqlalchemy import bindparam, select, union_all
 
 from booking.availability import Interval, Schedule, Slot, bookable_slots
 from booking.extensions import db
-from booking.models import Appointment, Service, Status, Therapist, TimeOff
+from booking.models import Appointment, Service, Status, Therapist, TimeOff, UTCDateTime
 from booking.services.catalog import Catalog
 from booking.services.clinic import local_day_bounds
 
 MAX_RANGE_DAYS = 31
 LONGEST_OCCUPANCY = timedelta(days=1)  # enforced by the database: see migration 0001
+
+
+# Built once: the hottest query in the app, so SQLAlchemy compiles and caches it one time.
+_BOOKED = select(Appointment.therapist_id, Appointment.start_at, Appointment.occupied_until).where(
+    Appointment.therapist_id.in_(bindparam("ids", expanding=True)),
+    Appointment.status != Status.CANCELLED.value,
+    Appointment.start_at >= bindparam("lower", type_=UTCDateTime()),  # bounds the range scan
+    Appointment.start_at < bindparam("end", type_=UTCDateTime()),
+    Appointment.occupied_until > bindparam("start", type_=UTCDateTime()),
+    Appointment.id != bindparam("exclude"),
+)
+_AWAY = select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
+    TimeOff.therapist_id.in_(bindparam("ids", expanding=True)),
+    TimeOff.start_at < bindparam("end", type_=UTCDateTime()),
+    TimeOff.end_at > bindparam("start", type_=UTCDateTime()),
+)
+# One round trip: to the engine, time off and bookings alike are time that is not free.
+_BLOCKED = union_all(_BOOKED, _AWAY)
 
 
 def blocked_time(
@@ -28,23 +46,15 @@ def blocked_time(
     """Return, per therapist, the booked and time-off intervals that touch `[start, end)`."""
     if not therapist_ids:
         return {}
-    booked = select(
-        Appointment.therapist_id, Appointment.start_at, Appointment.occupied_until
-    ).where(
-        Appointment.therapist_id.in_(therapist_ids),
-        Appointment.status != Status.CANCELLED.value,
-        Appointment.start_at >= start - LONGEST_OCCUPANCY,  # bounds the index range scan
-        Appointment.start_at < end,
-        Appointment.occupied_until > start,
-    )
-    if exclude_appointment_id is not None:
-        booked = booked.where(Appointment.id != exclude_appointment_id)
-    away = select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
-        TimeOff.therapist_id.in_(therapist_ids), TimeOff.start_at < end, TimeOff.end_at > start
-    )
-    # One round trip: to the engine, time off and bookings alike are time that is not free.
+    params = {
+        "ids": list(therapist_ids),
+        "lower": start - LONGEST_OCCUPANCY,
+        "start": start,
+        "end": end,
+        "exclude": exclude_appointment_id or 0,
+    }
     blocked: dict[int, list[Interval]] = defaultdict(list)
-    for tid, t0, t1 in db.session.execute(union_all(booked, away)):
+    for tid, t0, t1 in db.session.execute(_BLOCKED, params):
         blocked[tid].append(Interval(t0, t1))
     return blocked
 

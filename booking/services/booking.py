@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -54,6 +54,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 REFERENCE_ATTEMPTS = 3
+_PATIENT_ID = select(Patient.id).where(Patient.email == bindparam("email"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,10 +128,11 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     if request.therapist_id is not None:
         chosen = [offering_therapist(catalog, request.therapist_id, service)]
     email = normalize_email(request.patient.email)
-    patient = db.session.scalar(select(Patient).where(Patient.email == email))
-    _require_prerequisite(service, patient.id if patient else None, request.start)
+    patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
+    _require_prerequisite(service, patient_id, request.start)
     therapist_id = _free_therapist(catalog, service, request.start, now, therapists=chosen)
-    patient_id = patient.id if patient else _add_patient(request.patient, email, now)
+    if patient_id is None:
+        patient_id = _add_patient(request.patient, email, now)
     token = tokens.new_token()
     appointment = Appointment(
         reference=tokens.new_reference(),
@@ -349,8 +351,8 @@ def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
         .on_conflict_do_nothing(index_elements=["email"])
         .returning(Patient.id)
     )
-    if patient_id is None:
-        patient_id = db.session.scalars(select(Patient.id).where(Patient.email == email)).one()
+    if patient_id is None:  # a concurrent booking added this patient first
+        patient_id = db.session.scalars(_PATIENT_ID, {"email": email}).one()
     return patient_id
 
 

@@ -33,6 +33,7 @@ from booking.models import (
 from booking.services.errors import InvalidRequest, NotFound
 
 _KEY = "booking.catalog"
+_VERSION = select(CatalogVersion.version)  # asked on every request: built once
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +86,7 @@ class Catalog:
 
 def current() -> Catalog:
     """Return the snapshot of the reference data as the database has it now."""
-    version = db.session.scalar(select(CatalogVersion.version))
+    version = db.session.scalar(_VERSION)
     cached = current_app.extensions.get(_KEY)
     if cached is not None and cached.version == version:
         return cached
