@@ -1,0 +1,868 @@
+"""Benchmark the booking app under gunicorn on PostgreSQL at 1k, 100k and 1M appointments.
+
+    .venv/bin/python bench/run.py [--sizes 1000,100000,1000000] [--requests 400]
+
+For each size: a fresh database, the real migrations, a set-based seed (bench/seed.py), then
+gunicorn serving bench/wsgi_bench.py on 127.0.0.1, and stdlib HTTP clients measuring the
+availability, booking and race endpoints against a bare endpoint of the same app. Prints a
+markdown table (also written to bench/results/latest.md) and PASS/FAIL lines for the targets.
+See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import math
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import seed
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+VENV_BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+BOOK_SERVICE = "ims-initial-assessment"
+AVAIL_SERVICE = "ims-follow-up"
+TARGET_ONE_MS = 5.0
+TARGET_ALL_MS = 25.0
+TARGET_BOOKINGS_PER_S = 500.0
+TARGET_GROWTH = 1.3
+
+
+# --------------------------------------------------------------------------- HTTP client
+
+
+@dataclass
+class Sample:
+    status: int
+    client_ms: float
+    server_ms: float | None
+    body: bytes
+
+
+class Client:
+    """One keep-alive connection to the server (reopened if the server closes it)."""
+
+    def __init__(self, port: int, timeout: float = 60.0) -> None:
+        self.conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
+
+    def connect(self) -> None:
+        self.conn.connect()
+        self.conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def request(self, method: str, path: str, payload: Any = None) -> Sample:
+        body = None if payload is None else json.dumps(payload).encode()
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        for attempt in (1, 2):
+            if self.conn.sock is None:
+                self.connect()
+            started = time.perf_counter()
+            try:
+                self.conn.request(method, path, body=body, headers=headers)
+                response = self.conn.getresponse()
+                data = response.read()
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                # An idle keep-alive connection the server had closed: only safe to retry
+                # a GET, or a POST that never reached the server (closed before sending).
+                self.conn.close()
+                if attempt == 2 or method != "GET":
+                    raise
+                continue
+            elapsed = (time.perf_counter() - started) * 1000
+            return Sample(response.status, elapsed, _server_ms(response), data)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def _server_ms(response: http.client.HTTPResponse) -> float | None:
+    timing = response.getheader("Server-Timing") or ""
+    for part in timing.split(";"):
+        if part.strip().startswith("dur="):
+            return float(part.strip()[4:])
+    return None
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Nearest-rank percentile."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Measure:
+    name: str
+    samples: list[Sample] = field(default_factory=list)
+    wall_s: float | None = None  # for concurrent runs: throughput = count / wall
+    concurrency: int = 1
+    baseline: str = ""  # the bare measure this one is compared with
+    notes: list[str] = field(default_factory=list)
+    cpu: CpuUse | None = None
+
+    def client(self) -> list[float]:
+        return [s.client_ms for s in self.samples]
+
+    def server(self) -> list[float]:
+        return [s.server_ms for s in self.samples if s.server_ms is not None]
+
+    def stat(self, side: str, q: float) -> float:
+        values = self.client() if side == "client" else self.server()
+        if not values:
+            return float("nan")
+        return statistics.median(values) if q == 50 else percentile(values, q)
+
+    def count(self, status: int) -> int:
+        return sum(1 for s in self.samples if s.status == status)
+
+    @property
+    def throughput(self) -> float | None:
+        if not self.wall_s:
+            return None
+        return len(self.samples) / self.wall_s
+
+    @property
+    def created_per_s(self) -> float | None:
+        if not self.wall_s:
+            return None
+        return self.count(201) / self.wall_s
+
+
+# --------------------------------------------------------------------------- CPU accounting
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class CpuSnapshot:
+    """CPU seconds so far: the whole machine (busy), this client, the gunicorn session, postgres."""
+
+    at: float
+    busy: float
+    client: float
+    server: float
+    postgres: float
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """Average cores used during a phase, and CPU milliseconds per request."""
+
+    wall: float
+    client: float
+    server: float
+    postgres: float
+    other: float
+
+    def per_request_ms(self, part: str, requests: int) -> float:
+        return getattr(self, part) * self.wall / max(1, requests) * 1000
+
+
+def cpu_snapshot(server_session: int | None) -> CpuSnapshot:
+    """Read /proc: machine busy time and the CPU time of the processes we can attribute."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
+    client = server = postgres = 0
+    me = os.getpid()
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                raw = f.read()
+        except OSError:
+            continue  # exited meanwhile
+        comm = raw[raw.index("(") + 1 : raw.rindex(")")]
+        rest = raw[raw.rindex(")") + 2 :].split()
+        used = int(rest[11]) + int(rest[12])  # utime + stime
+        if int(entry.name) == me:
+            client += used
+        elif server_session is not None and int(rest[3]) == server_session:
+            server += used
+        elif comm == "postgres":
+            postgres += used
+    return CpuSnapshot(
+        time.perf_counter(), busy / TICK, client / TICK, server / TICK, postgres / TICK
+    )
+
+
+def cpu_use(before: CpuSnapshot, after: CpuSnapshot) -> CpuUse:
+    wall = max(after.at - before.at, 1e-9)
+    client = after.client - before.client
+    server = after.server - before.server
+    postgres = after.postgres - before.postgres
+    other = max(0.0, after.busy - before.busy - client - server - postgres)
+    return CpuUse(wall, client / wall, server / wall, postgres / wall, other / wall)
+
+
+# --------------------------------------------------------------------------- load drivers
+
+
+def run_sequential(port: int, requests: Sequence[tuple[str, str, Any]], budget_s: float):
+    """Send the requests one after another on one connection; stop at the time budget."""
+    client = Client(port)
+    samples: list[Sample] = []
+    deadline = time.monotonic() + budget_s
+    try:
+        for method, path, payload in requests:
+            samples.append(client.request(method, path, payload))
+            if time.monotonic() > deadline:
+                break
+    finally:
+        client.close()
+    return samples
+
+
+def run_concurrent(
+    port: int, per_client: Sequence[Sequence[tuple[str, str, Any]]], budget_s: float
+) -> tuple[list[Sample], float]:
+    """One thread and connection per list of requests, all released together.
+
+    Returns the samples and the wall time from the release to the last response.
+    """
+    barrier = threading.Barrier(len(per_client) + 1)
+    results: list[list[Sample]] = [[] for _ in per_client]
+    errors: list[BaseException] = []
+    deadline = [0.0]
+
+    def worker(i: int) -> None:
+        client = Client(port)
+        try:
+            client.connect()
+            barrier.wait()
+            for method, path, payload in per_client[i]:
+                results[i].append(client.request(method, path, payload))
+                if time.monotonic() > deadline[0]:
+                    break
+        except BaseException as exc:  # reported by the caller
+            errors.append(exc)
+            barrier.abort()
+        finally:
+            client.close()
+
+    threads = [
+        threading.Thread(target=worker, args=(i,), daemon=True) for i in range(len(per_client))
+    ]
+    for thread in threads:
+        thread.start()
+    deadline[0] = time.monotonic() + budget_s
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join(budget_s + 120)
+    wall = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"{len(errors)} client thread(s) failed: {errors[0]!r}") from errors[0]
+    return [s for r in results for s in r], wall
+
+
+def split(requests: Sequence[Any], clients: int) -> list[list[Any]]:
+    return [list(requests[i::clients]) for i in range(clients)]
+
+
+# --------------------------------------------------------------------------- gunicorn
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    workers: int
+    worker_class: str
+    threads: int
+
+    def describe(self) -> str:
+        if self.worker_class == "gthread":
+            return f"gunicorn -w {self.workers} -k gthread --threads {self.threads}"
+        return f"gunicorn -w {self.workers} -k {self.worker_class}"
+
+
+@contextmanager
+def gunicorn(
+    settings: ServerSettings, database: str, now: datetime, log: Path
+) -> Iterator[tuple[int, int]]:
+    """Serve bench/wsgi_bench.py; yield (port, session id of the server's processes).
+
+    Always stops the server: only the process started here, by its id.
+    """
+    port = free_port()
+    command = [
+        str(VENV_BIN / "gunicorn"),
+        f"--bind={HOST}:{port}",
+        f"--workers={settings.workers}",
+        f"--worker-class={settings.worker_class}",
+        f"--threads={settings.threads}",
+        "--keep-alive=30",
+        "--timeout=120",
+        "--log-level=warning",
+        f"--chdir={ROOT}",
+        f"--pythonpath={BENCH}",
+        "wsgi_bench:app",
+    ]
+    env = os.environ | {
+        "DATABASE_URL": database,
+        "SECRET_KEY": "bench-secret-not-for-production",
+        "BENCH_NOW": now.isoformat(),
+        "FLASK_DEBUG": "0",
+    }
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    try:
+        _wait_ready(process, port)
+        yield port, process.pid  # start_new_session: the master's pid is the session id
+    finally:
+        if process.poll() is None:
+            process.terminate()  # SIGTERM to the gunicorn master: graceful shutdown
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+
+
+def _wait_ready(process: subprocess.Popen[bytes], port: int) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {process.returncode}; see its log")
+        try:
+            client = Client(port, timeout=5)
+            sample = client.request("GET", "/_bench/bare")
+            client.close()
+            if sample.status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("gunicorn did not answer within 60 s")
+
+
+# --------------------------------------------------------------------------- one size
+
+
+@dataclass
+class SizeResult:
+    size: int
+    seeded: seed.Seeded
+    measures: dict[str, Measure]
+    race_rounds: list[tuple[int, int, int, int]]  # (201s, 409s, others, rows in the database)
+    race_codes: dict[str, int]  # error codes of the refused race requests
+    seconds: float
+
+
+def _get_json(port: int, path: str) -> Any:
+    client = Client(port)
+    try:
+        sample = client.request("GET", path)
+    finally:
+        client.close()
+    if sample.status != 200:
+        raise RuntimeError(f"GET {path} -> {sample.status}: {sample.body[:300]!r}")
+    return json.loads(sample.body)
+
+
+def pick_booking_slots(port: int, first: date, last: date) -> list[dict[str, Any]]:
+    """Return bookable, mutually non-overlapping slots, spread across therapists and days.
+
+    Per therapist and day, starts are taken greedily so that each one begins after the
+    previous one's duration + buffer; then the picks are interleaved: every (therapist, day)
+    gives its first pick, then every one its second, and so on.
+    """
+    services = {s["slug"]: s for s in _get_json(port, "/api/v1/services")["services"]}
+    occupied = timedelta(
+        minutes=services[BOOK_SERVICE]["duration_minutes"]
+        + services[BOOK_SERVICE]["buffer_minutes"]
+    )
+    groups: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    day = first
+    while day <= last:
+        to = min(day + timedelta(days=27), last)
+        slots = _get_json(port, f"/api/v1/availability?service={BOOK_SERVICE}&from={day}&to={to}")[
+            "slots"
+        ]
+        for slot in slots:
+            start = datetime.fromisoformat(slot["start"])
+            key = (slot["therapist_id"], start.date().isoformat())
+            picked = groups.setdefault(key, [])
+            if not picked or start >= datetime.fromisoformat(picked[-1]["start"]) + occupied:
+                picked.append(slot)
+        day = to + timedelta(days=1)
+    ordered = sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    out: list[dict[str, Any]] = []
+    for rank in range(max((len(v) for v in groups.values()), default=0)):
+        out.extend(v[rank] for _, v in ordered if rank < len(v))
+    return out
+
+
+class SlotPool:
+    def __init__(self, slots: list[dict[str, Any]]) -> None:
+        self.slots = slots
+        self.used = 0
+
+    def take(self, n: int) -> list[dict[str, Any]]:
+        if self.used + n > len(self.slots):
+            raise RuntimeError(f"only {len(self.slots)} free slots to book; asked {self.used + n}")
+        taken = self.slots[self.used : self.used + n]
+        self.used += n
+        return taken
+
+
+def booking_request(slot: dict[str, Any], email: str) -> tuple[str, str, Any]:
+    payload = {
+        "service": BOOK_SERVICE,
+        "start": slot["start"],
+        "therapist_id": slot["therapist_id"],
+        "patient": {"name": "Bench Patient", "email": email, "phone": "604-555-0123"},
+    }
+    return ("POST", "/api/v1/bookings", payload)
+
+
+def measure_size(
+    size: int, args: argparse.Namespace, settings: ServerSettings, log: Callable[[str], None]
+) -> SizeResult:
+    started = time.perf_counter()
+    log(f"\n== {size:,} appointments: seeding {args.db}")
+    seeded = seed.prepare(args.admin_url, args.db, size, seed.NOW, log=log)
+    log(f"  ready in {seeded.seconds:.1f}s (history since {seeded.oldest})")
+    url = seed.libpq_url(args.admin_url, args.db)
+    week = seeded.week_start
+    week_end = week + timedelta(days=6)
+    n = args.requests
+    c = args.concurrency
+    budget = args.phase_seconds
+    measures: dict[str, Measure] = {}
+
+    def concurrent(name: str, requests: list[tuple[str, str, Any]], baseline: str) -> Measure:
+        before = cpu_snapshot(session)
+        samples, wall = run_concurrent(port, split(requests, c), budget)
+        m = Measure(name, samples, wall, concurrency=c, baseline=baseline)
+        m.cpu = cpu_use(before, cpu_snapshot(session))
+        measures[name] = m
+        return m
+
+    def sequential(name: str, requests: list[tuple[str, str, Any]], baseline: str) -> Measure:
+        before = cpu_snapshot(session)
+        m = Measure(name, run_sequential(port, requests, budget), baseline=baseline)
+        m.cpu = cpu_use(before, cpu_snapshot(session))
+        measures[name] = m
+        return m
+
+    def warm(requests: list[tuple[str, str, Any]]) -> None:
+        run_concurrent(port, split(requests, c), budget)
+
+    server = gunicorn(settings, seed.app_url(args.admin_url, args.db), seed.NOW, args.log)
+    with server as (port, session):
+        bare = ("GET", "/_bench/bare", None)
+        one = [
+            (
+                "GET",
+                f"/api/v1/availability?service={AVAIL_SERVICE}&from={week}&to={week_end}"
+                f"&therapist={1 + i % seed.THERAPISTS}",
+                None,
+            )
+            for i in range(n)
+        ]
+        everyone = [
+            ("GET", f"/api/v1/availability?service={AVAIL_SERVICE}&from={week}&to={week_end}", None)
+        ] * n
+        log("  warming up")
+        warm([bare] * 200)
+        warm(one[:80])
+        warm(everyone[:40])
+        _check_availability(port, week, week_end)
+
+        log("  bare endpoint")
+        sequential("bare", [bare] * n, "")
+        concurrent(f"bare, {c} clients", [bare] * (n * c // 2), "")
+        log("  availability")
+        sequential("availability: 1 therapist, 1 week", one, "bare")
+        sequential("availability: 20 therapists, 1 week", everyone, "bare")
+
+        log("  picking free slots for bookings")
+        horizon_last = (seed.NOW + timedelta(days=89)).astimezone(seed.ZONE).date()
+        pool = SlotPool(pick_booking_slots(port, week + timedelta(days=7), horizon_last))
+        n_conc = args.concurrent_bookings
+        need = 8 * c + n + n_conc + args.race_rounds
+        log(f"  {len(pool.slots)} non-overlapping free slots; using {need}")
+
+        def bookings(phase: str, slots: list[dict[str, Any]]) -> list[tuple[str, str, Any]]:
+            return [
+                booking_request(s, f"s{size}-{phase}-{i}@example.com") for i, s in enumerate(slots)
+            ]
+
+        log("  bookings")
+        warm(bookings("warm", pool.take(8 * c)))
+        m = sequential("booking, sequential", bookings("seq", pool.take(n)), "bare")
+        _expect_created(m, log)
+        m = concurrent(
+            f"booking, {c} clients", bookings("conc", pool.take(n_conc)), f"bare, {c} clients"
+        )
+        _expect_created(m, log)
+
+        log(f"  {args.race_clients}-way race x {args.race_rounds}")
+        race = Measure(f"race, {args.race_clients} clients", concurrency=args.race_clients)
+        race.baseline = f"bare, {c} clients"
+        rounds: list[tuple[int, int, int, int]] = []
+        before = cpu_snapshot(session)
+        for r, slot in enumerate(pool.take(args.race_rounds)):
+            requests = [
+                [booking_request(slot, f"s{size}-race{r}-{i}@example.com")]
+                for i in range(args.race_clients)
+            ]
+            samples, _ = run_concurrent(port, requests, budget)
+            race.samples.extend(samples)
+            created = sum(1 for s in samples if s.status == 201)
+            refused = sum(1 for s in samples if s.status == 409)
+            rows = _rows_at(url, slot)
+            rounds.append((created, refused, len(samples) - created - refused, rows))
+        race.cpu = cpu_use(before, cpu_snapshot(session))
+        measures[race.name] = race
+    codes: dict[str, int] = {}
+    for s in race.samples:
+        if s.status != 201:
+            code = _error_code(s.body)
+            codes[code] = codes.get(code, 0) + 1
+    return SizeResult(size, seeded, measures, rounds, codes, time.perf_counter() - started)
+
+
+def _error_code(body: bytes) -> str:
+    try:
+        return str(json.loads(body)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return "unparsable"
+
+
+def _check_availability(port: int, first: date, last: date) -> None:
+    """Fail loudly if the measured week is not what the benchmark claims to measure."""
+    path = f"/api/v1/availability?service={AVAIL_SERVICE}&from={first}&to={last}"
+    everyone = _get_json(port, path)["slots"]
+    one = _get_json(port, path + "&therapist=1")["slots"]
+    therapists = {s["therapist_id"] for s in everyone}
+    if len(therapists) != seed.THERAPISTS or not one:
+        raise RuntimeError(f"measured week offers {len(everyone)} slots from {therapists}")
+
+
+def _expect_created(m: Measure, log: Callable[[str], None]) -> None:
+    created, total = m.count(201), len(m.samples)
+    if created != total:
+        statuses = sorted({s.status for s in m.samples})
+        example = next((s.body[:200] for s in m.samples if s.status != 201), b"")
+        log(f"  ! {m.name}: {created}/{total} created; statuses {statuses}; e.g. {example!r}")
+        m.notes.append(f"{total - created} of {total} not created")
+
+
+def _rows_at(url: str, slot: dict[str, Any]) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM appointment WHERE therapist_id = %s AND start_at = %s"
+            " AND status <> 'cancelled'",
+            (slot["therapist_id"], datetime.fromisoformat(slot["start"])),
+        ).fetchone()
+    return row[0]
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def report(results: list[SizeResult], settings: ServerSettings, header: list[str]) -> str:
+    lines = [*header, ""]
+    lines += [
+        "| size | measure | n | client median ms | client p99 ms | server median ms |"
+        " server p99 ms | server x bare | client x bare | req/s | bookings/s | statuses |"
+        " app CPU ms/req | pg CPU ms/req | other load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for r in results:
+        for m in r.measures.values():
+            base = r.measures.get(m.baseline) if m.baseline else None
+            server_ratio = client_ratio = None
+            if base is not None:
+                server_ratio = m.stat("server", 50) / base.stat("server", 50)
+                client_ratio = m.stat("client", 50) / base.stat("client", 50)
+            statuses = ", ".join(
+                f"{status}: {m.count(status)}" for status in sorted({s.status for s in m.samples})
+            )
+            ratio_note = f" (vs {m.baseline})" if base is not None and m.baseline != "bare" else ""
+            lines.append(
+                f"| {r.size:,} | {m.name} | {len(m.samples)} | {fmt(m.stat('client', 50))} |"
+                f" {fmt(m.stat('client', 99))} | {fmt(m.stat('server', 50))} |"
+                f" {fmt(m.stat('server', 99))} | {fmt(server_ratio, 1)}{ratio_note} |"
+                f" {fmt(client_ratio, 1)} | {fmt(m.throughput, 0)} |"
+                f" {fmt(m.created_per_s, 0) if m.name.startswith('booking') else '-'} |"
+                f" {statuses} | {cpu_cells(m)} |"
+            )
+    lines.append("")
+    lines.append(
+        "Ratios: a row's median over the bare endpoint's median in the same run, client"
+        " to client and server to server; sequential rows use `bare`, concurrent rows (and"
+        " the race) use the concurrent bare row. req/s: all responses over the wall time of"
+        " a concurrent run; bookings/s: 201s over that wall time. app CPU ms/req: CPU time"
+        " of the gunicorn processes over the phase divided by its requests; pg CPU ms/req:"
+        " the same for all postgres processes; other load: average cores used by everything"
+        " else on the machine during the phase (other users' work competes for the 2 cores)."
+    )
+
+    # Race rounds.
+    lines.append("")
+    lines.append("Race rounds (201 / 409 / other responses, active rows at that slot afterwards):")
+    for r in results:
+        desc = "; ".join(f"{a}/{b}/{o}, {rows} row" for a, b, o, rows in r.race_rounds)
+        codes = ", ".join(f"{code} x{count}" for code, count in sorted(r.race_codes.items()))
+        lines.append(f"- {r.size:,}: {desc} (refusals: {codes or 'none'})")
+
+    # Growth from the smallest to the largest size.
+    growth_fail: list[str] = []
+    p99_fail: list[str] = []
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        lines += [
+            "",
+            f"Growth from {small.size:,} to {large.size:,} appointments (x = large / small;"
+            f" for throughput small / large), flagged above {TARGET_GROWTH}x. The last column,"
+            " not a target, compares the app's CPU time per request, which other load on the"
+            " machine disturbs less than latency does:",
+            "",
+            "| measure | client median | client p99 | server median | server p99 | throughput |"
+            " app CPU/req (context) |",
+            "|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for name, m1 in large.measures.items():
+            m0 = small.measures.get(name)
+            if m0 is None:
+                continue
+            cells = []
+            for side, q, bucket in (
+                ("client", 50, growth_fail),
+                ("client", 99, p99_fail),
+                ("server", 50, growth_fail),
+                ("server", 99, p99_fail),
+            ):
+                ratio = m1.stat(side, q) / m0.stat(side, q)
+                flagged = ratio > TARGET_GROWTH
+                if flagged and not name.startswith("bare"):
+                    bucket.append(f"{name} {side} {'median' if q == 50 else 'p99'} {ratio:.2f}x")
+                cells.append(f"{ratio:.2f}x{' **>1.3**' if flagged else ''}")
+            if m1.throughput and m0.throughput:
+                ratio = m0.throughput / m1.throughput
+                flagged = ratio > TARGET_GROWTH
+                if flagged and not name.startswith("bare"):
+                    growth_fail.append(f"{name} throughput {ratio:.2f}x")
+                cells.append(f"{ratio:.2f}x{' **>1.3**' if flagged else ''}")
+            else:
+                cells.append("-")
+            if m0.cpu and m1.cpu and m0.cpu.server:
+                cpu0 = m0.cpu.per_request_ms("server", len(m0.samples))
+                cpu1 = m1.cpu.per_request_ms("server", len(m1.samples))
+                cells.append(f"{cpu1 / cpu0:.2f}x" if cpu0 else "-")
+            else:
+                cells.append("-")
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+
+    # Targets.
+    def per_size(name: str, getter: Callable[[Measure], float | None]) -> list[tuple[int, float]]:
+        out = []
+        for r in results:
+            m = next((m for k, m in r.measures.items() if k.startswith(name)), None)
+            value = getter(m) if m is not None else None
+            out.append((r.size, float("nan") if value is None else value))
+        return out
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "FAIL"
+
+    lines += ["", "Targets:", ""]
+    one = per_size("availability: 1 therapist", lambda m: m.stat("server", 50))
+    every = per_size("availability: 20 therapists", lambda m: m.stat("server", 50))
+    rate = per_size(f"booking, {settings_clients(results)} clients", lambda m: m.created_per_s)
+    for label, values, ok in (
+        (
+            f"one therapist's week, server median < {TARGET_ONE_MS:g} ms",
+            one,
+            all(v < TARGET_ONE_MS for _, v in one),
+        ),
+        (
+            f"all 20 therapists' week, server median < {TARGET_ALL_MS:g} ms",
+            every,
+            all(v < TARGET_ALL_MS for _, v in every),
+        ),
+        (
+            f">= {TARGET_BOOKINGS_PER_S:g} bookings/s with {settings_clients(results)} clients",
+            rate,
+            all(v >= TARGET_BOOKINGS_PER_S for _, v in rate),
+        ),
+    ):
+        shown = ", ".join(f"{size:,}: {v:.2f}" for size, v in values)
+        lines.append(f"- {verdict(ok)} {label} ({shown})")
+    if len(results) > 1:
+        lines.append(
+            f"- {verdict(not growth_fail)} largest/smallest <= {TARGET_GROWTH}x for every median"
+            f" and throughput" + (f" (over: {'; '.join(growth_fail)})" if growth_fail else "")
+        )
+        lines.append(
+            f"- {verdict(not p99_fail)} largest/smallest <= {TARGET_GROWTH}x for every p99"
+            + (f" (over: {'; '.join(p99_fail)})" if p99_fail else "")
+        )
+    else:
+        lines.append("- n/a growth (run more than one size)")
+    one_winner = all(a == 1 and rows == 1 for r in results for a, _, _, rows in r.race_rounds)
+    all_409 = all(b == len_race(r) - 1 for r in results for a, b, _, _ in r.race_rounds if a == 1)
+    lines.append(
+        f"- {verdict(one_winner)} race: exactly one 201 per round and exactly one active row"
+        " at the slot afterwards"
+    )
+    lines.append(
+        f"- {verdict(all_409)} race: every other request refused with 409"
+        + ("" if all_409 else " (see the refusal codes above and bench/results/gunicorn.log)")
+    )
+    return "\n".join(lines)
+
+
+def cpu_cells(m: Measure) -> str:
+    if m.cpu is None:
+        return "- | - | -"
+    n = len(m.samples)
+    return (
+        f"{m.cpu.per_request_ms('server', n):.1f} | {m.cpu.per_request_ms('postgres', n):.1f}"
+        f" | {m.cpu.other:.2f}"
+    )
+
+
+def settings_clients(results: list[SizeResult]) -> int:
+    for r in results:
+        for m in r.measures.values():
+            if m.name.startswith("booking,") and m.concurrency > 1:
+                return m.concurrency
+    return 0
+
+
+def len_race(r: SizeResult) -> int:
+    race = next(m for k, m in r.measures.items() if k.startswith("race"))
+    return len(race.samples) // max(1, len(r.race_rounds))
+
+
+# --------------------------------------------------------------------------- main
+
+
+def _git_head() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "booking", "migrations"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return out.stdout.strip() + (" (+ uncommitted changes)" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _sigterm(_signum: int, _frame: Any) -> None:
+    raise SystemExit(143)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", default="1000,100000,1000000")
+    parser.add_argument("--requests", type=int, default=400, help="per sequential measure")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--concurrent-bookings", type=int, default=1200)
+    parser.add_argument("--race-clients", type=int, default=50)
+    parser.add_argument("--race-rounds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--phase-seconds", type=float, default=120.0, help="cap per measure")
+    parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL", seed.ADMIN_URL))
+    parser.add_argument("--db", default=seed.DB_NAME)
+    parser.add_argument("--keep-db", action="store_true", help="leave the last database behind")
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.md")
+    args = parser.parse_args(argv)
+    args.log = RESULTS / "gunicorn.log"
+    args.log.parent.mkdir(parents=True, exist_ok=True)
+    args.log.write_bytes(b"")  # this run's server errors only
+    sizes = [int(s) for s in args.sizes.split(",")]
+    settings = ServerSettings(
+        args.workers, args.worker_class, args.threads if args.worker_class == "gthread" else 1
+    )
+    signal.signal(signal.SIGTERM, _sigterm)
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    started = time.perf_counter()
+    results: list[SizeResult] = []
+    try:
+        for size in sizes:
+            results.append(measure_size(size, args, settings, log))
+    finally:
+        if not args.keep_db:
+            seed.drop_database(args.admin_url, args.db)
+    total = time.perf_counter() - started
+    header = [
+        f"# Booking benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"- app: {_git_head()}; server: {settings.describe()} --keep-alive 30 on {HOST};"
+        f" PostgreSQL {_pg_version(args.admin_url)}; {os.cpu_count()} CPUs",
+        f"- clinic: {seed.THERAPISTS} therapists; app clock {seed.NOW.isoformat()}"
+        f" (Sunday noon in Vancouver); measured week {results[0].seeded.week_start}"
+        f" + 6 days, {results[0].seeded.future} appointments booked in it (40% of the grid)",
+        "- seeding: " + "; ".join(f"{r.size:,} in {r.seeded.seconds:.0f}s" for r in results),
+        f"- requests: {args.requests} per sequential measure, {args.concurrent_bookings}"
+        f" bookings over {args.concurrency} clients, {args.race_rounds} race rounds of"
+        f" {args.race_clients}; total wall time {total / 60:.1f} min",
+    ]
+    text = report(results, settings, header)
+    print(text)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text + "\n")
+    log(f"\nwritten to {args.output}")
+    return 0
+
+
+def _pg_version(admin_url: str) -> str:
+    with psycopg.connect(admin_url) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
