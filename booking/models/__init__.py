@@ -1,7 +1,8 @@
 """The clinic's data model; every table is imported here so Alembic sees it."""
 
 from booking.models.appointment import (
-    OVERLAP_CONSTRAINTS,
+    PATIENT_OVERLAP,
+    THERAPIST_OVERLAP,
     Appointment,
     AuditEvent,
     IdempotencyKey,
@@ -15,7 +16,8 @@ from booking.models.service import Service
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
 
 __all__ = [
-    "OVERLAP_CONSTRAINTS",
+    "PATIENT_OVERLAP",
+    "THERAPIST_OVERLAP",
     "Appointment",
     "AuditEvent",
     "Base",

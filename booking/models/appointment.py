@@ -2,8 +2,8 @@
 
 The rule "no two active appointments of one therapist overlap (with buffers), and no patient
 is in two overlapping active appointments" is enforced by the database itself, created by the
-migration `0001`: an exclusion constraint on PostgreSQL, triggers on SQLite. A refusal always
-carries one of the names in `OVERLAP_CONSTRAINTS`.
+migration `0001`: exclusion constraints on PostgreSQL, triggers on SQLite. A refusal always
+carries the name `THERAPIST_OVERLAP` or `PATIENT_OVERLAP`.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from booking.models.therapist import Therapist
 
 THERAPIST_OVERLAP = "appointment_no_therapist_overlap"
 PATIENT_OVERLAP = "appointment_no_patient_overlap"
-OVERLAP_CONSTRAINTS = (THERAPIST_OVERLAP, PATIENT_OVERLAP)
 
 
 class Status(enum.StrEnum):

@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from booking.database import transactional, violated
 from booking.extensions import db
 from booking.models import (
-    OVERLAP_CONSTRAINTS,
+    PATIENT_OVERLAP,
+    THERAPIST_OVERLAP,
     Appointment,
     AuditEvent,
     Clinic,
@@ -360,7 +361,9 @@ def _flush() -> None:
     try:
         db.session.flush()
     except IntegrityError as exc:
-        if violated(exc, *OVERLAP_CONSTRAINTS):
+        if violated(exc, PATIENT_OVERLAP):
+            raise SlotUnavailable("You already have an appointment at that time.") from exc
+        if violated(exc, THERAPIST_OVERLAP):
             raise SlotUnavailable() from exc
         if violated(exc, "uq_appointment_reference", "appointment.reference"):
             raise _ReferenceTaken() from exc

@@ -187,6 +187,9 @@ def test_a_patient_cannot_be_in_two_places(client, clinic):
         client, start=local(TUESDAY, 9, 30), therapist_id=other, service="physio"
     )
     assert response.status_code == 409
+    error = response.get_json()["error"]
+    assert error["code"] == "slot_unavailable"
+    assert error["message"] == "You already have an appointment at that time."
 
 
 @pytest.mark.parametrize(
