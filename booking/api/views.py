@@ -46,7 +46,8 @@ def therapists() -> Response:
     if slug is None:
         rows = list(catalog.therapists.values())
     else:
-        rows = catalog.therapists_for(catalog.service(slug))
+        today = clock.now().astimezone(catalog.clinic.zone).date()
+        rows = catalog.therapists_for(catalog.service(slug), on=today)
     return jsonify({"therapists": [_therapist(t) for t in rows]})
 
 

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -127,7 +127,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     service = catalog.service(request.service)
     chosen = None
     if request.therapist_id is not None:
-        chosen = [offering_therapist(catalog, request.therapist_id, service)]
+        day = request.start.astimezone(catalog.clinic.zone).date()
+        chosen = [offering_therapist(catalog, request.therapist_id, service, on=day)]
     email = normalize_email(request.patient.email)
     patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
     _require_prerequisite(service, patient_id, request.start)
@@ -223,7 +224,8 @@ def _move(
     target = appointment.therapist_id if therapist_id is None else therapist_id
     if start == appointment.start_at and target == appointment.therapist_id:
         return appointment
-    therapist = offering_therapist(catalog, target, service)
+    day = start.astimezone(catalog.clinic.zone).date()
+    therapist = offering_therapist(catalog, target, service, on=day)
     _require_prerequisite(service, appointment.patient_id, start, appointment.id)
     _free_therapist(catalog, service, start, now, therapists=[therapist], exclude=appointment.id)
     before = appointment.snapshot()
@@ -269,14 +271,20 @@ def _cancel(
     return appointment
 
 
-def offering_therapist(catalog: Catalog, therapist_id: int, service: Service) -> Therapist:
-    """Return the therapist if they may be booked for `service`, or raise why not."""
-    found = catalog.therapists_for(service, therapist_id)
+def offering_therapist(
+    catalog: Catalog, therapist_id: int, service: Service, *, on: date | None = None
+) -> Therapist:
+    """Return the therapist if they may be booked for `service` (on `on`), or raise why not."""
+    found = catalog.therapists_for(service, therapist_id, on=on)
     if found:
         return found[0]
     therapist = catalog.therapists.get(therapist_id)
     if therapist is None:
         raise InvalidRequest({"therapist_id": "There is no such therapist."})
+    if service.requires_ims and therapist.ims_certified and on is not None:
+        raise TherapistNotOffering(
+            f"{therapist.name} can no longer be booked for {service.name} on that date."
+        )
     raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
 
 

@@ -61,14 +61,20 @@ class Catalog:
                 return service
         raise InvalidRequest({"service": "There is no such service."})
 
-    def therapists_for(self, service: Service, therapist_id: int | None = None) -> list[Therapist]:
-        """Return the active therapists who may be booked for `service`, by id."""
+    def therapists_for(
+        self, service: Service, therapist_id: int | None = None, *, on: date | None = None
+    ) -> list[Therapist]:
+        """Return the active therapists who may be booked for `service` (on `on`), by id.
+
+        A needling service needs an IMS certification, valid on `on` when that is given;
+        the availability engine also stops each therapist's slots at their expiry date.
+        """
         found = []
         for tid in self.offered_by.get(service.id, ()):
             therapist = self.therapists.get(tid)
             if therapist is None or (therapist_id is not None and tid != therapist_id):
                 continue
-            if service.requires_ims and not therapist.ims_certified:
+            if service.requires_ims and not certified(therapist, on):
                 continue
             found.append(therapist)
         return found
@@ -82,6 +88,14 @@ class Catalog:
                 closed.add(day)
                 day += timedelta(days=1)
         return closed
+
+
+def certified(therapist: Therapist, on: date | None) -> bool:
+    """Return whether the therapist may needle (on `on`, if given)."""
+    expires = therapist.ims_certification_expires
+    if not therapist.ims_certified:
+        return False
+    return on is None or expires is None or on <= expires
 
 
 def current() -> Catalog:

@@ -221,7 +221,10 @@ def test_a_lapsed_certification_stops_ims_from_its_expiry(client, clinic):
     after = post_booking(
         client, start=local(TUESDAY + timedelta(days=1), 9), therapist_id=lapsing, n=2
     )
-    assert after.status_code == 409
+    assert after.status_code == 422
+    assert (
+        "can no longer be booked for IMS initial assessment" in after.get_json()["error"]["message"]
+    )
     physio = post_booking(
         client,
         start=local(TUESDAY + timedelta(days=1), 9),
@@ -506,3 +509,14 @@ def test_non_ascii_digits_are_not_ids(client, clinic, therapist):
         "/api/v1/availability", query_string={"service": "physio", "therapist": therapist}
     )
     assert response.status_code == 422
+
+
+def test_therapists_with_a_lapsed_certification_are_not_listed_for_ims(client, clinic):
+    clinic.make_therapist("Priya Sandhu", expires=MONDAY - timedelta(days=1))
+
+    def names(service: str) -> list[str]:
+        body = client.get(f"/api/v1/therapists?service={service}").get_json()
+        return [t["name"] for t in body["therapists"]]
+
+    assert names("assessment") == ["Maya Chen"]
+    assert "Priya Sandhu" in names("physio")
