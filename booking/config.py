@@ -27,7 +27,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "DEBUG": env.get("FLASK_DEBUG", "").lower() in TRUE,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: a failed statement's values (patient details) never reach the logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Any
+from unicodedata import category
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -14,6 +15,11 @@ from booking.services.errors import InvalidRequest
 MAX_ID = 2**31 - 1
 PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+def storable(text: str) -> bool:
+    """Return whether text is free of NUL, other control characters and lone surrogates."""
+    return not any((category(c) == "Cc" and c not in "\n\r\t") or category(c) == "Cs" for c in text)
 
 
 class Fields:
@@ -38,6 +44,8 @@ class Fields:
             return ""
         if len(value) > limit:
             self.fail(name, f"Must be at most {limit} characters.")
+        elif not storable(value):
+            self.fail(name, "Contains characters that are not allowed.")
         return value.strip()
 
     def identifier(self, name: str, *, required: bool = True) -> int | None:
@@ -101,6 +109,7 @@ def day(raw: str | None, name: str, fields: Fields) -> date | None:
         value = None
     if value is None or not 2000 <= value.year <= 2200:
         fields.fail(name, "Must be a date written YYYY-MM-DD.")
+        return None
     return value
 
 

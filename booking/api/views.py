@@ -29,6 +29,13 @@ def booking_error(error: BookingError) -> Response:
     return error_response(status_of(error), error.code, error.message, **details)
 
 
+@bp.after_request
+def no_store(response: Response) -> Response:
+    # Answers carry manage tokens and live availability: no cache may keep them.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.get("/openapi.json")
 def openapi() -> Response:
     return jsonify(spec())
@@ -58,7 +65,8 @@ def availability() -> Response:
     fields = parse.Fields(request.args.to_dict())
     slug = fields.text("service", limit=60)
     therapist_id = fields.identifier("therapist", required=False)
-    today = clock.now().astimezone(zone).date()
+    now = clock.now()
+    today = now.astimezone(zone).date()
     first = parse.day(request.args.get("from"), "from", fields) or today
     last = parse.day(request.args.get("to"), "to", fields) or first + timedelta(days=6)
     if last < first:
@@ -70,7 +78,7 @@ def availability() -> Response:
     therapists = catalog.therapists_for(service, therapist_id)
     if therapist_id is not None and not therapists:
         booking.offering_therapist(catalog, therapist_id, service)  # raises the reason
-    slots = find_slots(catalog, service, first, last, now=clock.now(), therapists=therapists)
+    slots = find_slots(catalog, service, first, last, now=now, therapists=therapists)
     return jsonify({"timezone": zone.key, "slots": _slots(slots, zone)})
 
 
@@ -78,8 +86,9 @@ def availability() -> Response:
 def create_booking() -> tuple[Response, int]:
     key = parse.idempotency_key(request.headers.get("Idempotency-Key"))
     wanted = parse.booking_request(_json_body())
-    booked = booking.book(wanted, now=clock.now(), idempotency_key=key)
-    body = _booking(booked.appointment) | {"manage_token": booked.manage_token}
+    now = clock.now()
+    booked = booking.book(wanted, now=now, idempotency_key=key)
+    body = _booking(booked.appointment, now) | {"manage_token": booked.manage_token}
     response = jsonify(body)
     if booked.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -88,7 +97,7 @@ def create_booking() -> tuple[Response, int]:
 
 @bp.get("/bookings/<token>")
 def show_booking(token: str) -> Response:
-    return jsonify(_booking(booking.appointment_for_token(token)))
+    return jsonify(_booking(booking.appointment_for_token(token), clock.now()))
 
 
 @bp.post("/bookings/<token>/reschedule")
@@ -99,8 +108,9 @@ def reschedule_booking(token: str) -> Response:
     therapist_id = fields.identifier("therapist_id", required=False)
     fields.done()
     assert start is not None
-    moved = booking.reschedule(appointment.id, start, now=clock.now(), therapist_id=therapist_id)
-    return jsonify(_booking(moved))
+    now = clock.now()
+    moved = booking.reschedule(appointment.id, start, now=now, therapist_id=therapist_id)
+    return jsonify(_booking(moved, now))
 
 
 @bp.post("/bookings/<token>/cancel")
@@ -109,14 +119,18 @@ def cancel_booking(token: str) -> Response:
     fields = parse.Fields(_json_body(allow_empty=True))
     reason = fields.text("reason", limit=500, required=False)
     fields.done()
-    cancelled = booking.cancel(appointment.id, now=clock.now(), reason=reason)
-    return jsonify(_booking(cancelled))
+    now = clock.now()
+    cancelled = booking.cancel(appointment.id, now=now, reason=reason)
+    return jsonify(_booking(cancelled, now))
 
 
 def _json_body(*, allow_empty: bool = False) -> dict[str, Any]:
     if allow_empty and not request.get_data(cache=True):
         return {}
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the JSON decoder can follow
+        data = None
     if not isinstance(data, dict):
         raise InvalidRequest({"body": "Must be a JSON object (Content-Type: application/json)."})
     return data
@@ -165,14 +179,10 @@ def _therapist(therapist: Therapist) -> dict[str, Any]:
     }
 
 
-def _booking(appointment: Appointment) -> dict[str, Any]:
+def _booking(appointment: Appointment, now: datetime) -> dict[str, Any]:
     catalog = current()
     clinic = catalog.clinic
     zone = clinic.zone
-    now = clock.now()
-    changeable = appointment.status == "booked" and appointment.start_at - now >= (
-        clinic.cancel_cutoff
-    )
     return {
         "id": appointment.id,
         "reference": appointment.reference,
@@ -181,6 +191,6 @@ def _booking(appointment: Appointment) -> dict[str, Any]:
         "end": _local(appointment.end_at, zone),
         "service": catalog.services[appointment.service_id].slug,
         "therapist_id": appointment.therapist_id,
-        "can_change_online": changeable,
+        "can_change_online": booking.changeable_online(appointment, clinic, now),
         "change_deadline": _local(appointment.start_at - clinic.cancel_cutoff, zone),
     }

@@ -79,10 +79,6 @@ class Appointment(Base):
     service: Mapped[Service] = relationship()
     patient: Mapped[Patient] = relationship()
 
-    @property
-    def is_active(self) -> bool:
-        return self.status != Status.CANCELLED
-
     def snapshot(self) -> dict[str, Any]:
         """Return the audited fields: ids, times and state, never patient details."""
         return {

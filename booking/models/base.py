@@ -59,8 +59,8 @@ def utcnow() -> datetime:
 def overlaps_sql(
     start_col: ColumnElement[datetime],
     end_col: ColumnElement[datetime],
-    start: datetime,
-    end: datetime,
+    start: ColumnElement[datetime] | datetime,
+    end: ColumnElement[datetime] | datetime,
 ) -> ColumnElement[bool]:
     """SQL twin of `booking.availability.intervals.overlaps` (half-open)."""
     return and_(start_col < end, end_col > start)

@@ -66,11 +66,6 @@ class Closure(Base):
     ends_on: Mapped[date]
     reason: Mapped[str] = mapped_column(String(200), default="")
 
-    def dates(self) -> list[date]:
-        """Return every closed date."""
-        days = (self.ends_on - self.starts_on).days
-        return [self.starts_on + timedelta(days=n) for n in range(days + 1)]
-
 
 class CatalogVersion(Base):
     """Bumped by database triggers whenever reference data changes (migration 0002)."""

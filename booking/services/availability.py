@@ -10,7 +10,15 @@ from sqlalchemy import bindparam, select, union_all
 
 from booking.availability import Interval, Schedule, Slot, bookable_slots
 from booking.extensions import db
-from booking.models import Appointment, Service, Status, Therapist, TimeOff, UTCDateTime
+from booking.models import (
+    Appointment,
+    Service,
+    Status,
+    Therapist,
+    TimeOff,
+    UTCDateTime,
+    overlaps_sql,
+)
 from booking.services.catalog import Catalog
 from booking.services.clinic import local_day_bounds
 
@@ -19,18 +27,18 @@ LONGEST_OCCUPANCY = timedelta(days=1)  # enforced by the database: see migration
 
 
 # Built once: the hottest query in the app, so SQLAlchemy compiles and caches it one time.
+_START = bindparam("start", type_=UTCDateTime())
+_END = bindparam("end", type_=UTCDateTime())
 _BOOKED = select(Appointment.therapist_id, Appointment.start_at, Appointment.occupied_until).where(
     Appointment.therapist_id.in_(bindparam("ids", expanding=True)),
     Appointment.status != Status.CANCELLED.value,
     Appointment.start_at >= bindparam("lower", type_=UTCDateTime()),  # bounds the range scan
-    Appointment.start_at < bindparam("end", type_=UTCDateTime()),
-    Appointment.occupied_until > bindparam("start", type_=UTCDateTime()),
+    overlaps_sql(Appointment.start_at, Appointment.occupied_until, _START, _END),
     Appointment.id != bindparam("exclude"),
 )
 _AWAY = select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
     TimeOff.therapist_id.in_(bindparam("ids", expanding=True)),
-    TimeOff.start_at < bindparam("end", type_=UTCDateTime()),
-    TimeOff.end_at > bindparam("start", type_=UTCDateTime()),
+    overlaps_sql(TimeOff.start_at, TimeOff.end_at, _START, _END),
 )
 # One round trip: to the engine, time off and bookings alike are time that is not free.
 _BLOCKED = union_all(_BOOKED, _AWAY)

@@ -38,7 +38,6 @@ from booking.services import catalog as catalogs
 from booking.services import tokens
 from booking.services.availability import find_slots, nearest_slots
 from booking.services.catalog import Catalog
-from booking.services.clinic import get_clinic
 from booking.services.errors import (
     AssessmentRequired,
     BookingError,
@@ -55,6 +54,8 @@ log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 REFERENCE_ATTEMPTS = 3
+# An assessment counts for a follow-up if it is booked or took place; not a no-show.
+HAPPENING = (Status.BOOKED.value, Status.COMPLETED.value)
 _PATIENT_ID = select(Patient.id).where(Patient.email == bindparam("email"))
 
 
@@ -92,6 +93,10 @@ class _ReferenceTaken(Exception):
     """Two bookings drew the same random reference; the booking is tried again."""
 
 
+class _KeyTaken(Exception):
+    """A concurrent request with the same Idempotency-Key committed first."""
+
+
 def book(
     request: BookingRequest,
     *,
@@ -105,6 +110,11 @@ def book(
             booked = _book(request, now, actor, idempotency_key)
         except _ReferenceTaken:
             continue
+        except _KeyTaken:
+            replay = _replay(idempotency_key, request) if idempotency_key else None
+            if replay is None:
+                raise RuntimeError("idempotency key vanished after a conflict") from None
+            return replay
         except BookingError as exc:
             # A retry that raced its own first attempt finds that attempt's result here.
             replay = _replay(idempotency_key, request) if idempotency_key else None
@@ -130,11 +140,13 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         day = request.start.astimezone(catalog.clinic.zone).date()
         chosen = [offering_therapist(catalog, request.therapist_id, service, on=day)]
     email = normalize_email(request.patient.email)
+    # Availability first: the follow-up rule must not become a way to probe, time by time,
+    # whether somebody's email has an assessment on record.
+    therapist_id = _free_therapist(catalog, service, request.start, now, therapists=chosen)
     patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
     _require_prerequisite(service, patient_id, request.start)
-    therapist_id = _free_therapist(catalog, service, request.start, now, therapists=chosen)
     if patient_id is None:
-        patient_id = _add_patient(request.patient, email, now)
+        patient_id = _add_patient(request.patient, email, now, actor)
     token = tokens.new_token()
     appointment = Appointment(
         reference=tokens.new_reference(),
@@ -226,8 +238,9 @@ def _move(
         return appointment
     day = start.astimezone(catalog.clinic.zone).date()
     therapist = offering_therapist(catalog, target, service, on=day)
-    _require_prerequisite(service, appointment.patient_id, start, appointment.id)
     _free_therapist(catalog, service, start, now, therapists=[therapist], exclude=appointment.id)
+    _require_prerequisite(service, appointment.patient_id, start, appointment.id)
+    _keep_follow_ups_anchored(catalog, appointment, start)
     before = appointment.snapshot()
     appointment.therapist_id = target
     appointment.start_at = start
@@ -259,7 +272,9 @@ def cancel(
 def _cancel(
     appointment_id: int, now: datetime, reason: str, actor: str, enforce_cutoff: bool
 ) -> Appointment:
-    appointment = _changeable(get_clinic(), appointment_id, now, enforce_cutoff)
+    catalog = catalogs.current()
+    appointment = _changeable(catalog.clinic, appointment_id, now, enforce_cutoff)
+    _keep_follow_ups_anchored(catalog, appointment, None)
     before = appointment.snapshot()
     appointment.status = Status.CANCELLED.value
     appointment.cancel_reason = reason.strip()
@@ -281,7 +296,8 @@ def offering_therapist(
     therapist = catalog.therapists.get(therapist_id)
     if therapist is None:
         raise InvalidRequest({"therapist_id": "There is no such therapist."})
-    if service.requires_ims and therapist.ims_certified and on is not None:
+    offers = therapist_id in catalog.offered_by.get(service.id, ())
+    if offers and service.requires_ims and therapist.ims_certified:  # so the date is the reason
         raise TherapistNotOffering(
             f"{therapist.name} can no longer be booked for {service.name} on that date."
         )
@@ -299,7 +315,7 @@ def _require_prerequisite(
         .where(
             Appointment.patient_id == patient_id,
             Appointment.service_id == required.id,
-            Appointment.status != Status.CANCELLED.value,
+            Appointment.status.in_(HAPPENING),
             Appointment.start_at < start,
             Appointment.id != (exclude or 0),
         )
@@ -311,6 +327,36 @@ def _require_prerequisite(
             f"email address. Please book the {required.name} first.",
             required_service=required.slug,
         )
+
+
+def _keep_follow_ups_anchored(
+    catalog: Catalog, appointment: Appointment, new_start: datetime | None
+) -> None:
+    """Refuse to move (or, with None, cancel) an assessment a booked follow-up relies on."""
+    dependants = {
+        s.id for s in catalog.services.values() if s.prerequisite_id == appointment.service_id
+    }
+    if not dependants:
+        return
+    rows = db.session.execute(
+        select(Appointment.service_id, Appointment.start_at, Appointment.status).where(
+            Appointment.patient_id == appointment.patient_id,
+            Appointment.service_id.in_([appointment.service_id, *dependants]),
+            Appointment.status.in_(HAPPENING),
+            Appointment.id != appointment.id,
+        )
+    ).all()
+    anchors = [start for sid, start, _ in rows if sid == appointment.service_id]
+    if new_start is not None:
+        anchors.append(new_start)
+    for sid, start, status in rows:
+        if sid in dependants and status == Status.BOOKED and not any(a < start for a in anchors):
+            clinic = catalog.clinic
+            raise NotChangeable(
+                "Follow-up visits are booked after this assessment, so it cannot be moved "
+                f"past them or cancelled online: please call {clinic.name} on {clinic.phone}.",
+                phone=clinic.phone,
+            )
 
 
 def _free_therapist(
@@ -332,6 +378,15 @@ def _free_therapist(
     raise SlotUnavailable()
 
 
+def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -> bool:
+    """Return whether the patient may still move or cancel the appointment themselves."""
+    return (
+        appointment.status == Status.BOOKED
+        and appointment.start_at > now
+        and appointment.start_at - now >= clinic.cancel_cutoff
+    )
+
+
 def _changeable(
     clinic: Clinic, appointment_id: int, now: datetime, enforce_cutoff: bool
 ) -> Appointment:
@@ -341,7 +396,7 @@ def _changeable(
     if appointment.status != Status.BOOKED or appointment.start_at <= now:
         state = "cancelled" if appointment.status == Status.CANCELLED else "over"
         raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
-    if enforce_cutoff and appointment.start_at - now < clinic.cancel_cutoff:
+    if enforce_cutoff and not changeable_online(appointment, clinic, now):
         hours = clinic.cancel_cutoff_minutes / 60
         raise InsideCutoff(
             f"Appointments within {hours:g} hours can only be changed by phone: "
@@ -351,7 +406,7 @@ def _changeable(
     return appointment
 
 
-def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
+def _add_patient(details: PatientDetails, email: str, now: datetime, actor: str) -> int:
     """Insert the patient, or find the one a concurrent booking just added; return the id."""
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     patient_id = db.session.scalar(
@@ -361,7 +416,10 @@ def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
         .returning(Patient.id)
     )
     if patient_id is None:  # a concurrent booking added this patient first
-        patient_id = db.session.scalars(_PATIENT_ID, {"email": email}).one()
+        return db.session.scalars(_PATIENT_ID, {"email": email}).one()
+    db.session.add(
+        AuditEvent(at=now, actor=actor, action="created", entity="patient", entity_id=patient_id)
+    )
     return patient_id
 
 
@@ -369,12 +427,14 @@ def _flush() -> None:
     try:
         db.session.flush()
     except IntegrityError as exc:
-        if violated(exc, PATIENT_OVERLAP):
-            raise SlotUnavailable("You already have an appointment at that time.") from exc
-        if violated(exc, THERAPIST_OVERLAP):
+        # One answer for both overlaps: naming the patient's own clash would tell anyone who
+        # knows an email address when that person has an appointment.
+        if violated(exc, THERAPIST_OVERLAP, PATIENT_OVERLAP):
             raise SlotUnavailable() from exc
         if violated(exc, "uq_appointment_reference", "appointment.reference"):
             raise _ReferenceTaken() from exc
+        if violated(exc, "pk_idempotency_key", "idempotency_key.key"):
+            raise _KeyTaken() from exc
         raise
 
 
@@ -432,6 +492,7 @@ __all__: list[str] = [
     "appointment_for_token",
     "book",
     "cancel",
+    "changeable_online",
     "offering_therapist",
     "reschedule",
 ]

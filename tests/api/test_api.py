@@ -137,9 +137,10 @@ def test_booking_returns_the_booking_and_records_it(app, client, clinic):
         assert appointment.sequence == 0
         assert appointment.manage_token_hash != body["manage_token"]
         assert appointment.calendar_uid.endswith("@clinic.example")
-        (event,) = db.session.scalars(select(AuditEvent))
-        assert (event.action, event.actor, event.before) == ("booked", "patient", None)
-        assert "email" not in str(event.after)
+        created, booked = db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        assert (created.entity, created.action, created.after) == ("patient", "created", None)
+        assert (booked.action, booked.actor, booked.before) == ("booked", "patient", None)
+        assert "email" not in str(booked.after)
 
 
 def test_first_available_picks_a_free_therapist(client, clinic):
@@ -189,7 +190,8 @@ def test_a_patient_cannot_be_in_two_places(client, clinic):
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "slot_unavailable"
-    assert error["message"] == "You already have an appointment at that time."
+    # The same words as any taken slot: a refusal must not reveal someone's schedule.
+    assert error["message"] == "That time is no longer available."
 
 
 @pytest.mark.parametrize(
@@ -424,7 +426,7 @@ def test_manage_token_shows_reschedules_and_cancels(app, client, clinic):
         assert appointment.cancel_reason == "feeling better"
         actions = db.session.scalars(
             select(AuditEvent.action)
-            .where(AuditEvent.entity_id == appointment.id)
+            .where(AuditEvent.entity == "appointment", AuditEvent.entity_id == appointment.id)
             .order_by(AuditEvent.id)
         ).all()
         assert actions == ["booked", "rescheduled", "cancelled"]
