@@ -166,3 +166,33 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_booking(app, datab
     outcomes = race([attempt] * 10)
     assert len(outcomes) == 1, outcomes  # every retry got the very same booking and token
     assert appointments(app) == 1
+
+
+def test_one_key_racing_two_different_bodies_is_refused_cleanly(app, database_url, therapist):
+    def attempt_at(hour: int) -> Callable[[], str]:
+        request = BookingRequest(
+            service="assessment",
+            start=local(TUESDAY, hour),
+            therapist_id=therapist,
+            patient=PatientDetails("Key Clash", "clash@example.com", "604-555-0100"),
+        )
+
+        def attempt() -> str:
+            app = create_app(
+                {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url}
+            )
+            with app.app_context():
+                try:
+                    book(request, now=NOW, idempotency_key="clash")
+                    return "booked"
+                except BookingError as exc:
+                    return exc.code
+                finally:
+                    db.session.remove()
+                    db.engine.dispose()
+
+        return attempt
+
+    outcomes = race([attempt_at(9), attempt_at(13)] * 4)
+    assert outcomes["booked"] + outcomes["idempotency_key_reused"] == 8, outcomes
+    assert appointments(app) == 1
