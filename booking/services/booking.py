@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from booking.database import transactional, violated
+from booking.database import lock_therapists, transactional, violated
 from booking.extensions import db
 from booking.models import (
     PATIENT_OVERLAP,
@@ -369,6 +369,9 @@ def _free_therapist(
     exclude: int | None = None,
 ) -> int:
     """Return the therapist (of those given, or of all) who is free to take `start`."""
+    if therapists is None:
+        therapists = catalog.therapists_for(service)
+    lock_therapists(t.id for t in therapists)
     day = start.astimezone(catalog.clinic.zone).date()
     for slot in find_slots(
         catalog, service, day, day, now=now, therapists=therapists, exclude_appointment_id=exclude

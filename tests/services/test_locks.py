@@ -1,0 +1,27 @@
+"""Bookings for one therapist queue on an advisory lock on PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from booking.database import THERAPIST_LOCKS, lock_therapists, write_transaction
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_therapists_lock_is_held_until_the_transaction_ends(ctx):
+    held = text(
+        "SELECT objid FROM pg_locks WHERE locktype = 'advisory' AND classid = :space "
+        "AND pid = pg_backend_pid() ORDER BY objid"
+    )
+    with write_transaction() as session:
+        lock_therapists([7, 3, 7])
+        assert session.execute(held, {"space": THERAPIST_LOCKS}).scalars().all() == [3, 7]
+    with write_transaction() as session:
+        assert session.execute(held, {"space": THERAPIST_LOCKS}).scalars().all() == []
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_sqlite_needs_no_lock_of_its_own(ctx):
+    with write_transaction():
+        lock_therapists([1])  # BEGIN IMMEDIATE already serializes writers
