@@ -647,6 +647,12 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
     # Growth from the smallest to the largest size.
     growth_fail: list[str] = []
     p99_fail: list[str] = []
+    drift_fail: list[str] = []
+
+    def bare_of(result: Any, name: str) -> Any:
+        """The same phase's baseline: phases minutes apart see the shared machine differ."""
+        return result.measures.get("bare, 8 clients" if "clients" in name else "bare")
+
     if len(results) > 1:
         small, large = results[0], results[-1]
         lines += [
@@ -654,11 +660,13 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
             f"Growth from {small.size:,} to {large.size:,} appointments (x = large / small;"
             f" for throughput small / large), flagged above {TARGET_GROWTH}x. The last column,"
             " not a target, compares the app's CPU time per request, which other load on the"
-            " machine disturbs less than latency does:",
+            " machine disturbs less than latency does. *Over bare* divides each size's server"
+            " median (or throughput) by the bare endpoint's in the same phase before comparing,"
+            " which takes out drift of the shared machine between phases:",
             "",
             "| measure | client median | client p99 | server median | server p99 | throughput |"
-            " app CPU/req (context) |",
-            "|---|---:|---:|---:|---:|---:|---:|",
+            " app CPU/req (context) | server median over bare | throughput over bare |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, m1 in large.measures.items():
             m0 = small.measures.get(name)
@@ -690,6 +698,23 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
                 cells.append(f"{cpu1 / cpu0:.2f}x" if cpu0 else "-")
             else:
                 cells.append("-")
+            b0, b1 = bare_of(small, name), bare_of(large, name)
+            if name.startswith("bare") or b0 is None or b1 is None:
+                cells += ["-", "-"]
+            else:
+                ratio = (m1.stat("server", 50) / b1.stat("server", 50)) / (
+                    m0.stat("server", 50) / b0.stat("server", 50)
+                )
+                if ratio > TARGET_GROWTH:
+                    drift_fail.append(f"{name} server median {ratio:.2f}x")
+                cells.append(f"{ratio:.2f}x{' **>1.3**' if ratio > TARGET_GROWTH else ''}")
+                if m1.throughput and m0.throughput and b0.throughput and b1.throughput:
+                    ratio = (m0.throughput / b0.throughput) / (m1.throughput / b1.throughput)
+                    if ratio > TARGET_GROWTH:
+                        drift_fail.append(f"{name} throughput {ratio:.2f}x")
+                    cells.append(f"{ratio:.2f}x{' **>1.3**' if ratio > TARGET_GROWTH else ''}")
+                else:
+                    cells.append("-")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
 
     # Targets.
@@ -735,6 +760,11 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
         lines.append(
             f"- {verdict(not p99_fail)} largest/smallest <= {TARGET_GROWTH}x for every p99"
             + (f" (over: {'; '.join(p99_fail)})" if p99_fail else "")
+        )
+        lines.append(
+            f"- {verdict(not drift_fail)} largest/smallest <= {TARGET_GROWTH}x for every server"
+            " median and throughput over its phase's bare baseline"
+            + (f" (over: {'; '.join(drift_fail)})" if drift_fail else "")
         )
     else:
         lines.append("- n/a growth (run more than one size)")
