@@ -16,7 +16,7 @@ from support import MONDAY, NOW, Clock, local
 from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment
-from booking.services.booking import BookingRequest, PatientDetails, book
+from booking.services.booking import Booked, BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
 
 ATTEMPTS = 50
@@ -50,21 +50,32 @@ def race(attempts: list[Callable[[], str]]) -> Counter[str]:
     return outcomes
 
 
-def booking_attempt(url: str, service: str, start, n: int, therapist_id: int) -> Callable[[], str]:
+def racer(service: str, start, n: int, therapist_id: int) -> BookingRequest:
+    """A booking request from the n-th racing patient."""
+    return BookingRequest(
+        service=service,
+        start=start,
+        therapist_id=therapist_id,
+        patient=PatientDetails(f"Racer {n}", f"racer{n}@example.com", "604-555-0100"),
+    )
+
+
+def booking_attempt(
+    url: str,
+    request: BookingRequest,
+    *,
+    key: str | None = None,
+    answer: Callable[[Booked], str] = lambda booked: "booked",
+) -> Callable[[], str]:
+    """Book `request` from a fresh app of its own (as another server process would)."""
+
     def attempt() -> str:
         app = create_app(
             {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": Clock()}
         )
         with app.app_context():
-            request = BookingRequest(
-                service=service,
-                start=start,
-                therapist_id=therapist_id,
-                patient=PatientDetails(f"Racer {n}", f"racer{n}@example.com", "604-555-0100"),
-            )
             try:
-                book(request, now=NOW)
-                return "booked"
+                return answer(book(request, now=NOW, idempotency_key=key))
             except BookingError as exc:
                 return exc.code
             finally:
@@ -89,7 +100,7 @@ def therapist(app, world) -> int:
 
 def test_fifty_processes_one_slot_one_booking(app, database_url, therapist):
     attempts = [
-        booking_attempt(database_url, "assessment", local(TUESDAY, 9), n, therapist)
+        booking_attempt(database_url, racer("assessment", local(TUESDAY, 9), n, therapist))
         for n in range(ATTEMPTS)
     ]
     outcomes = race(attempts)
@@ -106,11 +117,11 @@ def test_overlapping_services_race_for_one_therapist(app, database_url, world, t
     for n in range(0, ATTEMPTS, 2):
         day = TUESDAY + timedelta(days=n // 2 // len(times))
         start = local(day, *times[n // 2 % len(times)])
-        assert booking_attempt(database_url, "assessment", start, n, other)() == "booked"
+        assert booking_attempt(database_url, racer("assessment", start, n, other))() == "booked"
     attempts = [
-        booking_attempt(database_url, "follow-up", local(race_day, 9, 30), n, therapist)
+        booking_attempt(database_url, racer("follow-up", local(race_day, 9, 30), n, therapist))
         if n % 2 == 0
-        else booking_attempt(database_url, "assessment", local(race_day, 9), n, therapist)
+        else booking_attempt(database_url, racer("assessment", local(race_day, 9), n, therapist))
         for n in range(ATTEMPTS)
     ]
     before = appointments(app)
@@ -142,57 +153,23 @@ def test_raw_inserts_racing_past_the_app_still_leave_one(app, database_url, raw_
 
 
 def test_concurrent_retries_with_one_idempotency_key_make_one_booking(app, database_url, therapist):
-    request = BookingRequest(
-        service="assessment",
-        start=local(TUESDAY, 9),
-        therapist_id=therapist,
-        patient=PatientDetails("Retry Ing", "retry@example.com", "604-555-0100"),
+    request = racer("assessment", local(TUESDAY, 9), 0, therapist)
+    attempt = booking_attempt(
+        database_url,
+        request,
+        key="same-key",
+        answer=lambda booked: f"{booked.appointment.id}:{booked.manage_token}",
     )
-
-    def attempt() -> str:
-        app = create_app(
-            {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url}
-        )
-        with app.app_context():
-            try:
-                booked = book(request, now=NOW, idempotency_key="same-key")
-                return f"{booked.appointment.id}:{booked.manage_token}"
-            except BookingError as exc:
-                return exc.code
-            finally:
-                db.session.remove()
-                db.engine.dispose()
-
     outcomes = race([attempt] * 10)
     assert len(outcomes) == 1, outcomes  # every retry got the very same booking and token
     assert appointments(app) == 1
 
 
 def test_one_key_racing_two_different_bodies_is_refused_cleanly(app, database_url, therapist):
-    def attempt_at(hour: int) -> Callable[[], str]:
-        request = BookingRequest(
-            service="assessment",
-            start=local(TUESDAY, hour),
-            therapist_id=therapist,
-            patient=PatientDetails("Key Clash", "clash@example.com", "604-555-0100"),
-        )
-
-        def attempt() -> str:
-            app = create_app(
-                {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": database_url}
-            )
-            with app.app_context():
-                try:
-                    book(request, now=NOW, idempotency_key="clash")
-                    return "booked"
-                except BookingError as exc:
-                    return exc.code
-                finally:
-                    db.session.remove()
-                    db.engine.dispose()
-
-        return attempt
-
-    outcomes = race([attempt_at(9), attempt_at(13)] * 4)
+    attempts = [
+        booking_attempt(database_url, racer("assessment", local(TUESDAY, h), 0, therapist), key="k")
+        for h in (9, 13)
+    ]
+    outcomes = race(attempts * 4)
     assert outcomes["booked"] + outcomes["idempotency_key_reused"] == 8, outcomes
     assert appointments(app) == 1
