@@ -30,26 +30,30 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    register_web(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
     from booking import database  # noqa: F401  (installs the SQLite engine hooks)
-    from booking.extensions import csrf, db, migrate
+    from booking.extensions import csrf, db, limiter, migrate
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
     )
     csrf.init_app(app)
+    limiter.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
     from booking.api import bp as api
     from booking.extensions import csrf
+    from booking.manage import bp as manage
     from booking.public import bp as public
 
     app.register_blueprint(public)
+    app.register_blueprint(manage, url_prefix="/manage")
     csrf.exempt(api)  # JSON API: no cookies authorize it, a manage token does
     app.register_blueprint(api, url_prefix="/api/v1")
 
@@ -58,6 +62,13 @@ def register_errorhandlers(app: Flask) -> None:
     from booking.errors import register
 
     register(app)
+
+
+def register_web(app: Flask) -> None:
+    from booking import security, templating
+
+    security.register(app)
+    templating.register(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -20,15 +20,32 @@ def database_url(raw: str | None, instance_path: str) -> str:
     return raw
 
 
+def flag(raw: str | None, default: bool) -> bool:
+    return default if raw is None or raw == "" else raw.lower() in TRUE
+
+
 def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Return the settings read from `env`."""
+    debug = env.get("FLASK_DEBUG", "").lower() in TRUE
     return {
         "SECRET_KEY": env.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
-        "DEBUG": env.get("FLASK_DEBUG", "").lower() in TRUE,
+        "DEBUG": debug,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
         # hide_parameters: a failed statement's values (patient details) never reach the logs.
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # Cookies: never readable by scripts, never sent cross-site on a POST, and only over
+        # HTTPS unless SESSION_COOKIE_SECURE=false (the local run command sets that).
+        "SESSION_COOKIE_SECURE": flag(env.get("SESSION_COOKIE_SECURE"), default=not debug),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        # A patient in pain may leave a form open for a while before sending it.
+        "WTF_CSRF_TIME_LIMIT": 6 * 3600,
+        # Rate limits on the POSTs that book or change appointments, per client address.
+        # Several app processes must share one store: RATELIMIT_STORAGE_URI=redis://...
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "BOOKING_RATE_LIMIT": env.get("BOOKING_RATE_LIMIT", "10 per minute; 50 per hour"),
     }
 
 

@@ -18,6 +18,7 @@ from booking.services.errors import (
     NotChangeable,
     NotFound,
     SlotUnavailable,
+    Stale,
     TherapistNotOffering,
 )
 
@@ -31,6 +32,7 @@ STATUS: dict[type[BookingError], int] = {
     SlotUnavailable: 409,
     AssessmentRequired: 409,
     NotChangeable: 409,
+    Stale: 409,
     InsideCutoff: 403,
 }
 
@@ -62,7 +64,9 @@ def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
         return response
     page = "errors/404.html" if status == 404 else "errors/error.html"
-    return render_template(page, status=status, title=exc.name, message=exc.description), status
+    # Werkzeug's stock descriptions talk to developers; only a view's own words are shown.
+    message = exc.description if exc.description != type(exc).description else None
+    return render_template(page, status=status, title=exc.name, message=message), status
 
 
 def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:

@@ -5,21 +5,15 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 from typing import Any
-from unicodedata import category
 
 from email_validator import EmailNotValidError, validate_email
 
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
+from booking.services.validation import PHONE, storable
 
 MAX_ID = 2**31 - 1
-PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-
-
-def storable(text: str) -> bool:
-    """Return whether text is free of NUL, other control characters and lone surrogates."""
-    return not any((category(c) == "Cc" and c not in "\n\r\t") or category(c) == "Cs" for c in text)
 
 
 class Fields:

@@ -97,12 +97,13 @@ def create_booking() -> tuple[Response, int]:
 
 @bp.get("/bookings/<token>")
 def show_booking(token: str) -> Response:
-    return jsonify(_booking(booking.appointment_for_token(token), clock.now()))
+    now = clock.now()
+    return jsonify(_booking(booking.appointment_for_token(token, now=now), now))
 
 
 @bp.post("/bookings/<token>/reschedule")
 def reschedule_booking(token: str) -> Response:
-    appointment = booking.appointment_for_token(token)
+    appointment = booking.appointment_for_token(token, now=clock.now())
     fields = parse.Fields(_json_body())
     start = fields.instant("start")
     therapist_id = fields.identifier("therapist_id", required=False)
@@ -115,7 +116,7 @@ def reschedule_booking(token: str) -> Response:
 
 @bp.post("/bookings/<token>/cancel")
 def cancel_booking(token: str) -> Response:
-    appointment = booking.appointment_for_token(token)
+    appointment = booking.appointment_for_token(token, now=clock.now())
     fields = parse.Fields(_json_body(allow_empty=True))
     reason = fields.text("reason", limit=500, required=False)
     fields.done()

@@ -12,11 +12,13 @@ from booking.models.appointment import (
 from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
 from booking.models.clinic import CatalogVersion, Clinic, Closure
 from booking.models.patient import Patient, normalize_email
+from booking.models.screening import QUESTIONS, Screening
 from booking.models.service import Service
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
 
 __all__ = [
     "PATIENT_OVERLAP",
+    "QUESTIONS",
     "THERAPIST_OVERLAP",
     "Appointment",
     "AuditEvent",
@@ -26,6 +28,7 @@ __all__ = [
     "Closure",
     "IdempotencyKey",
     "Patient",
+    "Screening",
     "Service",
     "Source",
     "Status",

@@ -1,16 +1,230 @@
-"""Public pages."""
+"""The booking journey: service, therapist, time, details, then the confirmation (manage)."""
 
 from __future__ import annotations
 
-from flask import render_template
+from datetime import datetime, time
+from typing import Any
 
+from flask import abort, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from booking import clock
+from booking.extensions import limiter
+from booking.models import Service, Therapist
 from booking.public import bp
-from booking.services.catalog import current
+from booking.public.forms import AssessmentForm, DetailsForm
+from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
+from booking.public.week import build_week, monday_of
+from booking.services import booking
+from booking.services.availability import find_slots, nearest_slots
+from booking.services.catalog import Catalog, current
+from booking.services.errors import (
+    AssessmentRequired,
+    InvalidRequest,
+    SlotUnavailable,
+    TherapistNotOffering,
+)
+
+ANY = "any"
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 @bp.get("/")
 def index() -> str:
     catalog = current()
     return render_template(
-        "public/index.html", clinic=catalog.clinic, services=catalog.active_services()
+        "public/index.html",
+        clinic=catalog.clinic,
+        hours=clinic_hours(catalog),
+        **_services_by_kind(catalog),
     )
+
+
+@bp.get("/book")
+def services() -> str:
+    return render_template("public/services.html", **_services_by_kind(current()))
+
+
+@bp.get("/book/<slug>")
+def therapists(slug: str) -> str:
+    catalog = current()
+    service = _service(catalog, slug)
+    return render_template(
+        "public/therapists.html", service=service, therapists=_offering(catalog, service)
+    )
+
+
+@bp.get("/book/<slug>/times")
+def times(slug: str) -> str:
+    catalog = current()
+    service = _service(catalog, slug)
+    choice, chosen = _therapist_choice(catalog, service, request.args.get("therapist"))
+    now = clock.now()
+    today = now.astimezone(catalog.clinic.zone).date()
+    wanted = parse_week(request.args.get("week"))
+    monday = max(monday_of(wanted or today), monday_of(today))
+    week = build_week(catalog, service, chosen, monday, now=now)
+    if wanted is None and week.empty and week.first_available is not None:
+        # Nothing left this week: open on the first week that has a time, not an empty page.
+        week = build_week(catalog, service, chosen, monday_of(week.first_available), now=now)
+    param = _therapist_param(choice)
+    return render_template(
+        "public/times.html",
+        service=service,
+        choice=choice,
+        week=week,
+        slot_url=lambda start: url_for(
+            "public.details", slug=slug, therapist=param, start=format_start(start)
+        ),
+        week_url=lambda day: url_for("public.times", slug=slug, therapist=param, week=day),
+        zone=catalog.clinic.zone,
+        clinic=catalog.clinic,
+    )
+
+
+@bp.route("/book/<slug>/details", methods=["GET", "POST"])
+@limiter.limit(booking_rate_limit, methods=["POST"])
+def details(slug: str) -> Response | str | tuple[str, int]:
+    catalog = current()
+    service = _service(catalog, slug)
+    choice, chosen = _therapist_choice(catalog, service, request.values.get("therapist"))
+    start = parse_start(request.values.get("start"))
+    form_class = AssessmentForm if needs_screening(service) else DetailsForm
+    form = form_class()
+    now = clock.now()
+    problem: str | None = None
+    alternatives: list[datetime] = []
+    switching = request.method == "POST" and request.form.get("switch") == "1"
+    if request.method == "GET" or switching:
+        if not _is_free(catalog, service, chosen, start, now):
+            problem = "switched" if switching else "taken"
+            alternatives = _nearest(catalog, service, chosen, start, now)
+    elif form.validate_on_submit():
+        wanted = booking.BookingRequest(
+            service=service.slug,
+            start=start,
+            patient=booking.PatientDetails(form.name.data, form.email.data, form.phone.data),
+            therapist_id=None if choice is None else choice.id,
+            notes=form.note.data or "",
+            screening=form.screening(),
+        )
+        try:
+            booked = booking.book(wanted, now=now)
+        except SlotUnavailable as exc:
+            problem = "taken"
+            alternatives = sorted({slot.start: None for slot in exc.alternatives})
+        except AssessmentRequired:
+            problem = "assessment"
+        except TherapistNotOffering as exc:
+            abort(422, description=exc.message)
+        else:
+            return redirect(url_for("manage.confirmed", token=booked.manage_token), 303)
+    status = 409 if problem == "taken" and request.method == "POST" else 200
+    page = render_template(
+        "public/details.html",
+        service=service,
+        choice=choice,
+        therapist_param=_therapist_param(choice),
+        start=start,
+        start_param=format_start(start),
+        form=form,
+        problem=problem,
+        alternatives=alternatives,
+        format_start=format_start,
+        zone=catalog.clinic.zone,
+        clinic=catalog.clinic,
+        prerequisite=service.prerequisite,
+        switching=switching,
+        switch_therapist=_switch_therapist(catalog, service, choice),
+    )
+    return page, status
+
+
+def needs_screening(service: Service) -> bool:
+    """Return whether booking `service` asks the IMS safety screening: a first needling visit."""
+    return service.requires_ims and service.prerequisite_id is None
+
+
+def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:
+    """Return the clinic's opening hours per weekday: from the first to the last therapist."""
+    rows = []
+    for weekday, name in enumerate(WEEKDAYS):
+        windows = [
+            w for tid in catalog.therapists for w in catalog.hours.get(tid, {}).get(weekday, ())
+        ]
+        if windows:
+            opens: time = min(w[0] for w in windows)
+            closes: time = max(w[1] for w in windows)
+            rows.append((name, f"{opens:%H:%M} to {closes:%H:%M}"))
+        else:
+            rows.append((name, "Closed"))
+    return rows
+
+
+def _services_by_kind(catalog: Catalog) -> dict[str, Any]:
+    """Split services into first visits, return visits (with a prerequisite) and the rest."""
+    active = catalog.active_services()
+    prerequisites = {s.prerequisite_id for s in active if s.prerequisite_id}
+    return {
+        "first_visits": [s for s in active if s.id in prerequisites],
+        "return_visits": [s for s in active if s.prerequisite_id],
+        "other_services": [
+            s for s in active if s.id not in prerequisites and not s.prerequisite_id
+        ],
+    }
+
+
+def _service(catalog: Catalog, slug: str) -> Service:
+    try:
+        return catalog.service(slug)
+    except InvalidRequest:
+        abort(404)
+
+
+def _offering(catalog: Catalog, service: Service) -> list[Therapist]:
+    today = clock.now().astimezone(catalog.clinic.zone).date()
+    return catalog.therapists_for(service, on=today)
+
+
+def _therapist_choice(
+    catalog: Catalog, service: Service, raw: str | None
+) -> tuple[Therapist | None, list[Therapist]]:
+    """Return (the chosen therapist or None for "first available", whom to search)."""
+    offering = _offering(catalog, service)
+    if raw in (None, "", ANY):
+        return None, offering
+    for therapist in offering:
+        if raw == str(therapist.id):
+            return therapist, [therapist]
+    abort(
+        404,
+        description=f"That therapist cannot be booked for {service.name}. "
+        "Please choose one from the list.",
+    )
+
+
+def _therapist_param(choice: Therapist | None) -> str:
+    return ANY if choice is None else str(choice.id)
+
+
+def _switch_therapist(catalog: Catalog, service: Service, choice: Therapist | None) -> str:
+    """Return who to ask for the assessment a follow-up needs: the same therapist if able."""
+    required = service.prerequisite
+    if required is None or choice is None:
+        return ANY
+    return _therapist_param(choice) if choice in _offering(catalog, required) else ANY
+
+
+def _is_free(
+    catalog: Catalog, service: Service, therapists: list[Therapist], start: datetime, now: datetime
+) -> bool:
+    day = start.astimezone(catalog.clinic.zone).date()
+    slots = find_slots(catalog, service, day, day, now=now, therapists=therapists)
+    return any(slot.start == start for slot in slots)
+
+
+def _nearest(
+    catalog: Catalog, service: Service, therapists: list[Therapist], start: datetime, now: datetime
+) -> list[datetime]:
+    slots = nearest_slots(catalog, service, start, now=now, therapists=therapists)
+    return sorted({slot.start: None for slot in slots})

@@ -11,7 +11,7 @@ import json
 import logging
 import re
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select
@@ -22,12 +22,14 @@ from booking.database import lock_therapists, transactional, violated
 from booking.extensions import db
 from booking.models import (
     PATIENT_OVERLAP,
+    QUESTIONS,
     THERAPIST_OVERLAP,
     Appointment,
     AuditEvent,
     Clinic,
     IdempotencyKey,
     Patient,
+    Screening,
     Service,
     Source,
     Status,
@@ -47,6 +49,7 @@ from booking.services.errors import (
     NotChangeable,
     NotFound,
     SlotUnavailable,
+    Stale,
     TherapistNotOffering,
 )
 
@@ -54,6 +57,7 @@ log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 REFERENCE_ATTEMPTS = 3
+MANAGE_LINK_LIFETIME = timedelta(days=30)
 # An assessment counts for a follow-up if it is booked or took place; not a no-show.
 HAPPENING = (Status.BOOKED.value, Status.COMPLETED.value)
 _PATIENT_ID = select(Patient.id).where(Patient.email == bindparam("email"))
@@ -74,6 +78,8 @@ class BookingRequest:
     therapist_id: int | None = None  # None: the first therapist free at `start`
     notes: str = ""
     source: Source = Source.ONLINE
+    # The IMS safety screening, question key -> answer; given means consent was given too.
+    screening: dict[str, bool] | None = None
 
     def fingerprint(self) -> str:
         """Return a digest that tells a retried request from a different one."""
@@ -87,6 +93,15 @@ class Booked:
     appointment: Appointment
     manage_token: str
     replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """Who changes an appointment, and under which checks."""
+
+    actor: str
+    enforce_cutoff: bool
+    expected_sequence: int | None
 
 
 class _ReferenceTaken(Exception):
@@ -135,6 +150,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         return replay
     catalog = catalogs.current()
     service = catalog.service(request.service)
+    if request.screening is not None and set(request.screening) != {k for k, _ in QUESTIONS}:
+        raise InvalidRequest({"screening": "Every screening question must be answered."})
     chosen = None
     if request.therapist_id is not None:
         day = request.start.astimezone(catalog.clinic.zone).date()
@@ -166,6 +183,9 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     )
     db.session.add(appointment)
     _flush()
+    if request.screening is not None:
+        answers = request.screening
+        db.session.add(Screening(appointment_id=appointment.id, **answers, consented_at=now))
     _audit(actor, "booked", appointment, before=None, now=now)
     if key:
         db.session.add(
@@ -181,14 +201,18 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     return Booked(appointment, token)
 
 
-def appointment_for_token(token: str) -> Appointment:
-    """Return the appointment a manage token opens, or raise `NotFound`."""
+def appointment_for_token(token: str, *, now: datetime) -> Appointment:
+    """Return the appointment a live manage token opens, or raise `NotFound`.
+
+    A link dies `MANAGE_LINK_LIFETIME` after its appointment ends: an old email in a shared
+    or stolen mailbox should not open a patient's history forever.
+    """
     appointment = None
     if TOKEN_SHAPE.fullmatch(token):
         appointment = db.session.scalar(
             select(Appointment).where(Appointment.manage_token_hash == tokens.hash_token(token))
         )
-    if appointment is None:
+    if appointment is None or appointment.end_at + MANAGE_LINK_LIFETIME < now:
         raise NotFound("No appointment matches this link.")
     return appointment
 
@@ -201,10 +225,15 @@ def reschedule(
     therapist_id: int | None = None,
     actor: str = "patient",
     enforce_cutoff: bool = True,
+    expected_sequence: int | None = None,
 ) -> Appointment:
-    """Move an appointment to `start` (and optionally another therapist), or refuse entirely."""
+    """Move an appointment to `start` (and optionally another therapist), or refuse entirely.
+
+    With `expected_sequence`, refuse if the appointment changed since the caller looked at it.
+    """
+    change = _Change(actor, enforce_cutoff, expected_sequence)
     try:
-        appointment = _move(appointment_id, start, now, therapist_id, actor, enforce_cutoff)
+        appointment = _move(appointment_id, start, now, therapist_id, change)
     except SlotUnavailable as exc:
         catalog = catalogs.current()
         service = catalog.services[db.session.get(Appointment, appointment_id).service_id]
@@ -227,11 +256,10 @@ def _move(
     start: datetime,
     now: datetime,
     therapist_id: int | None,
-    actor: str,
-    enforce_cutoff: bool,
+    change: _Change,
 ) -> Appointment:
     catalog = catalogs.current()
-    appointment = _changeable(catalog.clinic, appointment_id, now, enforce_cutoff)
+    appointment = _changeable(catalog.clinic, appointment_id, now, change)
     service = catalog.services[appointment.service_id]
     target = appointment.therapist_id if therapist_id is None else therapist_id
     if start == appointment.start_at and target == appointment.therapist_id:
@@ -249,7 +277,7 @@ def _move(
     appointment.sequence += 1
     appointment.updated_at = now
     _flush()
-    _audit(actor, "rescheduled", appointment, before=before, now=now)
+    _audit(change.actor, "rescheduled", appointment, before=before, now=now)
     db.session.flush()
     return appointment
 
@@ -261,19 +289,19 @@ def cancel(
     reason: str = "",
     actor: str = "patient",
     enforce_cutoff: bool = True,
+    expected_sequence: int | None = None,
 ) -> Appointment:
     """Cancel an appointment, freeing its time."""
-    appointment = _cancel(appointment_id, now, reason, actor, enforce_cutoff)
+    change = _Change(actor, enforce_cutoff, expected_sequence)
+    appointment = _cancel(appointment_id, now, reason, change)
     log.info("appointment %s cancelled", appointment_id)
     return appointment
 
 
 @transactional
-def _cancel(
-    appointment_id: int, now: datetime, reason: str, actor: str, enforce_cutoff: bool
-) -> Appointment:
+def _cancel(appointment_id: int, now: datetime, reason: str, change: _Change) -> Appointment:
     catalog = catalogs.current()
-    appointment = _changeable(catalog.clinic, appointment_id, now, enforce_cutoff)
+    appointment = _changeable(catalog.clinic, appointment_id, now, change)
     _keep_follow_ups_anchored(catalog, appointment, None)
     before = appointment.snapshot()
     appointment.status = Status.CANCELLED.value
@@ -281,7 +309,7 @@ def _cancel(
     appointment.sequence += 1
     appointment.updated_at = now
     _flush()
-    _audit(actor, "cancelled", appointment, before=before, now=now)
+    _audit(change.actor, "cancelled", appointment, before=before, now=now)
     db.session.flush()
     return appointment
 
@@ -390,16 +418,19 @@ def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -
     )
 
 
-def _changeable(
-    clinic: Clinic, appointment_id: int, now: datetime, enforce_cutoff: bool
-) -> Appointment:
+def _changeable(clinic: Clinic, appointment_id: int, now: datetime, change: _Change) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
         raise NotFound("No such appointment.")
+    expected = change.expected_sequence
+    if expected is not None and appointment.sequence != expected:
+        raise Stale(
+            "This appointment was changed after you opened the page: please check it again."
+        )
     if appointment.status != Status.BOOKED or appointment.start_at <= now:
         state = "cancelled" if appointment.status == Status.CANCELLED else "over"
         raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
-    if enforce_cutoff and not changeable_online(appointment, clinic, now):
+    if change.enforce_cutoff and not changeable_online(appointment, clinic, now):
         hours = clinic.cancel_cutoff_minutes / 60
         raise InsideCutoff(
             f"Appointments within {hours:g} hours can only be changed by phone: "

@@ -61,3 +61,9 @@ class NotChangeable(BookingError):
 
 class IdempotencyKeyReused(BookingError):
     code = "idempotency_key_reused"
+
+
+class Stale(BookingError):
+    """The appointment changed after the page that asks to change it was shown."""
+
+    code = "stale"

@@ -1,0 +1,1 @@
+"""Calendar data for appointments: iCalendar files and add-to-calendar links."""

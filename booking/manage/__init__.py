@@ -1,0 +1,7 @@
+"""The patient's manage page, opened by the private link in their confirmation."""
+
+from flask import Blueprint
+
+bp = Blueprint("manage", __name__)
+
+from booking.manage import views  # noqa: E402,F401  (routes attach to `bp`)

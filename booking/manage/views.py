@@ -1,0 +1,243 @@
+"""View, add to a calendar, reschedule or cancel one appointment, from its private link.
+
+Every change is a POST behind a confirm step, so a mail scanner that follows links changes
+nothing; each form carries the appointment's sequence, so a page left open while the clinic
+moved the appointment cannot undo that move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from booking import clock
+from booking.calendar.ics import appointment_calendar, google_calendar_url
+from booking.extensions import limiter
+from booking.manage import bp
+from booking.models import Appointment, Service, Status, Therapist
+from booking.public.forms import CancelForm, ConfirmForm
+from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
+from booking.public.week import build_week, monday_of
+from booking.services import booking
+from booking.services.catalog import Catalog, current
+from booking.services.errors import BookingError, NotFound, SlotUnavailable
+
+PAST = (Status.COMPLETED.value, Status.NO_SHOW.value)
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    # The page is the patient's own: no shared cache keeps it, no search engine lists it.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@bp.get("/<token>")
+def show(token: str) -> str:
+    return _page("manage/show.html", token)
+
+
+@bp.get("/<token>/confirmed")
+def confirmed(token: str) -> str:
+    return _page("manage/confirmed.html", token)
+
+
+@bp.get("/<token>/appointment.ics")
+def ics(token: str) -> Response:
+    catalog, appointment, now = _open(token)
+    if appointment.status == Status.CANCELLED:
+        abort(404)
+    body = appointment_calendar(
+        appointment,
+        **_parts(catalog, appointment),
+        now=now,
+        manage_url=url_for("manage.show", token=token, _external=True),
+    )
+    return Response(
+        body,
+        mimetype="text/calendar",
+        headers={
+            "Content-Disposition": f'attachment; filename="appointment-{appointment.reference}.ics"'
+        },
+    )
+
+
+@bp.get("/<token>/reschedule")
+def reschedule(token: str) -> Response | str:
+    catalog, appointment, now = _open(token)
+    if not booking.changeable_online(appointment, catalog.clinic, now):
+        return redirect(url_for("manage.show", token=token))
+    service = catalog.services[appointment.service_id]
+    therapist = _target(catalog, appointment, service, request.args.get("therapist"))
+    zone = catalog.clinic.zone
+    today = now.astimezone(zone).date()
+    wanted = parse_week(request.args.get("week"))
+    monday = monday_of(wanted or appointment.start_at.astimezone(zone).date())
+    monday = max(monday, monday_of(today))
+    week = build_week(
+        catalog, service, [therapist], monday, now=now, exclude_appointment_id=appointment.id
+    )
+    return render_template(
+        "manage/reschedule.html",
+        token=token,
+        appointment=appointment,
+        service=service,
+        therapist=therapist,
+        others=_offering(catalog, service, now),
+        week=week,
+        zone=zone,
+        clinic=catalog.clinic,
+        current_therapist=catalog.therapists.get(appointment.therapist_id),
+        slot_url=lambda start: url_for(
+            "manage.confirm_reschedule",
+            token=token,
+            therapist=therapist.id,
+            start=format_start(start),
+        ),
+        week_url=lambda day: url_for(
+            "manage.reschedule", token=token, therapist=therapist.id, week=day
+        ),
+    )
+
+
+@bp.route("/<token>/reschedule/confirm", methods=["GET", "POST"])
+@limiter.limit(booking_rate_limit, methods=["POST"])
+def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
+    catalog, appointment, now = _open(token)
+    if not booking.changeable_online(appointment, catalog.clinic, now):
+        return redirect(url_for("manage.show", token=token))
+    service = catalog.services[appointment.service_id]
+    therapist = _target(catalog, appointment, service, request.values.get("therapist"))
+    start = parse_start(request.values.get("start"))
+    form = ConfirmForm(sequence=appointment.sequence)
+    error: str | None = None
+    alternatives: list[datetime] = []
+    status = 200
+    if form.validate_on_submit():
+        try:
+            booking.reschedule(
+                appointment.id,
+                start,
+                now=now,
+                therapist_id=therapist.id,
+                expected_sequence=_sequence(form.sequence.data),
+            )
+        except SlotUnavailable as exc:
+            error = exc.message
+            alternatives = sorted({slot.start: None for slot in exc.alternatives})
+            status = 409
+        except BookingError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("manage.show", token=token), 303)
+        else:
+            flash("Your appointment has been moved to the new time.", "success")
+            return redirect(url_for("manage.show", token=token), 303)
+    return render_template(
+        "manage/reschedule_confirm.html",
+        token=token,
+        appointment=appointment,
+        service=service,
+        therapist=therapist,
+        start=start,
+        start_param=format_start(start),
+        form=form,
+        error=error,
+        alternatives=alternatives,
+        format_start=format_start,
+        zone=catalog.clinic.zone,
+        clinic=catalog.clinic,
+    ), status
+
+
+@bp.route("/<token>/cancel", methods=["GET", "POST"])
+@limiter.limit(booking_rate_limit, methods=["POST"])
+def cancel(token: str) -> Response | str:
+    catalog, appointment, now = _open(token)
+    if not booking.changeable_online(appointment, catalog.clinic, now):
+        return redirect(url_for("manage.show", token=token))
+    form = CancelForm(sequence=appointment.sequence)
+    if form.validate_on_submit():
+        try:
+            booking.cancel(
+                appointment.id,
+                now=now,
+                reason=form.reason.data or "",
+                expected_sequence=_sequence(form.sequence.data),
+            )
+        except BookingError as exc:
+            flash(exc.message, "error")
+        else:
+            flash("Your appointment has been cancelled.", "success")
+        return redirect(url_for("manage.show", token=token), 303)
+    return render_template(
+        "manage/cancel.html",
+        token=token,
+        appointment=appointment,
+        form=form,
+        zone=catalog.clinic.zone,
+        **_parts(catalog, appointment),
+    )
+
+
+def _open(token: str) -> tuple[Catalog, Appointment, datetime]:
+    now = clock.now()
+    try:
+        appointment = booking.appointment_for_token(token, now=now)
+    except NotFound:
+        abort(404)
+    return current(), appointment, now
+
+
+def _page(template: str, token: str) -> str:
+    catalog, appointment, now = _open(token)
+    clinic = catalog.clinic
+    parts = _parts(catalog, appointment)
+    return render_template(
+        template,
+        token=token,
+        appointment=appointment,
+        zone=clinic.zone,
+        changeable=booking.changeable_online(appointment, clinic, now),
+        past=appointment.start_at <= now or appointment.status in PAST,
+        cancelled=appointment.status == Status.CANCELLED,
+        deadline=appointment.start_at - clinic.cancel_cutoff,
+        google_url=google_calendar_url(appointment, **parts),
+        **parts,
+    )
+
+
+def _parts(catalog: Catalog, appointment: Appointment) -> dict[str, object]:
+    """Return the appointment's service, therapist and clinic, from the catalog snapshot."""
+    therapist = catalog.therapists.get(appointment.therapist_id) or appointment.therapist
+    return {
+        "service": catalog.services[appointment.service_id],
+        "therapist": therapist,
+        "clinic": catalog.clinic,
+    }
+
+
+def _offering(catalog: Catalog, service: Service, now: datetime) -> list[Therapist]:
+    return catalog.therapists_for(service, on=now.astimezone(catalog.clinic.zone).date())
+
+
+def _target(
+    catalog: Catalog, appointment: Appointment, service: Service, raw: str | None
+) -> Therapist:
+    """Return the therapist to move to: the current one unless another is chosen."""
+    offering = _offering(catalog, service, clock.now())
+    wanted = str(appointment.therapist_id) if raw in (None, "") else raw
+    for therapist in offering:
+        if wanted == str(therapist.id):
+            return therapist
+    if raw in (None, "") and offering:  # their therapist no longer offers it: pick another
+        return offering[0]
+    abort(404, description=f"That therapist cannot be booked for {service.name}.")
+
+
+def _sequence(raw: str | None) -> int:
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    return int(raw)

@@ -1,0 +1,120 @@
+"""Forms of the booking journey: they check shape; the booking service checks truth."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    Form,
+    RadioField,
+    StringField,
+    TelField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from booking.models import QUESTIONS
+from booking.services.validation import PHONE, storable
+
+ANSWERS = [("no", "No"), ("yes", "Yes")]
+
+
+def plain_text(form: Form, field: Field) -> None:
+    if field.data and not storable(field.data):
+        raise ValidationError("Please remove the unusual characters from this field.")
+
+
+def email_address(form: Form, field: Field) -> None:
+    if not field.data:
+        return
+    try:
+        field.data = validate_email(field.data.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise ValidationError("Enter an email address like name@example.com.") from None
+
+
+def phone_number(form: Form, field: Field) -> None:
+    if field.data and not PHONE.fullmatch(field.data.strip()):
+        raise ValidationError("Enter a phone number like 604-555-0123.")
+
+
+def _strip(value: Any) -> Any:
+    return value.strip() if isinstance(value, str) else value
+
+
+class DetailsForm(FlaskForm):
+    """Who is coming; `start` and `therapist` say which time, and are re-checked on submit."""
+
+    name = StringField(
+        "Full name",
+        validators=[InputRequired("Enter your name."), Length(max=120), plain_text],
+        filters=[_strip],
+        render_kw={"autocomplete": "name"},
+    )
+    email = EmailField(
+        "Email",
+        description="Your confirmation and calendar invite go here.",
+        validators=[InputRequired("Enter your email address."), Length(max=254), email_address],
+        render_kw={"autocomplete": "email"},
+    )
+    phone = TelField(
+        "Mobile phone",
+        description="Only used if we need to reach you about this visit.",
+        validators=[InputRequired("Enter a phone number."), Length(max=40), phone_number],
+        filters=[_strip],
+        render_kw={"autocomplete": "tel"},
+    )
+    note = TextAreaField(
+        "Anything the therapist should know? (optional)",
+        description="For example where it hurts, or access needs.",
+        validators=[Optional(), Length(max=1000), plain_text],
+        filters=[_strip],
+    )
+
+    def screening(self) -> dict[str, bool] | None:
+        return None
+
+
+class AssessmentForm(DetailsForm):
+    """Details plus the IMS safety screening and consent, for a first needling visit."""
+
+    consent = BooleanField(
+        "I understand what IMS involves (fine needles placed in tight muscles, with soreness "
+        "for a day or two afterwards) and I agree to be assessed and, if suitable, treated.",
+        validators=[DataRequired("Please confirm your consent to continue.")],
+    )
+
+    def questions(self) -> list[Field]:
+        return [self[key] for key, _ in QUESTIONS]
+
+    def screening(self) -> dict[str, bool] | None:
+        return {key: self[key].data == "yes" for key, _ in QUESTIONS}
+
+
+for _key, _text in QUESTIONS:
+    setattr(
+        AssessmentForm,
+        _key,
+        RadioField(_text, choices=ANSWERS, validators=[InputRequired("Please answer yes or no.")]),
+    )
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional)",
+        description="It helps the clinic, but you do not have to say.",
+        validators=[Optional(), Length(max=500), plain_text],
+        filters=[_strip],
+    )
+    sequence = StringField(validators=[InputRequired()])
+
+
+class ConfirmForm(FlaskForm):
+    """A bare POST with CSRF, for a confirm button; `sequence` catches stale pages."""
+
+    sequence = StringField(validators=[InputRequired()])

@@ -1,0 +1,42 @@
+"""What the booking pages carry in their URLs (never patient data), parsed strictly."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from flask import abort, current_app
+
+START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
+
+
+def booking_rate_limit() -> str:
+    """Return the limit on POSTs that book or change appointments (Flask-Limiter syntax)."""
+    return current_app.config["BOOKING_RATE_LIMIT"]
+
+
+def parse_start(raw: str | None) -> datetime:
+    """Return the instant a slot parameter names, or answer 400."""
+    try:
+        value = datetime.strptime(raw or "", START_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        value = None
+    if value is None or not 2000 <= value.year <= 2200:
+        abort(400, description="That appointment time is not valid. Please choose a time again.")
+    return value
+
+
+def format_start(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime(START_FORMAT)
+
+
+def parse_week(raw: str | None) -> date | None:
+    """Return the date a `week` parameter names (None when absent), or answer 400."""
+    if not raw:
+        return None
+    try:
+        value = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not 2000 <= value.year <= 2200:
+        abort(400, description="That week is not a valid date.")
+    return value

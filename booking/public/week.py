@@ -1,0 +1,106 @@
+"""A week of bookable times, as the time-choice pages show it (booking and rescheduling)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from booking.models import Service, Therapist
+from booking.services.availability import find_slots
+from booking.services.catalog import Catalog
+
+SEARCH_CHUNK = timedelta(days=14)
+
+
+@dataclass(frozen=True, slots=True)
+class Day:
+    date: date
+    starts: tuple[datetime, ...]  # each offered start once, however many therapists share it
+
+
+@dataclass(frozen=True, slots=True)
+class Week:
+    monday: date
+    days: tuple[Day, ...]
+    earlier: date | None  # the previous week's Monday, if it is not wholly in the past
+    later: date | None  # the next week's Monday, if it starts inside the booking horizon
+    first_available: date | None  # the first day from today with a free time, if any
+
+    @property
+    def empty(self) -> bool:
+        return not any(day.starts for day in self.days)
+
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def build_week(
+    catalog: Catalog,
+    service: Service,
+    therapists: Sequence[Therapist],
+    monday: date,
+    *,
+    now: datetime,
+    exclude_appointment_id: int | None = None,
+) -> Week:
+    """Return the bookable starts of the week beginning `monday`, in the clinic's zone."""
+    zone = catalog.clinic.zone
+    today = now.astimezone(zone).date()
+    last_day = (now + catalog.clinic.booking_horizon).astimezone(zone).date()
+    sunday = monday + timedelta(days=6)
+    slots = find_slots(
+        catalog,
+        service,
+        monday,
+        sunday,
+        now=now,
+        therapists=therapists,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    by_day: dict[date, dict[datetime, None]] = {monday + timedelta(days=i): {} for i in range(7)}
+    for slot in slots:
+        by_day[slot.start.astimezone(zone).date()][slot.start] = None
+    if slots and monday <= today:
+        first = slots[0].start.astimezone(zone).date()
+    else:
+        first = first_available_day(
+            catalog, service, therapists, now=now, exclude_appointment_id=exclude_appointment_id
+        )
+    return Week(
+        monday=monday,
+        days=tuple(Day(day, tuple(starts)) for day, starts in by_day.items()),
+        earlier=monday - timedelta(days=7) if monday > monday_of(today) else None,
+        later=monday + timedelta(days=7) if monday + timedelta(days=7) <= last_day else None,
+        first_available=first,
+    )
+
+
+def first_available_day(
+    catalog: Catalog,
+    service: Service,
+    therapists: Sequence[Therapist],
+    *,
+    now: datetime,
+    exclude_appointment_id: int | None = None,
+) -> date | None:
+    """Return the first local date with a bookable time within the horizon, or None."""
+    zone = catalog.clinic.zone
+    day = now.astimezone(zone).date()
+    last_day = (now + catalog.clinic.booking_horizon).astimezone(zone).date()
+    while day <= last_day:
+        until = min(day + SEARCH_CHUNK, last_day)
+        slots = find_slots(
+            catalog,
+            service,
+            day,
+            until,
+            now=now,
+            therapists=therapists,
+            exclude_appointment_id=exclude_appointment_id,
+        )
+        if slots:
+            return slots[0].start.astimezone(zone).date()
+        day = until + timedelta(days=1)
+    return None

@@ -1,0 +1,69 @@
+"""How instants read on pages and in emails: always the clinic's wall clock, zone named."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Flask
+
+ZONE_NAMES = {
+    "America/Vancouver": "Pacific time",
+    "America/Edmonton": "Mountain time",
+    "America/Regina": "Saskatchewan time",
+    "America/Winnipeg": "Central time",
+    "America/Toronto": "Eastern time",
+    "America/Halifax": "Atlantic time",
+    "America/St_Johns": "Newfoundland time",
+}
+
+
+def zone_name(zone: ZoneInfo) -> str:
+    """Return what patients call the zone: "Pacific time", or "Lisbon time" for others."""
+    return ZONE_NAMES.get(zone.key) or zone.key.rpartition("/")[2].replace("_", " ") + " time"
+
+
+def day_text(day: date) -> str:
+    """Return "Tuesday 9 March 2027"."""
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def short_day(day: date) -> str:
+    """Return "Tue 9 Mar"."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def clock_text(instant: datetime, zone: ZoneInfo) -> str:
+    """Return the wall-clock time in the zone, 24-hour: "09:30"."""
+    return f"{instant.astimezone(zone):%H:%M}"
+
+
+def when_text(instant: datetime, zone: ZoneInfo) -> str:
+    """Return "Tuesday 9 March 2027, 09:30 (Pacific time)"."""
+    local = instant.astimezone(zone)
+    return f"{day_text(local.date())}, {local:%H:%M} ({zone_name(zone)})"
+
+
+def local_date(instant: datetime, zone: ZoneInfo) -> date:
+    return instant.astimezone(zone).date()
+
+
+def site_context() -> dict[str, Any]:
+    """Give every page the clinic for its header and footer, if the clinic is set up."""
+    from booking.services.catalog import current
+
+    try:
+        return {"site_clinic": current().clinic}
+    except Exception:  # an error page must render even when the database cannot answer
+        return {"site_clinic": None}
+
+
+def register(app: Flask) -> None:
+    app.context_processor(site_context)
+    app.add_template_filter(zone_name, "zone_name")
+    app.add_template_filter(day_text, "day")
+    app.add_template_filter(short_day, "short_day")
+    app.add_template_filter(clock_text, "clock")
+    app.add_template_filter(when_text, "when")
+    app.add_template_filter(local_date, "local_date")
