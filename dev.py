@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -45,6 +46,23 @@ def ensure_environment(extras: str) -> None:
     marker.write_text(digest)
 
 
+def ensure_node_tools(required: bool) -> None:
+    """Install axe-core from the npm registry (the browser tests load it into pages)."""
+    lock = ROOT / "package-lock.json"
+    marker = ROOT / "node_modules" / ".installed"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()
+    if marker.exists() and marker.read_text() == digest:
+        return
+    npm = shutil.which("npm")
+    if npm is None:
+        if required:
+            sys.exit("npm is needed under CI: the browser tests load axe-core from node_modules.")
+        print("npm was not found: the browser tests will be skipped.", flush=True)
+        return
+    sh(npm, "ci", "--no-audit", "--no-fund", "--loglevel=error")
+    marker.write_text(digest)
+
+
 def flask_env() -> dict[str, str]:
     INSTANCE.mkdir(exist_ok=True)
     key_file = INSTANCE / "secret_key"
@@ -52,6 +70,7 @@ def flask_env() -> dict[str, str]:
         key_file.write_text(secrets.token_urlsafe(48))
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", key_file.read_text().strip())
+    env.setdefault("SESSION_COOKIE_SECURE", "false")  # served over plain http on 127.0.0.1
     env["FLASK_APP"] = "wsgi"
     return env
 
@@ -84,7 +103,11 @@ def test(pytest_args: list[str]) -> None:
     sh(BIN / "ruff", "format", "--check", ".")
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / "junit.xml"
-    sh(PYTHON, "-m", "pytest", f"--junitxml={junit}", *pytest_args, env=env)
+    ensure_node_tools(required=in_ci)
+    try:
+        sh(PYTHON, "-m", "pytest", f"--junitxml={junit}", *pytest_args, env=env)
+    finally:
+        print(f"Browser screenshots: {ARTIFACTS / 'screenshots'}", flush=True)
     if in_ci:
         refuse_skipped_postgres(junit)
 

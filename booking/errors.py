@@ -66,6 +66,8 @@ def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
     page = "errors/404.html" if status == 404 else "errors/error.html"
     # Werkzeug's stock descriptions talk to developers; only a view's own words are shown.
     message = exc.description if exc.description != type(exc).description else None
+    if status == 429:  # Flask-Limiter describes the limit itself ("2 per 1 minute")
+        message = None
     return render_template(page, status=status, title=exc.name, message=message), status
 
 

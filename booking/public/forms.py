@@ -16,12 +16,13 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
 from booking.services.validation import PHONE, storable
 
-ANSWERS = [("no", "No"), ("yes", "Yes")]
+ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 
 
 def plain_text(form: Form, field: Field) -> None:

@@ -97,7 +97,7 @@ def details(slug: str) -> Response | str | tuple[str, int]:
     switching = request.method == "POST" and request.form.get("switch") == "1"
     if request.method == "GET" or switching:
         if not _is_free(catalog, service, chosen, start, now):
-            problem = "switched" if switching else "taken"
+            problem = "switched" if switching else "gone"
             alternatives = _nearest(catalog, service, chosen, start, now)
     elif form.validate_on_submit():
         wanted = booking.BookingRequest(

@@ -1,0 +1,261 @@
+"""The details form: booking through it, every refusal, and what is kept when one happens."""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import timedelta
+
+import pytest
+from pages import book, csrf, details, screening, slot_param, token_of
+from sqlalchemy import func, select
+from support import MONDAY, local
+
+from booking.extensions import db
+from booking.models import QUESTIONS, Appointment, Patient, Screening
+
+TUESDAY = MONDAY + timedelta(days=1)
+NINE = local(TUESDAY, 9)
+
+
+@pytest.fixture
+def clinic(world):
+    world.ims = world.make_therapist("Maya Chen")
+    world.physio_only = world.make_therapist("Tom Berg", services=("physio",), ims=False)
+    return world
+
+
+def count(app, model=Appointment) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(model))
+
+
+def details_url(service="assessment", therapist="any", start=NINE) -> str:
+    return f"/book/{service}/details?therapist={therapist}&start={slot_param(start)}"
+
+
+def test_the_details_page_summarises_the_choice(client, clinic):
+    page = client.get(details_url(therapist=str(clinic.ims))).text
+    assert "IMS initial assessment (60 minutes)" in page
+    assert "Maya Chen" in page
+    assert "Tuesday 2 March 2027, 09:00 (Pacific time)" in page
+    assert 'name="start" value="20270302T1700Z"' in page
+
+
+def test_screening_is_asked_for_the_assessment_only(client, clinic):
+    assessment = client.get(details_url()).text
+    assert assessment.count('<fieldset class="yes-no"') == len(QUESTIONS)
+    assert "blood thinners" in assessment and 'name="consent"' in assessment
+    physio = client.get(details_url("physio")).text
+    assert "blood thinners" not in physio and 'name="consent"' not in physio
+
+
+def test_booking_an_assessment_stores_it_with_its_screening(app, client, clinic):
+    response = book(client, "assessment", NINE, answers=screening(pregnant=True), note="Left knee")
+    token = token_of(response)
+    with app.app_context():
+        appointment = db.session.scalars(select(Appointment)).one()
+        assert appointment.start_at == NINE
+        assert appointment.therapist_id == clinic.ims
+        assert appointment.notes == "Left knee"
+        assert appointment.source == "online"
+        answers = db.session.get(Screening, appointment.id)
+        assert answers.pregnant is True and answers.blood_thinners is False
+        assert answers.flagged() == ["Are you pregnant, or could you be?"]
+        assert answers.consented_at == app.config["CLOCK"]()
+        assert db.session.scalars(select(Patient.email)).one() == "patient1@example.com"
+    page = client.get(f"/manage/{token}/confirmed").text
+    assert "You are booked" in page
+    assert appointment.reference in page
+    assert "Tuesday 2 March 2027, 09:00 (Pacific time)" in page
+    assert f'href="/manage/{token}/appointment.ics"' in page
+    assert "https://calendar.google.com/calendar/render?action=TEMPLATE" in page
+    assert f"http://localhost/manage/{token}</a>" in page
+    assert "Wear loose clothing." in page
+
+
+def test_a_named_therapist_is_booked_and_first_available_picks_one(app, client, clinic):
+    token_of(book(client, "physio", NINE, therapist=str(clinic.physio_only)))
+    token_of(book(client, "physio", NINE, n=2))  # first available: the other therapist
+    with app.app_context():
+        therapists = db.session.scalars(select(Appointment.therapist_id)).all()
+    assert sorted(therapists) == sorted([clinic.ims, clinic.physio_only])
+
+
+def test_no_csrf_token_books_nothing(app, client, clinic):
+    data = {"therapist": "any", "start": slot_param(NINE), **details()}
+    response = client.post("/book/physio/details", data=data)
+    assert response.status_code == 400
+    assert count(app) == 0
+
+
+def test_a_csrf_token_from_another_session_books_nothing(app, clinic):
+    stranger = app.test_client()
+    token = csrf(stranger.get(details_url("physio")).text)
+    victim = app.test_client()
+    data = {"csrf_token": token, "therapist": "any", "start": slot_param(NINE), **details()}
+    assert victim.post("/book/physio/details", data=data).status_code == 400
+    assert count(app) == 0
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("name", "", "Enter your name."),
+        ("name", "x" * 121, "Field cannot be longer than 120 characters."),
+        ("name", "Bad\x00Name", "Please remove the unusual characters"),
+        ("email", "not-an-email", "Enter an email address like name@example.com."),
+        ("email", "", "Enter your email address."),
+        ("phone", "call me", "Enter a phone number like 604-555-0123."),
+        ("phone", "", "Enter a phone number."),
+        ("note", "n" * 1001, "Field cannot be longer than 1000 characters."),
+        ("pregnant", "", "Please answer yes or no."),
+        ("pregnant", "maybe", "Not a valid choice."),
+        ("consent", "", "Please confirm your consent to continue."),
+    ],
+)
+def test_bad_details_are_refused_field_by_field_and_kept(
+    app, client, clinic, field, value, message
+):
+    response = book(client, "assessment", NINE, **{field: value})
+    page = response.text
+    assert response.status_code == 200
+    assert message in page
+    assert f'id="{field}-error"' in page or f'id="{field}-error"' in page.replace("-0", "")
+    assert 'class="error-summary" role="alert"' in page
+    assert count(app) == 0 and count(app, Patient) == 0
+    if field != "name":
+        assert 'value="Pat Ient1"' in page  # what was typed is still there
+
+
+def test_an_error_is_tied_to_its_field_for_screen_readers(client, clinic):
+    page = book(client, "physio", NINE, email="nope").text
+    assert re.search(
+        r'<input[^>]*aria-describedby="email-hint email-error"[^>]*aria-invalid="true"', page
+    )
+
+
+def test_a_taken_slot_comes_back_with_alternatives_and_every_field_kept(app, client, clinic):
+    token_of(book(client, "assessment", NINE, therapist=str(clinic.ims), n=2))
+    response = book(client, "assessment", NINE, therapist=str(clinic.ims), note="Right hip")
+    page = response.text
+    assert response.status_code == 409
+    assert "Sorry, that time was just taken" in page
+    alternatives = re.findall(r'type="radio" name="start" value="(\w+)"', page)
+    assert alternatives and slot_param(NINE) not in alternatives
+    assert slot_param(local(TUESDAY, 10, 15)) in alternatives  # right after the 10-min buffer
+    for kept in ('value="Pat Ient1"', 'value="patient1@example.com"', "Right hip"):
+        assert kept in page
+    assert count(app) == 1
+    # Picking an alternative books it.
+    form = {"csrf_token": csrf(page), "therapist": str(clinic.ims), "start": alternatives[0]}
+    form |= details(note="Right hip") | screening() | {"consent": "y"}
+    token_of(client.post("/book/assessment/details", data=form))
+    assert count(app) == 2
+
+
+def test_a_slot_already_gone_is_said_on_arrival(client, clinic):
+    token_of(book(client, "physio", NINE, therapist=str(clinic.ims), n=2))
+    page = client.get(details_url("physio", str(clinic.ims))).text
+    assert "That time is not available any more" in page
+    assert 'type="radio" name="start"' in page
+
+
+@pytest.mark.parametrize(
+    "start",
+    [local(TUESDAY, 9, 7), local(MONDAY, 9), local(MONDAY + timedelta(days=200), 9)],
+    ids=["off-grid", "inside-notice", "beyond-horizon"],
+)
+def test_a_time_that_is_not_offered_books_nothing(app, client, clinic, start):
+    page = client.get(details_url("physio", start=start)).text
+    assert "That time is not available any more" in page
+    data = {"csrf_token": csrf(client.get(details_url("physio")).text), "therapist": "any"}
+    response = client.post(
+        "/book/physio/details", data=data | details() | {"start": slot_param(start)}
+    )
+    assert response.status_code == 409
+    assert "Sorry, that time was just taken" in response.text
+    assert count(app) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/book/physio/details?therapist=any&start=yesterday",
+        "/book/physio/details?therapist=any&start=20270302T1700",
+        "/book/physio/details?therapist=any&start=99990302T1700Z",
+        "/book/physio/details?therapist=any",
+    ],
+)
+def test_a_tampered_start_is_a_clear_400(client, clinic, url):
+    response = client.get(url)
+    assert response.status_code == 400
+    assert "That appointment time is not valid." in response.text
+
+
+def test_a_tampered_therapist_in_the_post_books_nothing(app, client, clinic):
+    token = csrf(client.get(details_url("assessment")).text)
+    data = {"csrf_token": token, "start": slot_param(NINE), **details(), **screening()}
+    data["consent"] = "y"
+    for therapist, status in (("77", 404), (str(clinic.physio_only), 404), ("1 OR 1=1", 404)):
+        response = client.post("/book/assessment/details", data=data | {"therapist": therapist})
+        assert response.status_code == status
+        assert "cannot be booked for IMS initial assessment" in response.text
+    assert count(app) == 0
+
+
+def test_a_follow_up_without_an_assessment_offers_a_one_click_switch(app, client, clinic):
+    response = book(client, "follow-up", NINE, note="Neck")
+    page = response.text
+    assert response.status_code == 200
+    assert "Please book an assessment first" in page
+    assert count(app) == 0 and count(app, Patient) == 0
+    switch = page[page.index('action="/book/assessment/details"') :]
+    switch = switch[: switch.index("</form>")]
+    fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', switch))
+    assert fields["switch"] == "1" and fields["start"] == slot_param(NINE)
+    assert fields["email"] == "patient1@example.com" and fields["note"] == "Neck"
+    # The switch itself books nothing: it opens the assessment's form, filled in.
+    switched = client.post("/book/assessment/details", data=fields)
+    assert switched.status_code == 200
+    assert "You are now booking an IMS initial assessment" in switched.text
+    assert 'value="Pat Ient1"' in switched.text and "blood thinners" in switched.text
+    assert "Please answer yes or no." not in switched.text  # no errors before they try
+    assert count(app) == 0
+
+
+def test_the_switch_offers_nearby_times_when_the_assessment_does_not_fit(client, clinic):
+    # 11:30: a 30-minute follow-up fits before lunch, a 60-minute assessment does not.
+    late = local(TUESDAY, 11, 30)
+    page = book(client, "follow-up", late).text
+    fields = dict(
+        re.findall(r'name="(\w+)" value="([^"]*)"', page[page.index('name="switch"') - 400 :])
+    )
+    fields["csrf_token"] = csrf(page)
+    switched = client.post("/book/assessment/details", data=fields | {"switch": "1"})
+    assert "That time is not free for a 60-minute IMS initial assessment" in switched.text
+    assert 'type="radio" name="start"' in switched.text
+
+
+def test_a_follow_up_after_an_assessment_books(app, client, clinic):
+    token_of(book(client, "assessment", NINE))
+    token_of(book(client, "follow-up", NINE + timedelta(days=7)))
+    assert count(app) == 2
+
+
+def test_booking_logs_no_patient_data(app, client, clinic, caplog):
+    caplog.set_level(logging.DEBUG)
+    token_of(book(client, "assessment", NINE, answers=screening(implant=True), note="Sciatica"))
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    for secret in ("Pat Ient1", "patient1@example.com", "604-555-0199", "Sciatica", "pacemaker"):
+        assert secret not in logged
+
+
+def test_the_booking_post_is_rate_limited(app, client, clinic):
+    app.config["BOOKING_RATE_LIMIT"] = "2 per minute"
+    for n in (1, 2):
+        assert book(client, "physio", NINE + timedelta(hours=n), n=n).status_code == 303
+    response = book(client, "physio", local(TUESDAY, 14), n=3)
+    assert response.status_code == 429
+    assert "too many attempts" in response.text and "604-555-0100" in response.text
+    assert count(app) == 2

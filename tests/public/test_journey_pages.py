@@ -1,0 +1,164 @@
+"""The booking journey's pages through the test client: what each shows and links to."""
+
+from __future__ import annotations
+
+import re
+from datetime import time, timedelta
+
+import pytest
+from pages import links, slot_param
+from support import MONDAY, local
+
+from booking.public.week import monday_of
+from booking.services.availability import find_slots
+from booking.services.catalog import current
+
+TUESDAY = MONDAY + timedelta(days=1)
+
+
+@pytest.fixture
+def clinic(world):
+    world.ims = world.make_therapist("Maya Chen")
+    world.physio_only = world.make_therapist("Tom Berg", services=("physio",), ims=False)
+    return world
+
+
+def test_start_page_shows_the_clinic_and_steers_new_and_returning_patients(client, clinic):
+    page = client.get("/").text
+    assert "Test Clinic" in page
+    assert 'href="tel:604-555-0100"' in page
+    assert "What is IMS?" in page and "What happens at an assessment" in page
+    assert "Wear loose clothing." in page  # preparation notes
+    assert "60 minutes" in page and "30 minutes" in page and "45 minutes" in page
+    assert re.search(r"New patient\?</strong> Start with an <a href=\"/book/assessment\"", page)
+    assert re.search(r"Been here before\?</strong> Book an <a href=\"/book/follow-up\"", page)
+    assert page.count('class="button primary big"') == 1  # one obvious Book action
+    # Opening hours, from the therapists' weekly hours.
+    assert re.search(r"<th scope=\"row\">Monday</th><td>09:00 to 17:00</td>", page)
+
+
+def test_start_page_says_closed_on_days_nobody_works(client, world):
+    world.make_therapist(hours={0: [(time(9), time(12))]})
+    page = client.get("/").text
+    assert '<th scope="row">Sunday</th><td>Closed</td>' in page
+
+
+def test_service_choice_puts_first_and_return_visits_first(client, clinic):
+    page = client.get("/book").text
+    new = page.index("I'm new here: IMS initial assessment")
+    back = page.index("I've been before: IMS follow-up")
+    other = page.index("Physiotherapy assessment")
+    assert new < back < other
+
+
+def test_therapist_choice_offers_first_available_and_only_those_who_may_needle(client, clinic):
+    page = client.get("/book/assessment").text
+    assert links(page, "/book/assessment/times") == [
+        "/book/assessment/times?therapist=any",
+        f"/book/assessment/times?therapist={clinic.ims}",
+    ]
+    assert "Tom Berg" not in page
+    assert "IMS certified" in page
+    physio = client.get("/book/physio").text
+    assert "Tom Berg" in physio
+
+
+def test_a_lapsed_certification_is_not_offered(client, world):
+    world.make_therapist("Old Cert", expires=MONDAY - timedelta(days=1))
+    page = client.get("/book/assessment").text
+    assert "Old Cert" not in page
+    assert "No therapist can be booked online" in page
+
+
+@pytest.mark.parametrize("url", ["/book/nope", "/book/nope/times", "/book/nope/details"])
+def test_unknown_services_are_404(client, clinic, url):
+    assert client.get(url).status_code == 404
+
+
+def test_times_show_exactly_what_the_engine_offers(app, client, clinic):
+    page = client.get(f"/book/follow-up/times?therapist={clinic.ims}").text
+    offered = links(page, "/book/follow-up/details")
+    with app.app_context():
+        catalog = current()
+        service = catalog.service("follow-up")
+        slots = find_slots(
+            catalog,
+            service,
+            MONDAY,
+            MONDAY + timedelta(days=6),
+            now=app.config["CLOCK"](),
+            therapists=catalog.therapists_for(service),
+        )
+    expected = [
+        f"/book/follow-up/details?therapist={clinic.ims}&start={slot_param(s.start)}" for s in slots
+    ]
+    assert offered == expected
+    assert len(expected) > 50
+
+
+def test_times_are_labelled_in_the_clinic_zone_and_grouped_by_day(client, clinic):
+    page = client.get(f"/book/physio/times?therapist={clinic.ims}").text
+    assert "Times are Pacific time (Vancouver)" in page
+    tuesday = page[page.index('id="day-2027-03-02"') : page.index('id="day-2027-03-03"')]
+    assert "Tuesday 2 March 2027" in tuesday
+    assert 'aria-label="09:00, Tuesday 2 March 2027">09:00</a>' in tuesday
+    monday = page[page.index('id="day-2027-03-01"') : page.index('id="day-2027-03-02"')]
+    assert "No times free" in monday  # 12 hours of notice empties today
+
+
+def test_week_navigation_stops_at_today_and_at_the_horizon(client, clinic):
+    first = client.get("/book/physio/times?therapist=any").text
+    assert 'rel="prev"' not in first
+    assert "week=2027-03-08" in first
+    # The horizon is 90 days: 30 May 2027. Its week has no later link.
+    last = client.get("/book/physio/times?therapist=any&week=2027-05-24").text
+    assert 'rel="prev"' in last and 'rel="next"' not in last
+    # A week in the past shows this week instead.
+    past = client.get("/book/physio/times?therapist=any&week=2026-01-05").text
+    assert "Mon 1 Mar" in past
+
+
+def test_a_week_without_times_jumps_to_the_first_free_day(client, world):
+    maya = world.make_therapist("Maya Chen")
+    world.time_off(maya, local(MONDAY, 0), local(MONDAY + timedelta(days=9), 0))
+    page = client.get(f"/book/physio/times?therapist={maya}&week={MONDAY}").text
+    assert "Nothing is free this week." in page
+    assert "first free day: Wednesday 10 March 2027" in page
+    # Without a week asked for, the first week with a time opens directly.
+    page = client.get(f"/book/physio/times?therapist={maya}").text
+    assert "Mon 8 Mar" in page and "09:00, Wednesday 10 March 2027" in page
+
+
+def test_nothing_within_the_horizon_says_so_and_gives_the_phone(client, world):
+    idle = world.make_therapist("Idle", hours={})
+    page = client.get(f"/book/physio/times?therapist={idle}").text
+    assert "No times are free in the next 90 days." in page
+    assert 'href="tel:604-555-0100"' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("therapist=999999", 404),
+        ("therapist=abc", 404),
+        ("therapist=%00", 404),
+        ("week=2027-02-30", 400),
+        ("week=soon", 400),
+        ("week=99999-01-01", 400),
+    ],
+)
+def test_tampered_time_choice_parameters_get_a_clear_error(client, clinic, query, status):
+    response = client.get(f"/book/assessment/times?{query}")
+    assert response.status_code == status
+    assert "<h1>" in response.text and "Traceback" not in response.text
+
+
+def test_a_therapist_who_does_not_offer_the_service_is_refused_by_name(client, clinic):
+    response = client.get(f"/book/assessment/times?therapist={clinic.physio_only}")
+    assert response.status_code == 404
+    assert "That therapist cannot be booked for IMS initial assessment" in response.text
+
+
+def test_monday_of_is_the_week_start():
+    assert monday_of(TUESDAY) == MONDAY
+    assert monday_of(MONDAY) == MONDAY

@@ -1,0 +1,87 @@
+"""Site-wide promises: strict headers, no inline script, small self-contained pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from pages import book, token_of
+from support import MONDAY, local
+
+from booking.config import from_environment
+from booking.security import CONTENT_SECURITY_POLICY
+
+TUESDAY = MONDAY + timedelta(days=1)
+PAGE_BUDGET = 100 * 1024
+
+
+@pytest.fixture
+def pages(client, world):
+    therapist = world.make_therapist("Maya Chen")
+    token = token_of(book(client, "assessment", local(TUESDAY, 9)))
+    return [
+        "/",
+        "/book",
+        "/book/assessment",
+        "/book/assessment/times?therapist=any",
+        f"/book/assessment/times?therapist={therapist}&week=2027-03-08",
+        "/book/assessment/details?therapist=any&start=20270303T1700Z",
+        f"/manage/{token}/confirmed",
+        f"/manage/{token}",
+        f"/manage/{token}/reschedule",
+        f"/manage/{token}/reschedule/confirm?start=20270303T1700Z",
+        f"/manage/{token}/cancel",
+        "/no-such-page",
+    ]
+
+
+def test_every_page_is_strict_small_and_self_contained(client, pages):
+    for url in pages:
+        response = client.get(url)
+        html = response.text
+        assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, url
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert len(response.data) < PAGE_BUDGET, url
+        assert not re.search(r"<script(?![^>]*\bsrc=)", html), f"inline script on {url}"
+        assert not re.search(r"\sstyle=|\son\w+=", html), f"inline style or handler on {url}"
+        for asset in re.findall(r'<(?:script|img|link)[^>]*(?:src|href)="([^"]+)"', html):
+            assert asset.startswith("/static/"), f"{url} loads {asset}"
+        assert '<html lang="en">' in html and '<a class="skip" href="#main">' in html
+
+
+def test_the_policy_allows_only_the_site_itself():
+    assert "'unsafe-inline'" not in CONTENT_SECURITY_POLICY
+    assert "default-src 'none'" in CONTENT_SECURITY_POLICY
+    assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
+
+
+def test_static_assets_are_small(client, world):
+    sizes = []
+    for path in ("/static/css/site.css", "/static/js/site.js"):
+        with client.get(path) as response:
+            assert response.status_code == 200
+            sizes.append(len(response.data))
+    assert sum(sizes) < 20 * 1024
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client, world):
+    world.make_therapist()
+    response = client.get("/book/physio/details?therapist=any&start=20270303T1700Z")
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+@pytest.mark.parametrize(
+    ("env", "secure"),
+    [
+        ({}, True),
+        ({"FLASK_DEBUG": "1"}, False),
+        ({"SESSION_COOKIE_SECURE": "false"}, False),
+        ({"FLASK_DEBUG": "1", "SESSION_COOKIE_SECURE": "true"}, True),
+    ],
+)
+def test_cookies_are_secure_outside_local_development(env, secure):
+    assert from_environment("/tmp", env)["SESSION_COOKIE_SECURE"] is secure
