@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
-from booking.services.validation import PHONE, storable
+from booking.services.validation import PHONE, calendar_date, storable
 
 MAX_ID = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -97,13 +97,9 @@ def day(raw: str | None, name: str, fields: Fields) -> date | None:
     """Parse a YYYY-MM-DD query parameter."""
     if raw is None or raw == "":
         return None
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        value = None
-    if value is None or not 2000 <= value.year <= 2200:
+    value = calendar_date(raw)
+    if value is None:
         fields.fail(name, "Must be a date written YYYY-MM-DD.")
-        return None
     return value
 
 

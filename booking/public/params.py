@@ -6,6 +6,8 @@ from datetime import UTC, date, datetime
 
 from flask import abort, current_app
 
+from booking.services.validation import calendar_date
+
 START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
 
 
@@ -33,10 +35,7 @@ def parse_week(raw: str | None) -> date | None:
     """Return the date a `week` parameter names (None when absent), or answer 400."""
     if not raw:
         return None
-    try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
-    except ValueError:
-        value = None
-    if value is None or not 2000 <= value.year <= 2200:
+    value = calendar_date(raw)
+    if value is None:
         abort(400, description="That week is not a valid date.")
     return value

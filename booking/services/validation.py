@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 from unicodedata import category
 
 PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
@@ -11,3 +12,12 @@ PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.
 def storable(text: str) -> bool:
     """Return whether text is free of NUL, other control characters and lone surrogates."""
     return not any((category(c) == "Cc" and c not in "\n\r\t") or category(c) == "Cs" for c in text)
+
+
+def calendar_date(raw: str) -> date | None:
+    """Return the date written YYYY-MM-DD (years 2000 to 2200), or None if it is not one."""
+    try:
+        value = date.fromisoformat(raw) if len(raw) == 10 else None
+    except ValueError:
+        return None
+    return value if value is not None and 2000 <= value.year <= 2200 else None
