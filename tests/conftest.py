@@ -201,7 +201,12 @@ def world(app: Flask) -> World:
         requires_ims=True,
     )
     physio = Service(slug="physio", name="Physiotherapy assessment", duration_minutes=45)
-    clinic = Clinic(name="Test Clinic", phone="604-555-0100", email="book@clinic.example")
+    clinic = Clinic(
+        name="Test Clinic",
+        address="2150 West Broadway, Vancouver, BC V6K 4L9",
+        phone="604-555-0100",
+        email="book@clinic.example",
+    )
     with app.app_context():
         follow_up.prerequisite = assessment
         db.session.add_all([clinic, assessment, follow_up, physio])

@@ -21,6 +21,7 @@ from booking.public.forms import CancelForm, ConfirmForm
 from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
 from booking.public.week import build_week, monday_of
 from booking.services import booking
+from booking.services.availability import nearest_slots
 from booking.services.catalog import Catalog, current
 from booking.services.errors import BookingError, NotFound, SlotUnavailable
 
@@ -111,12 +112,26 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
         return redirect(url_for("manage.show", token=token))
     service = catalog.services[appointment.service_id]
     therapist = _target(catalog, appointment, service, request.values.get("therapist"))
-    start = parse_start(request.values.get("start"))
+    unchosen = request.method == "POST" and not request.form.get("start")
+    start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form = ConfirmForm(sequence=appointment.sequence)
     error: str | None = None
     alternatives: list[datetime] = []
     status = 200
-    if form.validate_on_submit():
+    if unchosen:  # sent from the list of alternatives without picking one: offer it again
+        error = "Choose one of the times below."
+        alternatives = [
+            slot.start
+            for slot in nearest_slots(
+                catalog,
+                service,
+                start,
+                now=now,
+                therapists=[therapist],
+                exclude_appointment_id=appointment.id,
+            )
+        ]
+    elif form.validate_on_submit():
         try:
             booking.reschedule(
                 appointment.id,
@@ -145,6 +160,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
         start_param=format_start(start),
         form=form,
         error=error,
+        unchosen=unchosen,
         alternatives=alternatives,
         format_start=format_start,
         zone=catalog.clinic.zone,

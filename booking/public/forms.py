@@ -84,12 +84,6 @@ class DetailsForm(FlaskForm):
 class AssessmentForm(DetailsForm):
     """Details plus the IMS safety screening and consent, for a first needling visit."""
 
-    consent = BooleanField(
-        "I understand what IMS involves (fine needles placed in tight muscles, with soreness "
-        "for a day or two afterwards) and I agree to be assessed and, if suitable, treated.",
-        validators=[DataRequired("Please confirm your consent to continue.")],
-    )
-
     def questions(self) -> list[Field]:
         return [self[key] for key, _ in QUESTIONS]
 
@@ -97,12 +91,18 @@ class AssessmentForm(DetailsForm):
         return {key: self[key].data == "yes" for key, _ in QUESTIONS}
 
 
+# Added after the class, in page order (the questions, then consent), as errors are listed.
 for _key, _text in QUESTIONS:
     setattr(
         AssessmentForm,
         _key,
         RadioField(_text, choices=ANSWERS, validators=[InputRequired("Please answer yes or no.")]),
     )
+AssessmentForm.consent = BooleanField(
+    "I understand what IMS involves (fine needles placed in tight muscles, with soreness "
+    "for a day or two afterwards) and I agree to be assessed and, if suitable, treated.",
+    validators=[DataRequired("Please confirm your consent to continue.")],
+)
 
 
 class CancelForm(FlaskForm):

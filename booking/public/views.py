@@ -88,14 +88,20 @@ def details(slug: str) -> Response | str | tuple[str, int]:
     catalog = current()
     service = _service(catalog, slug)
     choice, chosen = _therapist_choice(catalog, service, request.values.get("therapist"))
-    start = parse_start(request.values.get("start"))
+    # Sent from a list of alternatives without picking one: offer the same list again.
+    unchosen = request.method == "POST" and not request.form.get("start")
+    start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form_class = AssessmentForm if needs_screening(service) else DetailsForm
     form = form_class()
     now = clock.now()
     problem: str | None = None
     alternatives: list[datetime] = []
     switching = request.method == "POST" and request.form.get("switch") == "1"
-    if request.method == "GET" or switching:
+    if unchosen:
+        form.validate_on_submit()  # so every other problem is reported at the same time
+        problem = "unchosen"
+        alternatives = _nearest(catalog, service, chosen, start, now)
+    elif request.method == "GET" or switching:
         if not _is_free(catalog, service, chosen, start, now):
             problem = "switched" if switching else "gone"
             alternatives = _nearest(catalog, service, chosen, start, now)

@@ -221,3 +221,15 @@ def test_manage_posts_are_rate_limited(app, client, token):
     data = {"csrf_token": csrf(page), "sequence": "9"}
     assert client.post(f"/manage/{token}/cancel", data=data).status_code == 303
     assert client.post(f"/manage/{token}/cancel", data=data).status_code == 429
+
+
+def test_confirming_alternatives_without_choosing_one_offers_them_again(app, client, token, clinic):
+    page = client.get(f"/manage/{token}/cancel").text  # any form of the session has the token
+    form = {"csrf_token": csrf(page), "sequence": "0", "therapist": str(clinic.ims)}
+    response = client.post(
+        f"/manage/{token}/reschedule/confirm", data=form | {"wanted": slot_param(NINE)}
+    )
+    assert response.status_code == 200
+    assert "Choose one of the times below." in response.text
+    assert 'type="radio" name="start"' in response.text
+    assert appointment(app).start_at == NINE

@@ -141,7 +141,7 @@ def test_a_taken_slot_comes_back_with_alternatives_and_every_field_kept(app, cli
     page = response.text
     assert response.status_code == 409
     assert "Sorry, that time was just taken" in page
-    alternatives = re.findall(r'type="radio" name="start" value="(\w+)"', page)
+    alternatives = re.findall(r'name="start" id="start-\d+" value="(\w+)"', page)
     assert alternatives and slot_param(NINE) not in alternatives
     assert slot_param(local(TUESDAY, 10, 15)) in alternatives  # right after the 10-min buffer
     for kept in ('value="Pat Ient1"', 'value="patient1@example.com"', "Right hip"):
@@ -259,3 +259,15 @@ def test_the_booking_post_is_rate_limited(app, client, clinic):
     assert response.status_code == 429
     assert "too many attempts" in response.text and "604-555-0100" in response.text
     assert count(app) == 2
+
+
+def test_sending_the_alternatives_without_choosing_one_offers_them_again(app, client, clinic):
+    token_of(book(client, "physio", NINE, therapist=str(clinic.ims), n=2))
+    page = book(client, "physio", NINE, therapist=str(clinic.ims), note="Ankle").text
+    data = {"csrf_token": csrf(page), "therapist": str(clinic.ims), "wanted": slot_param(NINE)}
+    response = client.post("/book/physio/details", data=data | details(note="Ankle"))
+    assert response.status_code == 200
+    assert "Choose one of the times below" in response.text
+    assert 'aria-describedby="start-error"' in response.text
+    assert 'type="radio" name="start"' in response.text and "Ankle" in response.text
+    assert count(app) == 1
