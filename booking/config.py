@@ -39,6 +39,9 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "SESSION_COOKIE_SECURE": flag(env.get("SESSION_COOKIE_SECURE"), default=not debug),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
+        # Asset URLs carry a digest of their content (templating.asset), so browsers may keep
+        # them a year: after the first visit, each page is a single request.
+        "SEND_FILE_MAX_AGE_DEFAULT": 365 * 24 * 3600,
         # A patient in pain may leave a form open for a while before sending it.
         "WTF_CSRF_TIME_LIMIT": 6 * 3600,
         # Rate limits on the POSTs that book or change appointments, per client address.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app, url_for
 
 ZONE_NAMES = {
     "America/Vancouver": "Pacific time",
@@ -59,7 +61,18 @@ def site_context() -> dict[str, Any]:
         return {"site_clinic": None}
 
 
+def asset(filename: str) -> str:
+    """Return a static file's URL with a digest of its content, so it can be cached for good."""
+    cache: dict[str, str] = current_app.extensions.setdefault("booking.assets", {})
+    if filename not in cache:
+        path = Path(current_app.static_folder or "") / filename
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+        cache[filename] = url_for("static", filename=filename, v=digest)
+    return cache[filename]
+
+
 def register(app: Flask) -> None:
+    app.add_template_global(asset, "asset")
     app.context_processor(site_context)
     app.add_template_filter(zone_name, "zone_name")
     app.add_template_filter(day_text, "day")

@@ -58,11 +58,15 @@ def test_the_policy_allows_only_the_site_itself():
     assert "frame-ancestors 'none'" in CONTENT_SECURITY_POLICY
 
 
-def test_static_assets_are_small(client, world):
+def test_static_assets_are_small_and_cached_by_content(client, world):
+    page = client.get("/").text
+    assets = re.findall(r'(?:src|href)="(/static/[^"]+\?v=[0-9a-f]{12})"', page)
+    assert len(assets) == 3  # stylesheet, icon, script
     sizes = []
-    for path in ("/static/css/site.css", "/static/js/site.js"):
+    for path in assets:
         with client.get(path) as response:
             assert response.status_code == 200
+            assert "max-age=31536000" in response.headers["Cache-Control"]
             sizes.append(len(response.data))
     assert sum(sizes) < 20 * 1024
 
