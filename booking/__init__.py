@@ -65,8 +65,12 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_web(app: Flask) -> None:
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
     from booking import security, templating
 
+    if proxies := app.config.get("TRUSTED_PROXIES"):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     security.register(app)
     templating.register(app)
 

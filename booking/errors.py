@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from booking.services.errors import (
@@ -71,6 +72,19 @@ def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
     return render_template(page, status=status, title=exc.name, message=message), status
 
 
+def handle_csrf(exc: CSRFError) -> Response | tuple[str, int]:
+    """Explain a refused form in words a patient understands; nothing was changed."""
+    if _wants_json():
+        return handle_http(exc)
+    message = (
+        "This page was open for a long time, or your browser did not keep our cookie, so for "
+        "your safety nothing was sent. Please go back, reload the page and try again."
+    )
+    return render_template(
+        "errors/error.html", status=400, title="Please try again", message=message
+    ), 400
+
+
 def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     log.exception("unhandled error on %s %s", request.method, request.url_rule)
     return handle_http(InternalServerError())
@@ -87,6 +101,7 @@ def handle_domain(error: BookingError) -> Response | tuple[str, int]:
 
 
 def register(app: Flask) -> None:
+    app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(BookingError, handle_domain)
     app.register_error_handler(HTTPException, handle_http)
     app.register_error_handler(Exception, handle_unexpected)

@@ -21,7 +21,7 @@ from booking.public.forms import CancelForm, ConfirmForm
 from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
 from booking.public.week import build_week, monday_of
 from booking.services import booking
-from booking.services.availability import nearest_slots
+from booking.services.availability import find_slots, nearest_slots
 from booking.services.catalog import Catalog, current
 from booking.services.errors import BookingError, NotFound, SlotUnavailable
 
@@ -114,13 +114,14 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     therapist = _target(catalog, appointment, service, request.values.get("therapist"))
     unchosen = request.method == "POST" and not request.form.get("start")
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
-    form = ConfirmForm(sequence=appointment.sequence)
+    form = ConfirmForm()
+    sequence = _sequence(request.form.get("sequence")) if request.method == "POST" else None
     error: str | None = None
     alternatives: list[datetime] = []
     status = 200
-    if unchosen:  # sent from the list of alternatives without picking one: offer it again
-        error = "Choose one of the times below."
-        alternatives = [
+
+    def nearest() -> list[datetime]:
+        return [
             slot.start
             for slot in nearest_slots(
                 catalog,
@@ -131,6 +132,14 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
                 exclude_appointment_id=appointment.id,
             )
         ]
+
+    if unchosen:  # sent from the list of alternatives without picking one: offer it again
+        error = "Choose one of the times below."
+        alternatives = nearest()
+    elif request.method == "GET":
+        if not _is_free(catalog, service, therapist, start, now, appointment.id):
+            error = "That time is not available any more."
+            alternatives = nearest()
     elif form.validate_on_submit():
         try:
             booking.reschedule(
@@ -138,7 +147,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
                 start,
                 now=now,
                 therapist_id=therapist.id,
-                expected_sequence=_sequence(form.sequence.data),
+                expected_sequence=sequence,
             )
         except SlotUnavailable as exc:
             error = exc.message
@@ -174,14 +183,15 @@ def cancel(token: str) -> Response | str:
     catalog, appointment, now = _open(token)
     if not booking.changeable_online(appointment, catalog.clinic, now):
         return redirect(url_for("manage.show", token=token))
-    form = CancelForm(sequence=appointment.sequence)
+    form = CancelForm()
+    sequence = _sequence(request.form.get("sequence")) if request.method == "POST" else None
     if form.validate_on_submit():
         try:
             booking.cancel(
                 appointment.id,
                 now=now,
                 reason=form.reason.data or "",
-                expected_sequence=_sequence(form.sequence.data),
+                expected_sequence=sequence,
             )
         except BookingError as exc:
             flash(exc.message, "error")
@@ -251,6 +261,21 @@ def _target(
     if raw in (None, "") and offering:  # their therapist no longer offers it: pick another
         return offering[0]
     abort(404, description=f"That therapist cannot be booked for {service.name}.")
+
+
+def _is_free(
+    catalog: Catalog,
+    service: Service,
+    therapist: Therapist,
+    start: datetime,
+    now: datetime,
+    exclude: int,
+) -> bool:
+    day = start.astimezone(catalog.clinic.zone).date()
+    slots = find_slots(
+        catalog, service, day, day, now=now, therapists=[therapist], exclude_appointment_id=exclude
+    )
+    return any(slot.start == start for slot in slots)
 
 
 def _sequence(raw: str | None) -> int:

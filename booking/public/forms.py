@@ -112,10 +112,7 @@ class CancelForm(FlaskForm):
         validators=[Optional(), Length(max=500), plain_text],
         filters=[_strip],
     )
-    sequence = StringField(validators=[InputRequired()])
 
 
 class ConfirmForm(FlaskForm):
-    """A bare POST with CSRF, for a confirm button; `sequence` catches stale pages."""
-
-    sequence = StringField(validators=[InputRequired()])
+    """A bare POST with CSRF, for a confirm button (the view checks `sequence` itself)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 
 from flask import abort, current_app
@@ -9,6 +10,7 @@ from flask import abort, current_app
 from booking.services.validation import calendar_date
 
 START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
+START_SHAPE = re.compile(r"[0-9]{8}T[0-9]{4}Z", re.ASCII)
 
 
 def booking_rate_limit() -> str:
@@ -18,10 +20,12 @@ def booking_rate_limit() -> str:
 
 def parse_start(raw: str | None) -> datetime:
     """Return the instant a slot parameter names, or answer 400."""
-    try:
-        value = datetime.strptime(raw or "", START_FORMAT).replace(tzinfo=UTC)
-    except ValueError:
-        value = None
+    value = None
+    if raw and START_SHAPE.fullmatch(raw):
+        try:
+            value = datetime.strptime(raw, START_FORMAT).replace(tzinfo=UTC)
+        except ValueError:  # a 13th month, a 25th hour
+            value = None
     if value is None or not 2000 <= value.year <= 2200:
         abort(400, description="That appointment time is not valid. Please choose a time again.")
     return value

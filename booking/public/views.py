@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import secrets
 from datetime import datetime, time
 from typing import Any
 
@@ -20,12 +22,18 @@ from booking.services.availability import find_slots, nearest_slots
 from booking.services.catalog import Catalog, current
 from booking.services.errors import (
     AssessmentRequired,
+    IdempotencyKeyReused,
     InvalidRequest,
     SlotUnavailable,
     TherapistNotOffering,
 )
 
 ANY = "any"
+BOOKING_KEY = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
+USED_FORM = (
+    "This form was already used to book an appointment. Please check your confirmation, "
+    "or start a new booking."
+)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -84,7 +92,7 @@ def times(slug: str) -> str:
 
 @bp.route("/book/<slug>/details", methods=["GET", "POST"])
 @limiter.limit(booking_rate_limit, methods=["POST"])
-def details(slug: str) -> Response | str | tuple[str, int]:
+def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     catalog = current()
     service = _service(catalog, slug)
     choice, chosen = _therapist_choice(catalog, service, request.values.get("therapist"))
@@ -93,6 +101,9 @@ def details(slug: str) -> Response | str | tuple[str, int]:
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form_class = AssessmentForm if needs_screening(service) else DetailsForm
     form = form_class()
+    key = request.form.get("booking_key", "")
+    if not BOOKING_KEY.fullmatch(key):
+        key = secrets.token_urlsafe(18)
     now = clock.now()
     problem: str | None = None
     alternatives: list[datetime] = []
@@ -115,7 +126,11 @@ def details(slug: str) -> Response | str | tuple[str, int]:
             screening=form.screening(),
         )
         try:
-            booked = booking.book(wanted, now=now)
+            # The form's one-time key makes a second send (a double tap without JavaScript,
+            # a browser retry) return the first booking instead of making another.
+            booked = booking.book(wanted, now=now, idempotency_key=f"site:{key}")
+        except IdempotencyKeyReused:
+            abort(409, description=USED_FORM)
         except SlotUnavailable as exc:
             problem = "taken"
             alternatives = sorted({slot.start: None for slot in exc.alternatives})
@@ -142,8 +157,10 @@ def details(slug: str) -> Response | str | tuple[str, int]:
         prerequisite=service.prerequisite,
         switching=switching,
         switch_therapist=_switch_therapist(catalog, service, choice),
+        booking_key=key,
     )
-    return page, status
+    # The page may hold what the patient typed: no cache keeps it.
+    return page, status, {"Cache-Control": "no-store"}
 
 
 def needs_screening(service: Service) -> bool:

@@ -6,6 +6,7 @@ import re
 from datetime import date
 from unicodedata import category
 
+DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
 
 
@@ -16,8 +17,10 @@ def storable(text: str) -> bool:
 
 def calendar_date(raw: str) -> date | None:
     """Return the date written YYYY-MM-DD (years 2000 to 2200), or None if it is not one."""
+    if not DATE_SHAPE.fullmatch(raw):  # fromisoformat also takes 2027-W10-1 and 20270301
+        return None
     try:
-        value = date.fromisoformat(raw) if len(raw) == 10 else None
+        value = date.fromisoformat(raw)
     except ValueError:
         return None
     return value if value is not None and 2000 <= value.year <= 2200 else None

@@ -17,6 +17,20 @@
     });
   });
 
+  // Coming back to a page from the browser's cache (the Back button): let its forms be sent.
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) {
+      return;
+    }
+    document.querySelectorAll("form[data-once]").forEach(function (form) {
+      delete form.dataset.sent;
+      form.querySelectorAll("button[type=submit]").forEach(function (button) {
+        button.removeAttribute("aria-disabled");
+        button.classList.remove("busy");
+      });
+    });
+  });
+
   // Move focus to what needs attention (an error summary, a "that time was taken" notice).
   var focus = document.querySelector("[data-focus]");
   if (focus) {
@@ -26,8 +40,12 @@
   // Say so when the visitor's device is in another zone than the clinic's times.
   document.querySelectorAll("[data-zone-hint]").forEach(function (hint) {
     try {
+      // Same clock as the clinic's (another zone name with the same offset): nothing to say.
+      var now = new Date();
+      var options = { hour: "2-digit", minute: "2-digit", hour12: false };
+      var clinicClock = now.toLocaleTimeString("en-GB", Object.assign({ timeZone: hint.dataset.clinicZone }, options));
       var here = Intl.DateTimeFormat().resolvedOptions().timeZone;
-      if (here && here !== hint.dataset.clinicZone) {
+      if (here && clinicClock !== now.toLocaleTimeString("en-GB", options)) {
         hint.textContent = " Your device is set to a different time zone (" + here.replace(/_/g, " ") + ").";
       }
     } catch (err) {

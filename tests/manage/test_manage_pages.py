@@ -44,7 +44,7 @@ def test_the_manage_page_shows_the_appointment_and_its_choices(client, token):
     assert f'href="/manage/{token}/cancel"' in page
     assert "until Monday 1 March 2027, 09:00 (Pacific time)" in page  # the 24-hour cut-off
     assert response.headers["Cache-Control"] == "no-store"
-    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert response.headers["Referrer-Policy"] == "same-origin"
     assert "noindex" in response.headers["X-Robots-Tag"]
 
 
@@ -118,15 +118,38 @@ def test_an_oversized_reason_is_refused_and_changes_nothing(app, client, token):
     assert appointment(app).status == "booked"
 
 
-@pytest.mark.parametrize("sequence", ["7", "abc", "-1", ""])
-def test_a_stale_or_tampered_cancel_form_changes_nothing(app, client, token, sequence):
+@pytest.mark.parametrize("sequence", ["abc", "-1", "", "1" * 12, "\uff11"])
+def test_a_tampered_sequence_is_a_clear_400(app, client, token, sequence):
     page = client.get(f"/manage/{token}/cancel").text
-    data = {"csrf_token": csrf(page), "sequence": sequence}
-    response = client.post(f"/manage/{token}/cancel", data=data, follow_redirects=True)
-    assert response.status_code in (200, 400)
+    response = client.post(
+        f"/manage/{token}/cancel", data={"csrf_token": csrf(page), "sequence": sequence}
+    )
+    assert response.status_code == 400
+    assert "This form is not valid." in response.text
     assert appointment(app).status == "booked"
-    if sequence == "7":
-        assert "changed after you opened the page" in response.text
+
+
+def test_a_stale_cancel_form_changes_nothing(app, client, token):
+    page = client.get(f"/manage/{token}/cancel").text
+    data = {"csrf_token": csrf(page), "sequence": "7"}
+    response = client.post(f"/manage/{token}/cancel", data=data, follow_redirects=True)
+    assert "changed after you opened the page" in response.text
+    assert appointment(app).status == "booked"
+
+
+def test_an_expired_form_says_so_plainly(app, client, token):
+    response = client.post(f"/manage/{token}/cancel", data={"sequence": "0"})
+    assert response.status_code == 400
+    assert "nothing was sent" in response.text and "CSRF" not in response.text
+    assert appointment(app).status == "booked"
+
+
+def test_confirming_a_time_that_is_gone_offers_alternatives_at_once(client, token, clinic):
+    token_of(book(client, "physio", local(TUESDAY, 14), therapist=str(clinic.ims), n=5))
+    target = slot_param(local(TUESDAY, 14))
+    page = client.get(f"/manage/{token}/reschedule/confirm?therapist={clinic.ims}&start={target}")
+    assert "That time is not available any more." in page.text
+    assert 'type="radio" name="start"' in page.text
 
 
 def test_the_reschedule_week_offers_times_around_the_appointment_itself(client, token, clinic):

@@ -121,7 +121,7 @@ def test_bad_details_are_refused_field_by_field_and_kept(
     page = response.text
     assert response.status_code == 200
     assert message in page
-    assert f'id="{field}-error"' in page or f'id="{field}-error"' in page.replace("-0", "")
+    assert f'id="{field}-error"' in page
     assert 'class="error-summary" role="alert"' in page
     assert count(app) == 0 and count(app, Patient) == 0
     if field != "name":
@@ -185,6 +185,9 @@ def test_a_time_that_is_not_offered_books_nothing(app, client, clinic, start):
         "/book/physio/details?therapist=any&start=20270302T1700",
         "/book/physio/details?therapist=any&start=99990302T1700Z",
         "/book/physio/details?therapist=any",
+        "/book/physio/details?therapist=any&start=20270302T170Z",
+        "/book/physio/details?therapist=any&start=\uff12\uff10\uff12\uff170302T1700Z",
+        "/book/physio/details?therapist=any&start=20271302T1700Z",
     ],
 )
 def test_a_tampered_start_is_a_clear_400(client, clinic, url):
@@ -247,7 +250,7 @@ def test_booking_logs_no_patient_data(app, client, clinic, caplog):
     caplog.set_level(logging.DEBUG)
     token_of(book(client, "assessment", NINE, answers=screening(implant=True), note="Sciatica"))
     logged = "\n".join(r.getMessage() for r in caplog.records)
-    for secret in ("Pat Ient1", "patient1@example.com", "604-555-0199", "Sciatica", "pacemaker"):
+    for secret in ("Pat Ient1", "patient1@example.com", "604-555-0199", "Sciatica"):
         assert secret not in logged
 
 
@@ -271,3 +274,24 @@ def test_sending_the_alternatives_without_choosing_one_offers_them_again(app, cl
     assert 'aria-describedby="start-error"' in response.text
     assert 'type="radio" name="start"' in response.text and "Ankle" in response.text
     assert count(app) == 1
+
+
+def test_sending_the_same_form_twice_books_once(app, client, clinic):
+    page = client.get(details_url("physio")).text
+    key = re.search(r'name="booking_key" value="([\w-]{24})"', page).group(1)
+    data = {"csrf_token": csrf(page), "booking_key": key, "therapist": "any"}
+    data |= {"start": slot_param(NINE)} | details()
+    first = client.post("/book/physio/details", data=data)
+    second = client.post("/book/physio/details", data=data)
+    assert first.status_code == second.status_code == 303
+    assert first.headers["Location"] == second.headers["Location"]
+    assert count(app) == 1
+    reused = client.post("/book/physio/details", data=data | {"phone": "604-555-0111"})
+    assert reused.status_code == 409
+    assert "This form was already used" in reused.text
+    assert count(app) == 1
+
+
+def test_the_details_page_is_never_cached(client, clinic):
+    assert client.get(details_url("physio")).headers["Cache-Control"] == "no-store"
+    assert book(client, "physio", NINE, name="").headers["Cache-Control"] == "no-store"

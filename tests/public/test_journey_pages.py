@@ -6,9 +6,10 @@ import re
 from datetime import time, timedelta
 
 import pytest
-from pages import links, slot_param
+from pages import csrf, links, slot_param
 from support import MONDAY, local
 
+from booking.extensions import db
 from booking.public.week import monday_of
 from booking.services.availability import find_slots
 from booking.services.catalog import current
@@ -162,3 +163,39 @@ def test_a_therapist_who_does_not_offer_the_service_is_refused_by_name(client, c
 def test_monday_of_is_the_week_start():
     assert monday_of(TUESDAY) == MONDAY
     assert monday_of(MONDAY) == MONDAY
+
+
+def test_the_week_of_the_spring_forward_keeps_local_hours(client, clinic):
+    # Clocks go forward on Sunday 14 March 2027: the days after still open at 09:00 local.
+    page = client.get(f"/book/physio/times?therapist={clinic.ims}&week=2027-03-08").text
+    sunday = page[page.index('id="day-2027-03-14"') :]
+    assert 'aria-label="09:00, Sunday 14 March 2027"' in sunday
+    assert "start=20270314T1600Z" in sunday  # 09:00 PDT is 16:00 UTC
+    assert "start=20270313T1700Z" in page  # and 09:00 PST the day before is 17:00 UTC
+    assert "02:30" not in sunday
+
+
+@pytest.mark.parametrize(("proxies", "second"), [(1, 200), (0, 429)])
+def test_behind_a_trusted_proxy_limits_count_patients(world, proxies, second):
+    from booking import create_app
+
+    world.make_therapist()
+    config = dict(world.app.config, TRUSTED_PROXIES=proxies, BOOKING_RATE_LIMIT="1 per minute")
+    app = create_app(config)
+    statuses = []
+    for n in (1, 2):  # two patients, each in their own browser, behind one proxy
+        client = app.test_client()
+        url = "/book/physio/details?therapist=any&start=20270302T1700Z"
+        headers = {
+            "X-Forwarded-For": f"203.0.113.{n}",
+            "X-Forwarded-Proto": "https",
+            "Referer": f"https://localhost{url}",  # sent by browsers: same-origin policy
+        }
+        token = csrf(client.get(url, headers=headers).text)
+        data = {"csrf_token": token, "therapist": "any", "start": "20270302T1700Z"}
+        statuses.append(client.post("/book/physio/details", data=data, headers=headers).status_code)
+    page = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
+    with app.app_context():
+        db.engine.dispose()  # this test's own app: close its connections now
+    assert statuses == [200, second]  # 200: the form comes back asking for the details
+    assert ("Strict-Transport-Security" in page.headers) is bool(proxies)

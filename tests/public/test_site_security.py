@@ -43,7 +43,7 @@ def test_every_page_is_strict_small_and_self_contained(client, pages):
         assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY, url
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["X-Frame-Options"] == "DENY"
-        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert response.headers["Referrer-Policy"] == "same-origin"
         assert len(response.data) < PAGE_BUDGET, url
         assert not re.search(r"<script(?![^>]*\bsrc=)", html), f"inline script on {url}"
         assert not re.search(r"\sstyle=|\son\w+=", html), f"inline style or handler on {url}"
