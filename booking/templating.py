@@ -53,10 +53,10 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
 
 def site_context() -> dict[str, Any]:
     """Give every page the clinic for its header and footer, if the clinic is set up."""
-    from booking.services.catalog import current
+    from booking.services.catalog import latest
 
-    try:
-        return {"site_clinic": current().clinic}
+    try:  # the view already read the current catalog: no second query for the header
+        return {"site_clinic": latest().clinic}
     except Exception:  # an error page must render even when the database cannot answer
         return {"site_clinic": None}
 

@@ -19,9 +19,9 @@ from booking.manage import bp
 from booking.models import Appointment, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm
 from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
-from booking.public.week import build_week, monday_of
+from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
-from booking.services.availability import find_slots, nearest_slots
+from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
 from booking.services.errors import BookingError, NotFound, SlotUnavailable
 
@@ -72,7 +72,7 @@ def reschedule(token: str) -> Response | str:
     if not booking.changeable_online(appointment, catalog.clinic, now):
         return redirect(url_for("manage.show", token=token))
     service = catalog.services[appointment.service_id]
-    therapist = _target(catalog, appointment, service, request.args.get("therapist"))
+    therapist = _target(catalog, appointment, service, request.args.get("therapist"), now)
     zone = catalog.clinic.zone
     today = now.astimezone(zone).date()
     wanted = parse_week(request.args.get("week"))
@@ -87,7 +87,7 @@ def reschedule(token: str) -> Response | str:
         appointment=appointment,
         service=service,
         therapist=therapist,
-        others=_offering(catalog, service, now),
+        others=offering(catalog, service, now),
         week=week,
         zone=zone,
         clinic=catalog.clinic,
@@ -111,7 +111,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     if not booking.changeable_online(appointment, catalog.clinic, now):
         return redirect(url_for("manage.show", token=token))
     service = catalog.services[appointment.service_id]
-    therapist = _target(catalog, appointment, service, request.values.get("therapist"))
+    therapist = _target(catalog, appointment, service, request.values.get("therapist"), now)
     unchosen = request.method == "POST" and not request.form.get("start")
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form = ConfirmForm()
@@ -121,9 +121,8 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     status = 200
 
     def nearest() -> list[datetime]:
-        return [
-            slot.start
-            for slot in nearest_slots(
+        return distinct_starts(
+            nearest_slots(
                 catalog,
                 service,
                 start,
@@ -131,13 +130,21 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
                 therapists=[therapist],
                 exclude_appointment_id=appointment.id,
             )
-        ]
+        )
 
     if unchosen:  # sent from the list of alternatives without picking one: offer it again
         error = "Choose one of the times below."
         alternatives = nearest()
     elif request.method == "GET":
-        if not _is_free(catalog, service, therapist, start, now, appointment.id):
+        free = slot_at(
+            catalog,
+            service,
+            start,
+            now=now,
+            therapists=[therapist],
+            exclude_appointment_id=appointment.id,
+        )
+        if free is None:
             error = "That time is not available any more."
             alternatives = nearest()
     elif form.validate_on_submit():
@@ -151,7 +158,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
             )
         except SlotUnavailable as exc:
             error = exc.message
-            alternatives = sorted({slot.start: None for slot in exc.alternatives})
+            alternatives = distinct_starts(exc.alternatives)
             status = 409
         except BookingError as exc:
             flash(exc.message, "error")
@@ -245,37 +252,18 @@ def _parts(catalog: Catalog, appointment: Appointment) -> dict[str, object]:
     }
 
 
-def _offering(catalog: Catalog, service: Service, now: datetime) -> list[Therapist]:
-    return catalog.therapists_for(service, on=now.astimezone(catalog.clinic.zone).date())
-
-
 def _target(
-    catalog: Catalog, appointment: Appointment, service: Service, raw: str | None
+    catalog: Catalog, appointment: Appointment, service: Service, raw: str | None, now: datetime
 ) -> Therapist:
     """Return the therapist to move to: the current one unless another is chosen."""
-    offering = _offering(catalog, service, clock.now())
+    candidates = offering(catalog, service, now)
     wanted = str(appointment.therapist_id) if raw in (None, "") else raw
-    for therapist in offering:
+    for therapist in candidates:
         if wanted == str(therapist.id):
             return therapist
-    if raw in (None, "") and offering:  # their therapist no longer offers it: pick another
-        return offering[0]
+    if raw in (None, "") and candidates:  # their therapist no longer offers it: pick another
+        return candidates[0]
     abort(404, description=f"That therapist cannot be booked for {service.name}.")
-
-
-def _is_free(
-    catalog: Catalog,
-    service: Service,
-    therapist: Therapist,
-    start: datetime,
-    now: datetime,
-    exclude: int,
-) -> bool:
-    day = start.astimezone(catalog.clinic.zone).date()
-    slots = find_slots(
-        catalog, service, day, day, now=now, therapists=[therapist], exclude_appointment_id=exclude
-    )
-    return any(slot.start == start for slot in slots)
 
 
 def _sequence(raw: str | None) -> int:

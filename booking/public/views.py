@@ -16,9 +16,9 @@ from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
 from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
-from booking.public.week import build_week, monday_of
+from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
-from booking.services.availability import find_slots, nearest_slots
+from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
 from booking.services.errors import (
     AssessmentRequired,
@@ -58,7 +58,9 @@ def therapists(slug: str) -> str:
     catalog = current()
     service = _service(catalog, slug)
     return render_template(
-        "public/therapists.html", service=service, therapists=_offering(catalog, service)
+        "public/therapists.html",
+        service=service,
+        therapists=offering(catalog, service, clock.now()),
     )
 
 
@@ -111,11 +113,15 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     if unchosen:
         form.validate_on_submit()  # so every other problem is reported at the same time
         problem = "unchosen"
-        alternatives = _nearest(catalog, service, chosen, start, now)
+        alternatives = distinct_starts(
+            nearest_slots(catalog, service, start, now=now, therapists=chosen)
+        )
     elif request.method == "GET" or switching:
-        if not _is_free(catalog, service, chosen, start, now):
+        if slot_at(catalog, service, start, now=now, therapists=chosen) is None:
             problem = "switched" if switching else "gone"
-            alternatives = _nearest(catalog, service, chosen, start, now)
+            alternatives = distinct_starts(
+                nearest_slots(catalog, service, start, now=now, therapists=chosen)
+            )
     elif form.validate_on_submit():
         wanted = booking.BookingRequest(
             service=service.slug,
@@ -133,7 +139,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             abort(409, description=USED_FORM)
         except SlotUnavailable as exc:
             problem = "taken"
-            alternatives = sorted({slot.start: None for slot in exc.alternatives})
+            alternatives = distinct_starts(exc.alternatives)
         except AssessmentRequired:
             problem = "assessment"
         except TherapistNotOffering as exc:
@@ -204,19 +210,14 @@ def _service(catalog: Catalog, slug: str) -> Service:
         abort(404)
 
 
-def _offering(catalog: Catalog, service: Service) -> list[Therapist]:
-    today = clock.now().astimezone(catalog.clinic.zone).date()
-    return catalog.therapists_for(service, on=today)
-
-
 def _therapist_choice(
     catalog: Catalog, service: Service, raw: str | None
 ) -> tuple[Therapist | None, list[Therapist]]:
     """Return (the chosen therapist or None for "first available", whom to search)."""
-    offering = _offering(catalog, service)
+    candidates = offering(catalog, service, clock.now())
     if raw in (None, "", ANY):
-        return None, offering
-    for therapist in offering:
+        return None, candidates
+    for therapist in candidates:
         if raw == str(therapist.id):
             return therapist, [therapist]
     abort(
@@ -235,19 +236,4 @@ def _switch_therapist(catalog: Catalog, service: Service, choice: Therapist | No
     required = service.prerequisite
     if required is None or choice is None:
         return ANY
-    return _therapist_param(choice) if choice in _offering(catalog, required) else ANY
-
-
-def _is_free(
-    catalog: Catalog, service: Service, therapists: list[Therapist], start: datetime, now: datetime
-) -> bool:
-    day = start.astimezone(catalog.clinic.zone).date()
-    slots = find_slots(catalog, service, day, day, now=now, therapists=therapists)
-    return any(slot.start == start for slot in slots)
-
-
-def _nearest(
-    catalog: Catalog, service: Service, therapists: list[Therapist], start: datetime, now: datetime
-) -> list[datetime]:
-    slots = nearest_slots(catalog, service, start, now=now, therapists=therapists)
-    return sorted({slot.start: None for slot in slots})
+    return _therapist_param(choice) if choice in offering(catalog, required, clock.now()) else ANY

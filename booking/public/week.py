@@ -32,6 +32,11 @@ class Week:
         return not any(day.starts for day in self.days)
 
 
+def offering(catalog: Catalog, service: Service, now: datetime) -> list[Therapist]:
+    """Return the therapists a patient may choose for `service` today."""
+    return catalog.therapists_for(service, on=now.astimezone(catalog.clinic.zone).date())
+
+
 def monday_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select, union_all
@@ -108,6 +108,34 @@ def find_slots(
         policy=catalog.policy,
         now=now,
     )
+
+
+def slot_at(
+    catalog: Catalog,
+    service: Service,
+    start: datetime,
+    *,
+    now: datetime,
+    therapists: Sequence[Therapist] | None = None,
+    exclude_appointment_id: int | None = None,
+) -> Slot | None:
+    """Return the first slot (lowest therapist id) offered at exactly `start`, or None."""
+    day = start.astimezone(catalog.clinic.zone).date()
+    slots = find_slots(
+        catalog,
+        service,
+        day,
+        day,
+        now=now,
+        therapists=therapists,
+        exclude_appointment_id=exclude_appointment_id,
+    )
+    return next((slot for slot in slots if slot.start == start), None)
+
+
+def distinct_starts(slots: Iterable[Slot]) -> list[datetime]:
+    """Return each start time once, in order: what a patient chooses between."""
+    return sorted({slot.start: None for slot in slots})
 
 
 def nearest_slots(

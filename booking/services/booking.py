@@ -38,7 +38,7 @@ from booking.models import (
 )
 from booking.services import catalog as catalogs
 from booking.services import tokens
-from booking.services.availability import find_slots, nearest_slots
+from booking.services.availability import nearest_slots, slot_at
 from booking.services.catalog import Catalog
 from booking.services.errors import (
     AssessmentRequired,
@@ -400,13 +400,12 @@ def _free_therapist(
     if therapists is None:
         therapists = catalog.therapists_for(service)
     lock_therapists(t.id for t in therapists)
-    day = start.astimezone(catalog.clinic.zone).date()
-    for slot in find_slots(
-        catalog, service, day, day, now=now, therapists=therapists, exclude_appointment_id=exclude
-    ):
-        if slot.start == start:
-            return slot.therapist_id
-    raise SlotUnavailable()
+    slot = slot_at(
+        catalog, service, start, now=now, therapists=therapists, exclude_appointment_id=exclude
+    )
+    if slot is None:
+        raise SlotUnavailable()
+    return slot.therapist_id
 
 
 def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -> bool:

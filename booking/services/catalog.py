@@ -110,6 +110,15 @@ def current() -> Catalog:
     return catalog
 
 
+def latest() -> Catalog:
+    """Return this process's snapshot without asking the database whether it moved.
+
+    For what may lag one change behind (a page's header and footer); decisions use `current()`.
+    """
+    cached = current_app.extensions.get(_KEY)
+    return cached if cached is not None else current()
+
+
 def _load(session: Session) -> Catalog:
     version = session.scalar(select(CatalogVersion.version))
     clinic = session.get(Clinic, 1)

@@ -199,3 +199,31 @@ def test_behind_a_trusted_proxy_limits_count_patients(world, proxies, second):
         db.engine.dispose()  # this test's own app: close its connections now
     assert statuses == [200, second]  # 200: the form comes back asking for the details
     assert ("Strict-Transport-Security" in page.headers) is bool(proxies)
+
+
+def test_a_page_asks_the_database_once_when_nothing_changed(app, client, clinic):
+    from sqlalchemy import event
+
+    client.get("/")  # loads this process's catalog snapshot
+    statements = []
+    with app.app_context():
+        engine = db.engine
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        assert client.get("/").status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    queries = [q for q in statements if q.split()[0] in ("SELECT", "INSERT", "UPDATE", "DELETE")]
+    assert len(queries) == 1, queries  # the catalog version; the header reuses the snapshot
+    assert "catalog_version" in queries[0]
+
+
+def test_therapist_cards_show_the_bio(app, client, clinic):
+    from booking.models import Therapist
+
+    with app.app_context():
+        db.session.get(Therapist, clinic.ims).bio = "Treats neck and back pain with IMS."
+        db.session.commit()
+    page = client.get("/book/assessment").text
+    assert "Treats neck and back pain with IMS." in page
