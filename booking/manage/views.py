@@ -120,33 +120,16 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     alternatives: list[datetime] = []
     status = 200
 
-    def nearest() -> list[datetime]:
-        return distinct_starts(
-            nearest_slots(
-                catalog,
-                service,
-                start,
-                now=now,
-                therapists=[therapist],
-                exclude_appointment_id=appointment.id,
-            )
-        )
-
+    # Times with this therapist, the appointment's own time not counting as taken.
+    search = {"now": now, "therapists": [therapist], "exclude_appointment_id": appointment.id}
     if unchosen:  # sent from the list of alternatives without picking one: offer it again
         error = "Choose one of the times below."
-        alternatives = nearest()
+        alternatives = distinct_starts(nearest_slots(catalog, service, start, **search))
     elif request.method == "GET":
-        free = slot_at(
-            catalog,
-            service,
-            start,
-            now=now,
-            therapists=[therapist],
-            exclude_appointment_id=appointment.id,
-        )
+        free = slot_at(catalog, service, start, **search)
         if free is None:
             error = "That time is not available any more."
-            alternatives = nearest()
+            alternatives = distinct_starts(nearest_slots(catalog, service, start, **search))
     elif form.validate_on_submit():
         try:
             booking.reschedule(
