@@ -49,11 +49,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from booking.api import bp as api
     from booking.extensions import csrf
+    from booking.feeds import bp as feeds
     from booking.manage import bp as manage
     from booking.public import bp as public
 
     app.register_blueprint(public)
     app.register_blueprint(manage, url_prefix="/manage")
+    app.register_blueprint(feeds, url_prefix="/calendar")
     csrf.exempt(api)  # JSON API: no cookies authorize it, a manage token does
     app.register_blueprint(api, url_prefix="/api/v1")
 

@@ -5,12 +5,21 @@ from __future__ import annotations
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
+from sqlalchemy import select
 
 from booking import clock, demo
+from booking.extensions import db
+from booking.links import webcal
+from booking.mail import outbox
+from booking.mail.delivery import Worker, run_loop
+from booking.models import Delivery, OutboxMessage
 from booking.services import clinic as clinic_service
+from booking.services import feeds
 from booking.services.errors import BookingError
 
 clinic_cli = AppGroup("clinic", help="Show or change the clinic's settings.")
+outbox_cli = AppGroup("outbox", help="Send queued emails; list and retry failed ones.")
+therapist_cli = AppGroup("therapist", help="Therapists' calendar feeds.")
 
 
 @clinic_cli.command("show")
@@ -30,7 +39,7 @@ def clinic_show() -> None:
 def clinic_set(name: str, value: str) -> None:
     """Change one clinic setting, e.g. `clinic set booking_horizon_days 60`."""
     try:
-        stored = clinic_service.change_setting(name, value, actor="cli")
+        stored = clinic_service.change_setting(name, value, actor="cli", now=clock.now())
     except BookingError as exc:
         details = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
         raise click.ClickException(details or exc.message) from None
@@ -48,6 +57,71 @@ def seed_demo() -> None:
     click.echo(f"Demo clinic created with {booked} appointments.")
 
 
+@outbox_cli.command("deliver")
+@click.option("--loop", is_flag=True, help="Keep running, sending messages as they fall due.")
+@click.option("--interval", default=2.0, show_default=True, help="Seconds between rounds.")
+def outbox_deliver(loop: bool, interval: float) -> None:
+    """Send every due message (over SMTP, or as .eml files without MAIL_SERVER)."""
+    worker = Worker()
+    if loop:
+        click.echo(f"Delivering every {interval:g} s as {worker.name} (Ctrl-C stops).")
+        report = run_loop(worker, interval=interval)
+    else:
+        report = worker.deliver_due()
+    click.echo(str(report))
+
+
+@outbox_cli.command("list")
+@click.option(
+    "--status",
+    type=click.Choice([d.value for d in Delivery]),
+    default=Delivery.FAILED.value,
+    show_default=True,
+)
+@click.option("--limit", default=50, show_default=True)
+def outbox_list(status: str, limit: int) -> None:
+    """List messages by status (no addresses: see the staff pages for those)."""
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.status == status)
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit)
+    ).all()
+    for m in rows:
+        click.echo(
+            f"{m.id}\tappointment {m.appointment_id}\t{m.event}\t{m.recipient}\t"
+            f"tries {m.attempts}\tdue {m.due_at:%Y-%m-%d %H:%M}Z\t{m.detail}"
+        )
+    if not rows:
+        click.echo(f"No {status} messages.")
+
+
+@outbox_cli.command("retry")
+@click.argument("ids", nargs=-1, type=int)
+@click.option("--all", "every", is_flag=True, help="Retry every failed message.")
+def outbox_retry(ids: tuple[int, ...], every: bool) -> None:
+    """Queue failed messages again, by id (or --all)."""
+    if not ids and not every:
+        raise click.UsageError("Give message ids, or --all.")
+    count = outbox.retry(None if every else list(ids), clock.now())
+    click.echo(f"{count} message(s) queued again.")
+
+
+@therapist_cli.command("feed-url")
+@click.argument("therapist_id", type=int)
+@click.option("--regenerate", is_flag=True, help="Make a new URL; the old one stops working.")
+def therapist_feed_url(therapist_id: int, regenerate: bool) -> None:
+    """Print a therapist's private calendar-feed URL (to subscribe to in a calendar app)."""
+    try:
+        url = feeds.feed_url(therapist_id, now=clock.now(), regenerate=regenerate, actor="cli")
+    except BookingError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(url)
+    click.echo(webcal(url))
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(clinic_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(therapist_cli)
     app.cli.add_command(seed_demo)

@@ -53,6 +53,21 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         # X-Forwarded-For/-Proto/-Host headers are then believed: rate limits count patients,
         # not the proxy, and links in pages and calendars are https.
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
+        # Where patients reach this site, for the links in emails and calendars. Never taken
+        # from a request's Host header, which a client chooses.
+        "BASE_URL": env.get("BASE_URL", "http://127.0.0.1:5000" if debug else "").rstrip("/"),
+        # Outgoing mail, with Flask-Mail's names. Without MAIL_SERVER, messages are written as
+        # .eml files under instance/mail/ (MAIL_FILE_DIR) instead of being sent.
+        "MAIL_SERVER": env.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(env.get("MAIL_PORT") or 0),  # 0: 465 with SSL, 587 with TLS, else 25
+        "MAIL_USE_TLS": flag(env.get("MAIL_USE_TLS"), default=False),
+        "MAIL_USE_SSL": flag(env.get("MAIL_USE_SSL"), default=False),
+        "MAIL_USERNAME": env.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": env.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", ""),  # else the clinic's email
+        "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 20),
+        "MAIL_FILE_DIR": env.get("MAIL_FILE_DIR") or str(Path(instance_path) / "mail"),
+        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS") or 10),
     }
 
 
@@ -61,3 +76,13 @@ def check(config: Mapping[str, Any]) -> None:
     relaxed = config.get("DEBUG") or config.get("TESTING")
     if not config.get("SECRET_KEY") and not relaxed:
         raise RuntimeError("SECRET_KEY must be set in the environment outside development")
+    base = config.get("BASE_URL") or ""
+    if not base and not relaxed:
+        raise RuntimeError(
+            "BASE_URL must be set outside development: the site's public address, such as "
+            "https://book.example-clinic.ca, for the links in emails and calendars"
+        )
+    if base and not base.startswith(("http://", "https://")):
+        raise RuntimeError("BASE_URL must start with https:// (or http://)")
+    if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
+        raise RuntimeError("Set MAIL_USE_TLS (STARTTLS) or MAIL_USE_SSL, not both")

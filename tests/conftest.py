@@ -38,6 +38,7 @@ def _config(url: str, clock: Clock) -> dict[str, Any]:
         "SQLALCHEMY_DATABASE_URI": url,
         "CLOCK": clock,
         "WTF_CSRF_ENABLED": True,
+        "BASE_URL": "https://clinic.test",
     }
 
 
@@ -156,10 +157,12 @@ class World:
         expires: date | None = None,
         hours: dict[int, list[tuple[time, time]]] | None = None,
         active: bool = True,
+        email: str = "",
     ) -> int:
         with self.app.app_context():
             therapist = Therapist(
                 name=name,
+                email=email,
                 active=active,
                 ims_certified=ims,
                 ims_certification_expires=expires,

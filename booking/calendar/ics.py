@@ -1,21 +1,46 @@
-"""One appointment as iCalendar (RFC 5545): the same UID and SEQUENCE as its invites.
+"""Appointments as iCalendar (RFC 5545) for invites (RFC 5546), downloads and feeds.
 
-Times are written in UTC, which every calendar client converts to its viewer's zone; the
-file carries the service, the place and how to prepare, never the patient's details.
+Every copy of an appointment, in whichever calendar, carries its stored UID and SEQUENCE, so
+clients update one event instead of adding another. Times are UTC, which every client shows
+in its viewer's zone, so no VTIMEZONE is needed and daylight-saving changes cannot shift
+them. `icalendar` writes the bytes: CRLF line ends, folding at 75 octets, TEXT escaping.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vText
 
-from booking.models import Appointment, Clinic, Service, Status, Therapist
+from booking.models import Appointment, Clinic, Service, Therapist
 
 PRODID = "-//booking//IMS clinic booking//EN"
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 REMINDER_BEFORE = timedelta(hours=2)
+FEED_REFRESH = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
+class Person:
+    name: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One appointment as a calendar shows it at one moment of its life."""
+
+    uid: str
+    sequence: int
+    start: datetime
+    end: datetime
+    summary: str
+    description: str
+    location: str
+    cancelled: bool = False
 
 
 def summary(service: Service, therapist: Therapist, clinic: Clinic) -> str:
@@ -33,46 +58,109 @@ def description(service: Service, clinic: Clinic, manage_url: str | None) -> str
     return "\n\n".join(parts)
 
 
-def appointment_calendar(
+def patient_visit(
     appointment: Appointment,
     *,
     service: Service,
     therapist: Therapist,
     clinic: Clinic,
-    now: datetime,
-    method: str = "PUBLISH",
-    manage_url: str | None = None,
+    manage_url: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    sequence: int | None = None,
+    cancelled: bool = False,
+) -> Visit:
+    """The patient's copy: service, therapist, place, how to prepare and the manage link."""
+    return Visit(
+        uid=appointment.calendar_uid,
+        sequence=appointment.sequence if sequence is None else sequence,
+        start=appointment.start_at if start is None else start,
+        end=appointment.end_at if end is None else end,
+        summary=summary(service, therapist, clinic),
+        description=description(service, clinic, manage_url),
+        location=clinic.address,
+        cancelled=cancelled,
+    )
+
+
+def invite(
+    visit: Visit, *, method: str, now: datetime, organizer: Person, attendee: Person
 ) -> bytes:
-    """Return the appointment as an iCalendar object, CRLF-terminated and folded."""
+    """Return an iTIP REQUEST or CANCEL for one attendee (RFC 5546 section 3.2)."""
+    if method not in ("REQUEST", "CANCEL"):
+        raise ValueError(f"unsupported iTIP method {method!r}")
+    event = _event(visit, now, cancelled=visit.cancelled or method == "CANCEL")
+    event.add("organizer", _address(organizer))
+    guest = _address(attendee)
+    guest.params["role"] = vText("REQ-PARTICIPANT")
+    guest.params["partstat"] = vText("NEEDS-ACTION")
+    guest.params["rsvp"] = vText("TRUE")
+    event.add("attendee", guest)
+    if method == "REQUEST":
+        _add_alarm(event, visit)
+    return _calendar([event], method=method).to_ical()
+
+
+def download(visit: Visit, *, now: datetime, organizer: Person | None) -> bytes:
+    """Return the file offered on the patient's pages: METHOD:PUBLISH, the invites' UID."""
+    event = _event(visit, now, cancelled=visit.cancelled)
+    if organizer is not None:
+        event.add("organizer", _address(organizer))
+    if not visit.cancelled:
+        _add_alarm(event, visit)
+    return _calendar([event], method="PUBLISH").to_ical()
+
+
+def feed(visits: Iterable[Visit], *, name: str, now: datetime) -> bytes:
+    """Return a subscription calendar (Apple Calendar, Google Calendar, Outlook)."""
+    calendar = _calendar([_event(v, now, cancelled=v.cancelled) for v in visits], "PUBLISH")
+    # Feeds, unlike invites, name themselves and say how often to look for changes.
+    calendar.add("x-wr-calname", name)
+    calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", FEED_REFRESH)
+    return calendar.to_ical()
+
+
+def _calendar(events: list[Event], method: str) -> Calendar:
     calendar = Calendar()
     calendar.add("prodid", PRODID)
     calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
     calendar.add("method", method)
+    for event in events:
+        calendar.add_component(event)
+    return calendar
+
+
+def _event(visit: Visit, now: datetime, *, cancelled: bool) -> Event:
     event = Event()
-    event.add("uid", appointment.calendar_uid)
-    event.add("sequence", appointment.sequence)
-    event.add("dtstamp", now)
-    event.add("dtstart", appointment.start_at)
-    event.add("dtend", appointment.end_at)
-    event.add("summary", summary(service, therapist, clinic))
-    if clinic.address:
-        event.add("location", clinic.address)
-    event.add("description", description(service, clinic, manage_url))
-    cancelled = appointment.status == Status.CANCELLED
+    event.add("uid", visit.uid)
+    event.add("sequence", visit.sequence)
+    event.add("dtstamp", now.astimezone(UTC))
+    event.add("dtstart", visit.start.astimezone(UTC))
+    event.add("dtend", visit.end.astimezone(UTC))
+    event.add("summary", visit.summary)
+    if visit.location:
+        event.add("location", visit.location)
+    if visit.description:
+        event.add("description", visit.description)
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
-    event.add("transp", "OPAQUE")
-    if clinic.email:
-        organizer = vCalAddress(f"mailto:{clinic.email}")
-        organizer.params["cn"] = vText(clinic.name)
-        event.add("organizer", organizer)
-    if not cancelled:
-        alarm = Alarm()
-        alarm.add("action", "DISPLAY")
-        alarm.add("description", summary(service, therapist, clinic))
-        alarm.add("trigger", -REMINDER_BEFORE)
-        event.add_component(alarm)
-    calendar.add_component(event)
-    return calendar.to_ical()
+    event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
+    return event
+
+
+def _add_alarm(event: Event, visit: Visit) -> None:
+    alarm = Alarm()  # after the event's own properties, as Outlook expects
+    alarm.add("action", "DISPLAY")
+    alarm.add("description", visit.summary)
+    alarm.add("trigger", -REMINDER_BEFORE)
+    event.add_component(alarm)
+
+
+def _address(person: Person) -> vCalAddress:
+    address = vCalAddress(f"mailto:{person.email}")
+    address.params["cn"] = vText(person.name)
+    return address
 
 
 def google_calendar_url(

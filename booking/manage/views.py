@@ -13,8 +13,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from booking import clock
-from booking.calendar.ics import appointment_calendar, google_calendar_url
+from booking.calendar import ics as calendar
+from booking.calendar.ics import google_calendar_url
 from booking.extensions import limiter
+from booking.links import external_url
+from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
 from booking.models import Appointment, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm
@@ -48,17 +51,21 @@ def confirmed(token: str) -> str:
 
 @bp.get("/<token>/appointment.ics")
 def ics(token: str) -> Response:
+    """The same event as the emailed invites (UID, SEQUENCE), as a file to open."""
     catalog, appointment, now = _open(token)
     if appointment.status == Status.CANCELLED:
         abort(404)
-    body = appointment_calendar(
+    visit = calendar.patient_visit(
         appointment,
         **_parts(catalog, appointment),
-        now=now,
-        manage_url=url_for("manage.show", token=token, _external=True),
+        manage_url=external_url("manage.show", token=token),
     )
+    try:
+        organizer = sender(catalog.clinic)
+    except CannotCompose:
+        organizer = None
     return Response(
-        body,
+        calendar.download(visit, now=now, organizer=organizer),
         mimetype="text/calendar",
         headers={
             "Content-Disposition": f'attachment; filename="appointment-{appointment.reference}.ics"'

@@ -11,6 +11,14 @@ from booking.models.appointment import (
 )
 from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
 from booking.models.clinic import CatalogVersion, Clinic, Closure
+from booking.models.outbox import (
+    CalendarFeed,
+    Delivery,
+    Event,
+    Method,
+    OutboxMessage,
+    Recipient,
+)
 from booking.models.patient import Patient, normalize_email
 from booking.models.screening import QUESTIONS, Screening
 from booking.models.service import Service
@@ -23,11 +31,17 @@ __all__ = [
     "Appointment",
     "AuditEvent",
     "Base",
+    "CalendarFeed",
     "CatalogVersion",
     "Clinic",
     "Closure",
+    "Delivery",
+    "Event",
     "IdempotencyKey",
+    "Method",
+    "OutboxMessage",
     "Patient",
+    "Recipient",
     "Screening",
     "Service",
     "Source",

@@ -21,6 +21,7 @@ class Clinic(Base):
         CheckConstraint("min_notice_minutes >= 0", name="min_notice_non_negative"),
         CheckConstraint("booking_horizon_days BETWEEN 1 AND 730", name="horizon_range"),
         CheckConstraint("cancel_cutoff_minutes >= 0", name="cutoff_non_negative"),
+        CheckConstraint("reminder_lead_minutes >= 0", name="reminder_lead_non_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -33,6 +34,8 @@ class Clinic(Base):
     min_notice_minutes: Mapped[int] = mapped_column(default=12 * 60)
     booking_horizon_days: Mapped[int] = mapped_column(default=90)
     cancel_cutoff_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    # The reminder email goes this long before the visit; 0 sends none.
+    reminder_lead_minutes: Mapped[int] = mapped_column(default=24 * 60)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -53,6 +56,10 @@ class Clinic(Base):
     @property
     def cancel_cutoff(self) -> timedelta:
         return timedelta(minutes=self.cancel_cutoff_minutes)
+
+    @property
+    def reminder_lead(self) -> timedelta:
+        return timedelta(minutes=self.reminder_lead_minutes)
 
 
 class Closure(Base):

@@ -24,6 +24,8 @@ class Therapist(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
     bio: Mapped[str] = mapped_column(Text, default="")
+    # Where the therapist's copy of each invite goes; empty: the therapist gets none.
+    email: Mapped[str] = mapped_column(String(254), default="")
     active: Mapped[bool] = mapped_column(default=True)
     ims_certified: Mapped[bool] = mapped_column(default=False)
     ims_certification_expires: Mapped[date | None]

@@ -20,6 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from booking.database import lock_therapists, transactional, violated
 from booking.extensions import db
+from booking.mail import outbox
+from booking.mail.outbox import Placement
 from booking.models import (
     PATIENT_OVERLAP,
     QUESTIONS,
@@ -27,6 +29,7 @@ from booking.models import (
     Appointment,
     AuditEvent,
     Clinic,
+    Event,
     IdempotencyKey,
     Patient,
     Screening,
@@ -164,7 +167,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     _require_prerequisite(service, patient_id, request.start)
     if patient_id is None:
         patient_id = _add_patient(request.patient, email, now, actor)
-    token = tokens.new_token()
+    uid = tokens.new_calendar_uid(_uid_domain(catalog))
+    token = tokens.manage_token(_secret(), uid)
     appointment = Appointment(
         reference=tokens.new_reference(),
         therapist_id=therapist_id,
@@ -175,7 +179,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         occupied_until=request.start + service.duration + service.buffer,
         status=Status.BOOKED.value,
         source=request.source.value,
-        calendar_uid=tokens.new_calendar_uid(_uid_domain(catalog)),
+        calendar_uid=uid,
         manage_token_hash=tokens.hash_token(token),
         notes=request.notes.strip(),
         created_at=now,
@@ -187,6 +191,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         answers = request.screening
         db.session.add(Screening(appointment_id=appointment.id, **answers, consented_at=now))
     _audit(actor, "booked", appointment, before=None, now=now)
+    outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now)
     if key:
         db.session.add(
             IdempotencyKey(
@@ -270,6 +275,7 @@ def _move(
     _require_prerequisite(service, appointment.patient_id, start, appointment.id)
     _keep_follow_ups_anchored(catalog, appointment, start)
     before = appointment.snapshot()
+    was = Placement.of(appointment)
     appointment.therapist_id = target
     appointment.start_at = start
     appointment.end_at = start + service.duration
@@ -278,6 +284,7 @@ def _move(
     appointment.updated_at = now
     _flush()
     _audit(change.actor, "rescheduled", appointment, before=before, now=now)
+    outbox.record(Event.RESCHEDULED, appointment, catalog=catalog, now=now, before=was)
     db.session.flush()
     return appointment
 
@@ -310,6 +317,7 @@ def _cancel(appointment_id: int, now: datetime, reason: str, change: _Change) ->
     appointment.updated_at = now
     _flush()
     _audit(change.actor, "cancelled", appointment, before=before, now=now)
+    outbox.record(Event.CANCELLED, appointment, catalog=catalog, now=now)
     db.session.flush()
     return appointment
 

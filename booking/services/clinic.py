@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from booking.database import write_transaction
 from booking.extensions import db
+from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
 from booking.services.errors import InvalidRequest, NotFound
 
@@ -63,6 +64,7 @@ SETTINGS: dict[str, Callable[[str], Any]] = {
     "min_notice_minutes": _bounded_int(0, 60 * 24 * 60),
     "booking_horizon_days": _bounded_int(1, 730),
     "cancel_cutoff_minutes": _bounded_int(0, 60 * 24 * 60),
+    "reminder_lead_minutes": _bounded_int(0, 60 * 24 * 7),
 }
 
 
@@ -72,7 +74,7 @@ def settings() -> dict[str, Any]:
     return {name: getattr(clinic, name) for name in SETTINGS}
 
 
-def change_setting(name: str, raw: str, *, actor: str) -> Any:
+def change_setting(name: str, raw: str, *, actor: str, now: datetime) -> Any:
     """Set one clinic setting from its text form, audited; return the stored value."""
     parse = SETTINGS.get(name)
     if parse is None:
@@ -85,8 +87,11 @@ def change_setting(name: str, raw: str, *, actor: str) -> Any:
         clinic = get_clinic()
         before = getattr(clinic, name)
         setattr(clinic, name, value)
+        if name == "reminder_lead_minutes":
+            outbox.move_reminders(clinic.reminder_lead, now)
         session.add(
             AuditEvent(
+                at=now,
                 actor=actor,
                 action="setting_changed",
                 entity="clinic",

@@ -10,12 +10,28 @@ import uuid
 
 # No 0/O, 1/I/L, 5/S, 2/Z: a reference is read out over the phone.
 REFERENCE_ALPHABET = "346789ABCDEFGHJKMNPQRTUVWXY"
-TOKEN_BYTES = 32
 
 
-def new_token() -> str:
-    """Return a fresh manage token: 256 random bits, URL-safe."""
-    return _encode(secrets.token_bytes(TOKEN_BYTES))
+def manage_token(secret: str, calendar_uid: str) -> str:
+    """Return the appointment's manage token: derived, so every later email can carry it.
+
+    Only its hash is stored, so a copy of the database alone opens nothing; with the app
+    secret, the clinic's own worker can put the link into a reminder or a reschedule notice.
+    """
+    return _encode(_pad(secret, f"manage:{calendar_uid}"))
+
+
+def feed_token(secret: str, therapist_id: int, feed_secret: str) -> str:
+    """Return the token in a therapist's calendar-feed URL; a new `feed_secret` kills the old."""
+    return _encode(_pad(secret, f"feed:{therapist_id}:{feed_secret}"))
+
+
+def new_secret() -> str:
+    return secrets.token_hex(16)
+
+
+def same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
 
 
 def hash_token(token: str) -> str:

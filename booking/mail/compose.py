@@ -1,0 +1,200 @@
+"""One outbox row as an email that Gmail, Outlook, Apple Mail and Thunderbird show as an invite.
+
+The MIME layout follows iMIP (RFC 6047) and ../shared/INVITES.md:
+
+    multipart/mixed
+      multipart/alternative
+        text/plain
+        text/html
+        text/calendar; method=REQUEST; charset=UTF-8   (inline)
+      application/ics; name="invite.ics"               (the same bytes, as an attachment)
+
+The calendar goes in as bytes (base64), so its CRLF line ends arrive untouched, and the
+whole message is serialized with `email.policy.SMTP` (CRLF everywhere). Reminders are text
+and HTML only: the invite already in the calendar stays the one event.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+
+from flask import current_app, render_template
+
+from booking.calendar import ics
+from booking.calendar.ics import Person
+from booking.extensions import db
+from booking.links import external_url
+from booking.models import (
+    Appointment,
+    Clinic,
+    Event,
+    Method,
+    OutboxMessage,
+    Patient,
+    Recipient,
+    Service,
+    Therapist,
+)
+from booking.services import catalog as catalogs
+from booking.services import tokens
+from booking.templating import short_day, when_text
+
+
+class CannotCompose(Exception):
+    """The message cannot be written (no sender address): retrying will not help."""
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    sender: str  # the envelope sender: the clinic's scheduling address
+    recipient: str
+    data: bytes  # the whole message, CRLF line ends
+
+
+# Short enough for a phone's inbox; the body has the full date and the zone.
+SUBJECTS = {
+    (Recipient.PATIENT, Event.BOOKED): "Booked: {service}, {when}",
+    (Recipient.PATIENT, Event.RESCHEDULED): "Moved: {service}, now {when}",
+    (Recipient.PATIENT, Event.CANCELLED): "Cancelled: {service}, {when}",
+    (Recipient.PATIENT, Event.REMINDER): "Reminder: {service}, {when}",
+    (Recipient.THERAPIST, Event.BOOKED): "New: {service}, {patient}, {when}",
+    (Recipient.THERAPIST, Event.RESCHEDULED): "Moved: {service}, {patient}, now {when}",
+    (Recipient.THERAPIST, Event.CANCELLED): "Cancelled: {service}, {patient}, {when}",
+}
+
+
+def sender(clinic: Clinic) -> Person:
+    """The clinic's scheduling address: MAIL_DEFAULT_SENDER, or else the clinic's email."""
+    name, address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")
+    address = address or clinic.email
+    if not address:
+        raise CannotCompose("No sender address: set MAIL_DEFAULT_SENDER or the clinic's email.")
+    return Person(name or clinic.name, address)
+
+
+def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
+    """Render the row's email as it should read now, for the state the row recorded."""
+    catalog = catalogs.current()
+    clinic = catalog.clinic
+    appointment = db.session.get(Appointment, message.appointment_id)
+    patient = db.session.get(Patient, appointment.patient_id)
+    service = catalog.services[message.service_id]
+    therapist = catalog.therapists.get(message.therapist_id) or db.session.get(
+        Therapist, message.therapist_id
+    )
+    organizer = sender(clinic)
+    recipient = Recipient(message.recipient)
+    event = Event(message.event)
+    to = Person(message.to_name, message.to_address)
+    manage_url = _manage_url(appointment) if recipient == Recipient.PATIENT else None
+    zone = clinic.zone
+    local = message.start_at.astimezone(zone)
+    context = {
+        "event": event.value,
+        "method": message.method,
+        "clinic": clinic,
+        "service": service,
+        "therapist": therapist,
+        "patient_name": patient.name,
+        "to_name": message.to_name,
+        "reference": appointment.reference,
+        "when": when_text(message.start_at, zone),
+        "short_when": f"{short_day(local.date())} {local:%H:%M}",
+        "previous_when": when_text(message.previous_start_at, zone)
+        if message.previous_start_at
+        else None,
+        "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
+        "manage_url": manage_url,
+        "cutoff": _hours(clinic.cancel_cutoff_minutes),
+        "recipient_is_therapist": recipient == Recipient.THERAPIST,
+        "book_url": external_url("public.services"),
+        # The therapist lost this visit to a colleague (a CANCEL inside a move).
+        "reassigned": event == Event.RESCHEDULED and message.method == Method.CANCEL,
+    }
+    template = f"email/{recipient.value}"
+    if event == Event.REMINDER:
+        template = "email/reminder"
+    email = EmailMessage(policy=SMTP)
+    email["Subject"] = _subject(recipient, event, context, service, patient)
+    email["From"] = formataddr((organizer.name, organizer.email))
+    email["To"] = formataddr((to.name, to.email))
+    if clinic.email and clinic.email != organizer.email:
+        email["Reply-To"] = formataddr((clinic.name, clinic.email))
+    email["Date"] = format_datetime(now)
+    email["Message-ID"] = message.message_id
+    email["Auto-Submitted"] = "auto-generated"
+    email.set_content(render_template(f"{template}.txt", **context))
+    email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
+    if message.method:
+        calendar = _invite(message, appointment, service, therapist, patient, clinic)
+        body = ics.invite(
+            calendar, method=message.method, now=now, organizer=organizer, attendee=to
+        )
+        email.add_alternative(
+            body, "text", "calendar", params={"method": message.method, "charset": "UTF-8"}
+        )
+        email.make_mixed()
+        email.add_attachment(body, "application", "ics", filename="invite.ics")
+    return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=SMTP))
+
+
+def _subject(
+    recipient: Recipient, event: Event, context: dict, service: Service, patient: Patient
+) -> str:
+    when = context["short_when"]
+    if context["reassigned"]:
+        return f"Moved to a colleague: {service.name}, {patient.name}, {when}"
+    return SUBJECTS[recipient, event].format(service=service.name, when=when, patient=patient.name)
+
+
+def _invite(
+    message: OutboxMessage,
+    appointment: Appointment,
+    service: Service,
+    therapist: Therapist,
+    patient: Patient,
+    clinic: Clinic,
+) -> ics.Visit:
+    cancelled = message.method == Method.CANCEL
+    if message.recipient == Recipient.PATIENT:
+        return ics.patient_visit(
+            appointment,
+            service=service,
+            therapist=therapist,
+            clinic=clinic,
+            manage_url=None if cancelled else _manage_url(appointment),
+            start=message.start_at,
+            end=message.end_at,
+            sequence=message.sequence,
+            cancelled=cancelled,
+        )
+    # The therapist's copy: the patient's name, and nothing else about them.
+    return ics.Visit(
+        uid=appointment.calendar_uid,
+        sequence=message.sequence,
+        start=message.start_at,
+        end=message.end_at,
+        summary=f"{service.name}: {patient.name}",
+        description=f"Reference {appointment.reference}.",
+        location=clinic.address,
+        cancelled=cancelled,
+    )
+
+
+def _hours(minutes: int) -> str:
+    if not minutes:
+        return ""
+    hours = minutes / 60
+    return f"{hours:g} hour{'' if hours == 1 else 's'}"
+
+
+def _manage_url(appointment: Appointment) -> str | None:
+    """The patient's private link, if this appointment's token is the derived one."""
+    token = tokens.manage_token(current_app.config["SECRET_KEY"], appointment.calendar_uid)
+    if tokens.hash_token(token) != appointment.manage_token_hash:
+        return None  # booked before tokens were derived: the old link still works
+    return external_url("manage.show", token=token)
