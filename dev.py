@@ -11,6 +11,7 @@ import hashlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -71,6 +72,7 @@ def flask_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("SECRET_KEY", key_file.read_text().strip())
     env.setdefault("SESSION_COOKIE_SECURE", "false")  # served over plain http on 127.0.0.1
+    env.setdefault("BASE_URL", "http://127.0.0.1:5000")  # for the links in emails
     env["FLASK_APP"] = "wsgi"
     return env
 
@@ -81,8 +83,31 @@ def run() -> None:
     flask = BIN / "flask"
     sh(flask, "db", "upgrade", env=env)
     sh(flask, "seed-demo", env=env)
-    print("\nServing on http://127.0.0.1:5000 (Ctrl-C stops it)\n", flush=True)
-    os.execve(str(flask), [str(flask), "run", "--host", "127.0.0.1", "--port", "5000"], env)
+    mail = (
+        "sent through " + env["MAIL_SERVER"]
+        if env.get("MAIL_SERVER")
+        else "written to instance/mail/"
+    )
+    print(
+        "\nServing on http://127.0.0.1:5000 (Ctrl-C stops it)."
+        f"\nEmails (invites, reminders) are {mail} within seconds.\n",
+        flush=True,
+    )
+    # The delivery worker runs beside the web server, as it would in production.
+    worker = subprocess.Popen([str(flask), "outbox", "deliver", "--loop"], cwd=ROOT, env=env)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopping us stops the worker too
+    try:
+        subprocess.run(
+            [str(flask), "run", "--host", "127.0.0.1", "--port", "5000"], cwd=ROOT, env=env
+        )
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            worker.kill()
 
 
 def postgres_answers() -> bool:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
-from icalendar import Alarm, Calendar, Event, vCalAddress, vText
+from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText
 
 from booking.models import Appointment, Clinic, Service, Therapist
 
@@ -117,7 +117,7 @@ def feed(visits: Iterable[Visit], *, name: str, now: datetime) -> bytes:
     # Feeds, unlike invites, name themselves and say how often to look for changes.
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
-    calendar.add("x-published-ttl", FEED_REFRESH)
+    calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
     return calendar.to_ical()
 
 

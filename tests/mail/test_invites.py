@@ -274,3 +274,23 @@ def test_a_change_that_rolls_back_takes_its_messages_with_it(clinic, mail_app, m
     assert outbox_rows(mail_app) == 0
     with mail_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Appointment)) == 0
+
+
+def test_the_pages_offer_the_same_event_as_the_invite(clinic, mail_app, client, smtp):
+    from icalendar import Calendar
+
+    response = book_on_site(client, "physio", local(NEXT_TUESDAY, 9), therapist=str(clinic.maya))
+    confirmed = client.get(response.headers["Location"])
+    assert "We have emailed the confirmation" in confirmed.text
+    assert "patient1@example.com" in confirmed.text
+    deliver(mail_app)
+    invite = to(smtp.inbox, "patient1@example.com")[0].event()
+    manage = response.headers["Location"].removesuffix("/confirmed")
+    download = client.get(f"{manage}/appointment.ics")
+    calendar = Calendar.from_ical(download.data)
+    assert str(calendar["METHOD"]) == "PUBLISH"
+    event = calendar.walk("VEVENT")[0]
+    for prop in ("UID", "SEQUENCE", "DTSTART", "DTEND", "SUMMARY", "LOCATION", "DESCRIPTION"):
+        assert event[prop].to_ical() == invite[prop].to_ical(), prop
+    # The email's link and the page's link are the same private link, built from BASE_URL.
+    assert f"https://clinic.test{manage}" in str(event["DESCRIPTION"])
