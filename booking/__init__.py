@@ -36,7 +36,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from booking import database  # noqa: F401  (installs the SQLite engine hooks)
-    from booking.extensions import csrf, db, limiter, migrate
+    from booking.extensions import csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
@@ -44,6 +44,7 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     limiter.init_app(app)
+    login_manager.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -52,10 +53,12 @@ def register_blueprints(app: Flask) -> None:
     from booking.feeds import bp as feeds
     from booking.manage import bp as manage
     from booking.public import bp as public
+    from booking.staff import bp as staff
 
     app.register_blueprint(public)
     app.register_blueprint(manage, url_prefix="/manage")
     app.register_blueprint(feeds, url_prefix="/calendar")
+    app.register_blueprint(staff, url_prefix="/staff")
     csrf.exempt(api)  # JSON API: no cookies authorize it, a manage token does
     app.register_blueprint(api, url_prefix="/api/v1")
 

@@ -12,9 +12,9 @@ from booking.extensions import db
 from booking.links import webcal
 from booking.mail import outbox
 from booking.mail.delivery import Worker, run_loop
-from booking.models import Delivery, OutboxMessage
+from booking.models import Delivery, OutboxMessage, Role
+from booking.services import accounts, feeds
 from booking.services import clinic as clinic_service
-from booking.services import feeds
 from booking.services.errors import BookingError
 
 clinic_cli = AppGroup("clinic", help="Show or change the clinic's settings.")
@@ -120,8 +120,34 @@ def therapist_feed_url(therapist_id: int, regenerate: bool) -> None:
     click.echo(webcal(url))
 
 
+@click.command("create-user")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), default=Role.ADMIN.value)
+@click.option("--therapist", "therapist_id", type=int, help="The therapist a therapist account is.")
+@click.password_option(help="Prompted for (twice) when not given.")
+@with_appcontext
+def create_user(email: str, name: str, role: str, therapist_id: int | None, password: str) -> None:
+    """Create a staff account, e.g. the first admin."""
+    try:
+        user = accounts.create_user(
+            email=email,
+            name=name,
+            password=password,
+            role=Role(role),
+            therapist_id=therapist_id,
+            actor="cli",
+            now=clock.now(),
+        )
+    except BookingError as exc:
+        details = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
+        raise click.ClickException(details or exc.message) from None
+    click.echo(f"Created {user.role} account {user.email}.")
+
+
 def register(app: Flask) -> None:
     app.cli.add_command(clinic_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(therapist_cli)
     app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)

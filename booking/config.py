@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,11 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 20),
         "MAIL_FILE_DIR": env.get("MAIL_FILE_DIR") or str(Path(instance_path) / "mail"),
         "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS") or 10),
+        # Staff sessions end after this long without a request, and at the latest after
+        # STAFF_SESSION_MAX_HOURS however busy (a shared front-desk computer).
+        "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("STAFF_IDLE_MINUTES") or 120)),
+        "STAFF_SESSION_MAX_HOURS": int(env.get("STAFF_SESSION_MAX_HOURS") or 12),
+        "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute; 30 per hour"),
     }
 
 

@@ -11,7 +11,17 @@ from datetime import date, datetime, time, timedelta
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.mail import outbox
-from booking.models import Clinic, Closure, Service, Source, Therapist, TimeOff, WorkingHours
+from booking.models import (
+    Clinic,
+    Closure,
+    Role,
+    Service,
+    Source,
+    Therapist,
+    TimeOff,
+    WorkingHours,
+)
+from booking.services import accounts
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails, book
@@ -154,10 +164,32 @@ def seed(now: datetime, *, rng: random.Random | None = None) -> int:
         session.add(
             Closure(starts_on=christmas, ends_on=christmas + timedelta(days=1), reason="Holidays")
         )
+    _demo_accounts(now, therapists[0].id)
     booked = _book_demo_patients(now, zone, rng)
     # The demo's invented patients get no email: only bookings made from now on send any.
     outbox.discard_pending("Demo data: not sent.")
     return booked
+
+
+DEMO_PASSWORD = "demo-clinic-password"  # a local demo only: README says so
+
+
+def _demo_accounts(now: datetime, maya_id: int) -> None:
+    """Sign-ins for the demo's staff workspace, one per role."""
+    for email, name, role, therapist_id in (
+        ("admin@cedargrove.example", "Alex Admin", Role.ADMIN, None),
+        ("reception@cedargrove.example", "Rita Reception", Role.RECEPTION, None),
+        ("maya.chen@cedargrove.example", "Maya Chen", Role.THERAPIST, maya_id),
+    ):
+        accounts.create_user(
+            email=email,
+            name=name,
+            password=DEMO_PASSWORD,
+            role=role,
+            therapist_id=therapist_id,
+            actor="demo",
+            now=now,
+        )
 
 
 FIRST = [

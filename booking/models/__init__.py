@@ -22,6 +22,7 @@ from booking.models.outbox import (
 from booking.models.patient import Patient, normalize_email
 from booking.models.screening import QUESTIONS, Screening
 from booking.models.service import Service
+from booking.models.staff import Role, StaffUser
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
 
 __all__ = [
@@ -42,9 +43,11 @@ __all__ = [
     "OutboxMessage",
     "Patient",
     "Recipient",
+    "Role",
     "Screening",
     "Service",
     "Source",
+    "StaffUser",
     "Status",
     "Therapist",
     "TimeOff",

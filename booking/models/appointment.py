@@ -72,6 +72,7 @@ class Appointment(Base):
     manage_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
+    arrived_at: Mapped[datetime | None]  # reception checked the patient in
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

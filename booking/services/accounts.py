@@ -1,0 +1,147 @@
+"""Staff accounts: creation, sign-in and password changes.
+
+Passwords are hashed with scrypt (Werkzeug's default), each with its own salt. Signing in
+takes the same time whether or not the account exists, and says the same thing on failure,
+so the login form cannot be used to find out who works at the clinic.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from booking.database import write_transaction
+from booking.extensions import db
+from booking.models import AuditEvent, Role, StaffUser, Therapist
+from booking.services.errors import InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+MIN_PASSWORD = 12
+MAX_PASSWORD = 256
+# Checked when no account matches, so a wrong email costs as long as a wrong password.
+_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+def normalize(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise InvalidRequest({"email": "Enter an email address like name@example.com."}) from None
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise InvalidRequest({"password": f"Use at least {MIN_PASSWORD} characters."})
+    if len(password) > MAX_PASSWORD:
+        raise InvalidRequest({"password": f"Use at most {MAX_PASSWORD} characters."})
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    password: str,
+    role: Role,
+    therapist_id: int | None = None,
+    actor: str,
+    now: datetime,
+) -> StaffUser:
+    """Create a staff account, or raise `InvalidRequest` naming the field at fault."""
+    address = normalize(email)
+    check_password_rules(password)
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise InvalidRequest({"name": "Enter a name of at most 120 characters."})
+    if (role == Role.THERAPIST) != (therapist_id is not None):
+        raise InvalidRequest({"therapist": "A therapist account is linked to one therapist."})
+    with write_transaction() as session:
+        if therapist_id is not None and session.get(Therapist, therapist_id) is None:
+            raise InvalidRequest({"therapist": "There is no such therapist."})
+        if session.scalar(select(StaffUser.id).where(StaffUser.email == address)):
+            raise InvalidRequest({"email": "An account with this email exists already."})
+        if therapist_id is not None and session.scalar(
+            select(StaffUser.id).where(StaffUser.therapist_id == therapist_id)
+        ):
+            raise InvalidRequest({"therapist": "This therapist has an account already."})
+        user = StaffUser(
+            email=address,
+            name=name,
+            password_hash=generate_password_hash(password),
+            role=role.value,
+            therapist_id=therapist_id,
+            active=True,
+            session_version=0,
+            created_at=now,
+        )
+        session.add(user)
+        session.flush()
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="account_created",
+                entity="staff_user",
+                entity_id=user.id,
+                after={"role": user.role, "therapist_id": therapist_id},
+            )
+        )
+    log.info("staff account %s created", user.id)
+    return user
+
+
+def authenticate(email: str, password: str, *, now: datetime) -> StaffUser | None:
+    """Return the active account these credentials open, or None (the same way every time)."""
+    try:
+        address = normalize(email)
+    except InvalidRequest:
+        address = ""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
+    password = password[:MAX_PASSWORD]
+    if user is None or not user.active:
+        check_password_hash(_DUMMY_HASH, password)
+        return None
+    if not check_password_hash(user.password_hash, password):
+        return None
+    with write_transaction() as session:
+        user = session.get(StaffUser, user.id)
+        user.last_login_at = now
+    return user
+
+
+def load(user_id: str) -> StaffUser | None:
+    """Return the account a session names, if that session is still valid (Flask-Login)."""
+    raw_id, _, version = user_id.partition(".")
+    if not (raw_id.isdigit() and version.isdigit()):
+        return None
+    user = db.session.get(StaffUser, int(raw_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
+def change_password(user_id: int, current: str, new: str, *, now: datetime) -> StaffUser:
+    """Change a password; every other session of the account is signed out."""
+    check_password_rules(new)
+    with write_transaction() as session:
+        user = session.get(StaffUser, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        if not check_password_hash(user.password_hash, current[:MAX_PASSWORD]):
+            raise InvalidRequest({"current": "That is not your current password."})
+        user.password_hash = generate_password_hash(new)
+        user.session_version += 1
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=f"staff:{user.id}",
+                action="password_changed",
+                entity="staff_user",
+                entity_id=user.id,
+            )
+        )
+    return user

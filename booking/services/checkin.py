@@ -1,0 +1,63 @@
+"""The front desk's marks on a visit: arrived, completed, no-show (each audited).
+
+None of them moves the visit in anyone's calendar, so none raises the calendar SEQUENCE or
+sends a message.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from datetime import datetime, timedelta
+
+from booking.database import transactional
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Status
+from booking.services.errors import NotChangeable, NotFound
+
+log = logging.getLogger(__name__)
+
+EARLY_ARRIVAL = timedelta(hours=2)
+
+
+class Mark(enum.StrEnum):
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+@transactional
+def mark(appointment_id: int, what: Mark, *, actor: str, now: datetime) -> Appointment:
+    """Record what happened to a booked visit, or raise why it cannot be recorded now."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    if appointment.status != Status.BOOKED:
+        raise NotChangeable(f"This appointment is {appointment.status.replace('_', '-')}.")
+    before = appointment.snapshot() | {"arrived": appointment.arrived_at is not None}
+    if what == Mark.ARRIVED:
+        if now < appointment.start_at - EARLY_ARRIVAL or now >= appointment.end_at:
+            raise NotChangeable("A patient can be checked in from 2 hours before the visit.")
+        if appointment.arrived_at is None:
+            appointment.arrived_at = now
+    else:
+        if now < appointment.start_at:
+            raise NotChangeable("A visit can be marked once it has started.")
+        appointment.status = (
+            Status.COMPLETED.value if what == Mark.COMPLETED else Status.NO_SHOW.value
+        )
+    appointment.updated_at = now
+    db.session.add(
+        AuditEvent(
+            at=now,
+            actor=actor,
+            action=what.value,
+            entity="appointment",
+            entity_id=appointment.id,
+            before=before,
+            after=appointment.snapshot() | {"arrived": appointment.arrived_at is not None},
+        )
+    )
+    db.session.flush()
+    log.info("appointment %s marked %s", appointment.id, what.value)
+    return appointment

@@ -1,0 +1,198 @@
+"""What the staff see of a day or a week: hours, breaks, time off and appointments per column.
+
+A column is one therapist on one day: the clinic's day view puts the working therapists side
+by side, a therapist's week view puts their seven days side by side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import Appointment, Patient, Service, Status, Therapist, TimeOff
+from booking.services import catalog as catalogs
+from booking.services.catalog import Catalog, certified
+from booking.services.clinic import local_day_bounds
+
+ROW_MINUTES = 5  # the grid's resolution
+DEFAULT_OPEN, DEFAULT_CLOSE = time(8), time(18)
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    id: int
+    reference: str
+    start: datetime
+    end: datetime
+    status: str
+    arrived: bool
+    patient: str
+    service: str
+    needs_ims: bool
+    uncertified: bool  # the therapist's IMS certification has lapsed by this date
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    start: datetime
+    end: datetime
+    label: str = ""
+
+
+@dataclass
+class Column:
+    therapist: Therapist
+    day: date
+    hours: list[Span] = field(default_factory=list)
+    time_off: list[Span] = field(default_factory=list)
+    visits: list[Visit] = field(default_factory=list)
+
+    @property
+    def breaks(self) -> list[Span]:
+        """The gaps between working windows (lunch), for the grid to shade."""
+        return [
+            Span(a.end, b.start, "Break")
+            for a, b in zip(self.hours, self.hours[1:], strict=False)
+            if a.end < b.start
+        ]
+
+
+@dataclass
+class Schedule:
+    columns: list[Column]
+    zone: object
+    opens: time  # the first and last grid row, local wall clock
+    closes: time
+    closed: bool = False  # a clinic closure covers the day
+
+    def row(self, instant: datetime) -> int:
+        """The grid row (from 2: row 1 holds the headings) where `instant` falls."""
+        local = instant.astimezone(self.zone)
+        minutes = local.hour * 60 + local.minute - (self.opens.hour * 60 + self.opens.minute)
+        return 2 + max(minutes, 0) // ROW_MINUTES
+
+    def span(self, start: datetime, end: datetime) -> int:
+        return max(1, self.row(end) - self.row(start))
+
+    @property
+    def rows(self) -> int:
+        return self.row_of(self.closes) - 1
+
+    def row_of(self, wall: time) -> int:
+        minutes = wall.hour * 60 + wall.minute - (self.opens.hour * 60 + self.opens.minute)
+        return 2 + minutes // ROW_MINUTES
+
+    def hour_marks(self) -> list[tuple[int, str]]:
+        marks = []
+        for hour in range(self.opens.hour, self.closes.hour + (1 if self.closes.minute else 0)):
+            if time(hour) >= self.opens:
+                marks.append((self.row_of(time(hour)), f"{hour:02d}:00"))
+        return marks
+
+
+def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedule:
+    """Every therapist who works or has visits on `day` (or only those given), side by side."""
+    catalog = catalogs.current()
+    wanted = therapist_ids if therapist_ids is not None else list(catalog.therapists)
+    visits = _visits(catalog, wanted, day, day)
+    columns = []
+    for therapist_id in wanted:
+        therapist = catalog.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
+        column = _column(catalog, therapist, day, visits)
+        if therapist_ids is not None or column.hours or column.visits:
+            columns.append(column)
+    return _schedule(catalog, columns, day, day)
+
+
+def week_schedule(therapist_id: int, monday: date) -> Schedule:
+    """One therapist's week, a column per day."""
+    catalog = catalogs.current()
+    therapist = catalog.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
+    sunday = monday + timedelta(days=6)
+    visits = _visits(catalog, [therapist_id], monday, sunday)
+    days = [monday + timedelta(days=n) for n in range(7)]
+    columns = [_column(catalog, therapist, day, visits) for day in days]
+    return _schedule(catalog, columns, monday, sunday)
+
+
+def _schedule(catalog: Catalog, columns: list[Column], first: date, last: date) -> Schedule:
+    zone = catalog.clinic.zone
+    walls = [
+        (s.start.astimezone(zone).time(), s.end.astimezone(zone).time())
+        for c in columns
+        for s in [*c.hours, *c.visits]
+    ]
+    earliest = min([DEFAULT_OPEN, *(a for a, _ in walls)])
+    latest = max([DEFAULT_CLOSE, *(b for _, b in walls if b != time(0))])
+    opens = time(earliest.hour)
+    closes = time(min(latest.hour + (1 if latest.minute else 0), 23))
+    closed = first == last and bool(catalog.closed_dates(first, last))
+    return Schedule(columns, zone, opens, closes, closed=closed)
+
+
+def _column(
+    catalog: Catalog, therapist: Therapist, day: date, visits: dict[tuple[int, date], list[Visit]]
+) -> Column:
+    zone = catalog.clinic.zone
+    column = Column(therapist, day)
+    if not catalog.closed_dates(day, day):
+        for t0, t1 in catalog.hours.get(therapist.id, {}).get(day.weekday(), ()):
+            column.hours.append(
+                Span(datetime.combine(day, t0, tzinfo=zone), datetime.combine(day, t1, tzinfo=zone))
+            )
+    start, end = local_day_bounds(day, day, zone)
+    for row in db.session.scalars(
+        select(TimeOff)
+        .where(TimeOff.therapist_id == therapist.id, TimeOff.start_at < end, TimeOff.end_at > start)
+        .order_by(TimeOff.start_at)
+    ):
+        column.time_off.append(
+            Span(max(row.start_at, start), min(row.end_at, end), row.reason or "Time off")
+        )
+    column.visits = visits.get((therapist.id, day), [])
+    return column
+
+
+def _visits(
+    catalog: Catalog, therapist_ids: list[int], first: date, last: date
+) -> dict[tuple[int, date], list[Visit]]:
+    zone = catalog.clinic.zone
+    start, end = local_day_bounds(first, last, zone)
+    found: dict[tuple[int, date], list[Visit]] = {}
+    rows = db.session.execute(
+        select(Appointment, Patient.name)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(
+            Appointment.therapist_id.in_(therapist_ids),
+            Appointment.start_at >= start,
+            Appointment.start_at < end,
+        )
+        .order_by(Appointment.start_at, Appointment.id)
+    )
+    for appointment, patient_name in rows:
+        service: Service = catalog.services[appointment.service_id]
+        therapist = catalog.therapists.get(appointment.therapist_id)
+        day = appointment.start_at.astimezone(zone).date()
+        lapsed = (
+            service.requires_ims
+            and appointment.status == Status.BOOKED
+            and (therapist is None or not certified(therapist, day))
+        )
+        found.setdefault((appointment.therapist_id, day), []).append(
+            Visit(
+                id=appointment.id,
+                reference=appointment.reference,
+                start=appointment.start_at,
+                end=appointment.end_at,
+                status=appointment.status,
+                arrived=appointment.arrived_at is not None,
+                patient=patient_name,
+                service=service.name,
+                needs_ims=service.requires_ims,
+                uncertified=lapsed,
+            )
+        )
+    return found

@@ -1,0 +1,7 @@
+"""The staff workspace under /staff: sign-in, the clinic's day, schedules and appointments."""
+
+from flask import Blueprint
+
+bp = Blueprint("staff", __name__)
+
+from booking.staff import views  # noqa: E402,F401  (routes attach to `bp`)

@@ -1,0 +1,311 @@
+"""The staff workspace's pages. Each view checks who is asking, then calls one service."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from booking import clock
+from booking.extensions import db, limiter
+from booking.models import (
+    QUESTIONS,
+    Appointment,
+    AuditEvent,
+    OutboxMessage,
+    Patient,
+    Role,
+    Screening,
+    StaffUser,
+    Status,
+)
+from booking.public.week import monday_of
+from booking.services import accounts, booking, checkin, schedule
+from booking.services import catalog as catalogs
+from booking.services.errors import BookingError, InvalidRequest
+from booking.services.validation import calendar_date
+from booking.staff import bp
+from booking.staff.access import (
+    DESK,
+    EVERYONE,
+    mark_signed_in,
+    require,
+    require_therapist_access,
+)
+from booking.staff.forms import ChangeForm, LoginForm, PasswordForm, StaffCancelForm
+from booking.templating import when_text
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    # Patient details: never kept by a browser's or proxy's cache, never indexed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    failed = False
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data, now=clock.now())
+        if user is not None:
+            login_user(user)
+            mark_signed_in()
+            return redirect(_safe_next(form.next.data) or url_for("staff.home"))
+        failed = True
+    status = 401 if failed else 200
+    return render_template("staff/login.html", form=form, failed=failed), status
+
+
+def _safe_next(target: str | None) -> str | None:
+    """Only a path inside the workspace: never another site (an open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/") or "\\" in target:
+        return None
+    return target
+
+
+@bp.post("/logout")
+@require(*EVERYONE)
+def logout() -> Response:
+    form = ChangeForm(meta={"csrf": True})
+    form.validate()  # only the CSRF token matters here; the sequence is not used
+    if form.csrf_token.errors:
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require(*EVERYONE)
+def password() -> Response | str:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(
+                current_user.id, form.current.data, form.new.data, now=clock.now()
+            )
+        except InvalidRequest as exc:
+            for name, message in exc.details["fields"].items():
+                getattr(form, name, form.current).errors.append(message)
+        else:
+            login_user(user)  # this session stays; every other one is signed out
+            mark_signed_in()
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("staff.home"))
+    return render_template("staff/password.html", form=form)
+
+
+@bp.get("/")
+@require(*EVERYONE)
+def home() -> Response:
+    return redirect(url_for("staff.day"))
+
+
+@bp.get("/day")
+@require(*EVERYONE)
+def day() -> str:
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    today = clock.now().astimezone(zone).date()
+    shown = _date_param(today)
+    mine = [current_user.therapist_id] if current_user.role == Role.THERAPIST else None
+    plan = schedule.day_schedule(shown, therapist_ids=mine)
+    return render_template(
+        "staff/day.html",
+        plan=plan,
+        shown=shown,
+        today=today,
+        previous=shown - timedelta(days=1),
+        following=shown + timedelta(days=1),
+        zone=zone,
+    )
+
+
+@bp.get("/therapists/<int:therapist_id>/week")
+@require(*EVERYONE)
+def week(therapist_id: int) -> str:
+    require_therapist_access(therapist_id)
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    today = clock.now().astimezone(zone).date()
+    monday = monday_of(_date_param(today))
+    if therapist_id not in catalog.therapists and not _therapist_exists(therapist_id):
+        abort(404)
+    plan = schedule.week_schedule(therapist_id, monday)
+    return render_template(
+        "staff/week.html",
+        plan=plan,
+        therapist=plan.columns[0].therapist,
+        monday=monday,
+        today=today,
+        previous=monday - timedelta(days=7),
+        following=monday + timedelta(days=7),
+        zone=zone,
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@require(*EVERYONE)
+def appointment(appointment_id: int) -> str:
+    return render_template("staff/appointment.html", **_appointment_page(appointment_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@require(*DESK)
+def cancel(appointment_id: int) -> Response | str:
+    page = _appointment_page(appointment_id)
+    visit = page["appointment"]
+    form = StaffCancelForm(sequence=str(visit.sequence))
+    if form.validate_on_submit():
+        try:
+            booking.cancel(
+                appointment_id,
+                now=clock.now(),
+                reason=form.reason.data,
+                actor=f"staff:{current_user.id}",
+                enforce_cutoff=False,
+                expected_sequence=_sequence(form.sequence.data),
+            )
+        except BookingError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+        flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
+        return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+    return render_template("staff/cancel.html", form=form, **page)
+
+
+@bp.post("/appointments/<int:appointment_id>/mark/<what>")
+@require(*DESK)
+def mark(appointment_id: int, what: str) -> Response:
+    _appointment_page(appointment_id)  # 404 for an unknown visit
+    try:
+        chosen = checkin.Mark(what)
+    except ValueError:
+        abort(404)
+    form = ChangeForm()
+    if not form.validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    try:
+        checkin.mark(appointment_id, chosen, actor=f"staff:{current_user.id}", now=clock.now())
+    except BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Marked {chosen.value.replace('_', '-')}.", "success")
+    return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+
+
+def _appointment_page(appointment_id: int) -> dict[str, object]:
+    visit = db.session.get(Appointment, appointment_id)
+    if visit is None:
+        abort(404)
+    require_therapist_access(visit.therapist_id)
+    catalog = catalogs.current()
+    history = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "appointment", AuditEvent.entity_id == appointment_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.appointment_id == appointment_id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    return {
+        "appointment": visit,
+        "patient": db.session.get(Patient, visit.patient_id),
+        "service": catalog.services[visit.service_id],
+        "therapist": catalog.therapists.get(visit.therapist_id) or visit.therapist,
+        "screening": db.session.get(Screening, appointment_id),
+        "questions": QUESTIONS,
+        "history": [(e, _change_text(e, catalog)) for e in history],
+        "actors": _actor_names(history),
+        "messages": messages,
+        "zone": catalog.clinic.zone,
+        "now": clock.now(),
+        "booked": visit.status == Status.BOOKED,
+        "change_form": ChangeForm(sequence=str(visit.sequence)),
+    }
+
+
+def _change_text(event: AuditEvent, catalog: catalogs.Catalog) -> str:
+    """What a reschedule changed, in the clinic's words."""
+    if event.action != "rescheduled" or not event.before or not event.after:
+        return ""
+    zone = catalog.clinic.zone
+    parts = []
+    was, now = event.before, event.after
+    if was["start_at"] != now["start_at"]:
+        old, new = (datetime.fromisoformat(v["start_at"]) for v in (was, now))
+        parts.append(f"from {when_text(old, zone)} to {when_text(new, zone)}")
+    if was["therapist_id"] != now["therapist_id"]:
+        names = [
+            getattr(catalog.therapists.get(v["therapist_id"]), "name", "another therapist")
+            for v in (was, now)
+        ]
+        parts.append(f"from {names[0]} to {names[1]}")
+    return "; ".join(parts)
+
+
+def _actor_names(history: list[AuditEvent]) -> dict[str, str]:
+    ids = {int(e.actor.split(":")[1]) for e in history if e.actor.startswith("staff:")}
+    names = {"patient": "The patient (online)", "demo": "Demo data", "cli": "Command line"}
+    if ids:
+        for user in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids))):
+            names[f"staff:{user.id}"] = f"{user.name} ({user.role})"
+    return names
+
+
+def _date_param(default: date) -> date:
+    raw = request.args.get("date")
+    if not raw:
+        return default
+    value = calendar_date(raw)
+    if value is None:
+        abort(400, description="That date is not valid: use YYYY-MM-DD.")
+    return value
+
+
+def _sequence(raw: str | None) -> int:
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    return int(raw)
+
+
+def _therapist_exists(therapist_id: int) -> bool:
+    from booking.models import Therapist
+
+    return db.session.get(Therapist, therapist_id) is not None
+
+
+@bp.get("/grid.css")
+def grid_css() -> Response:
+    """Placement classes for the time grid (the CSP allows no inline styles)."""
+    rules = [
+        f".cols-{n} {{ grid-template-columns: 4rem repeat({n}, minmax(9.5rem, 1fr)); }}"
+        for n in range(1, 41)
+    ]
+    rules += [f".gc-{n} {{ grid-column: {n}; }}" for n in range(1, 42)]
+    rules += [f".r-{n} {{ grid-row-start: {n}; }}" for n in range(1, 292)]
+    rules += [f".s-{n} {{ grid-row-end: span {n}; }}" for n in range(1, 290)]
+    response = Response("\n".join(rules) + "\n", mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -1,0 +1,211 @@
+"""Signing in and out, passwords, sessions, and the create-user command."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from conftest import PASSWORD, csrf_of, sign_in
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import StaffUser
+
+
+def test_staff_pages_need_a_sign_in(client, staff):
+    response = client.get("/staff/day")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/staff/login?next=")
+
+
+def test_signing_in_and_out(client, staff):
+    response = sign_in(client, staff.reception)
+    assert response.status_code == 302
+    assert client.get("/staff/day").status_code == 200
+    day = client.get("/staff/day").text
+    signed_out = client.post("/staff/logout", data={"csrf_token": csrf_of(day)})
+    assert signed_out.status_code == 302
+    assert client.get("/staff/day").status_code == 302
+
+
+def test_sign_out_needs_the_csrf_token(client, staff):
+    sign_in(client, staff.reception)
+    assert client.post("/staff/logout").status_code == 400
+    assert client.get("/staff/day").status_code == 200
+
+
+def test_a_failed_sign_in_does_not_say_whether_the_account_exists(client, staff):
+    wrong_password = sign_in(client, staff.reception, "not the password at all")
+    no_account = sign_in(client, "nobody@clinic.example", "not the password at all")
+    assert wrong_password.status_code == no_account.status_code == 401
+    strip = lambda html: html.replace(csrf_of(html), "")  # noqa: E731
+    assert strip(wrong_password.text).replace(staff.reception, "") == strip(
+        no_account.text
+    ).replace("nobody@clinic.example", "")
+    assert "Email or password is not right" in no_account.text
+
+
+def test_sign_in_is_rate_limited(client, staff):
+    for _ in range(5):
+        assert sign_in(client, staff.reception, "wrong password here").status_code == 401
+    assert sign_in(client, staff.reception).status_code == 429  # even the right password waits
+
+
+def test_an_inactive_account_cannot_sign_in_and_is_signed_out(client, app, staff):
+    sign_in(client, staff.reception)
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == staff.reception))
+        user.active = False
+        db.session.commit()
+    assert client.get("/staff/day").status_code == 302
+    assert sign_in(client, staff.reception).status_code == 401
+
+
+def test_next_only_leads_inside_the_workspace(client, staff):
+    page = client.get("/staff/login?next=/staff/therapists/1/week")
+    assert 'value="/staff/therapists/1/week"' in page.text
+    for target, expected in (
+        ("/staff/therapists/1/week", "/staff/therapists/1/week"),
+        ("https://evil.example/staff/", "/staff/"),
+        ("//evil.example/staff/", "/staff/"),
+        ("/\\evil.example", "/staff/"),
+    ):
+        client.get("/staff/login")
+        login = client.get("/staff/login").text
+        response = client.post(
+            "/staff/login",
+            data={
+                "csrf_token": csrf_of(login),
+                "email": staff.reception,
+                "password": PASSWORD,
+                "next": target,
+            },
+        )
+        assert response.headers["Location"] == expected, target
+        client.post("/staff/logout", data={"csrf_token": csrf_of(client.get("/staff/day").text)})
+
+
+def test_sessions_expire_even_when_busy(client, staff, clock):
+    sign_in(client, staff.reception)
+    clock.advance(hours=11)
+    assert client.get("/staff/day").status_code == 200
+    clock.advance(hours=1, minutes=1)  # 12 hours after signing in
+    assert client.get("/staff/day").status_code == 302
+
+
+def test_the_session_cookie_is_httponly_lax_and_expires(client, app, staff):
+    app.config["SESSION_COOKIE_SECURE"] = True
+    page = client.get("/staff/login")
+    response = client.post(
+        "/staff/login",
+        data={"csrf_token": csrf_of(page.text), "email": staff.reception, "password": PASSWORD},
+    )
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
+    assert "Expires=" in cookie  # a permanent session: PERMANENT_SESSION_LIFETIME applies
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(hours=2)
+
+
+def test_changing_the_password_signs_out_other_devices(app, staff):
+    desk, tablet = app.test_client(), app.test_client()
+    sign_in(desk, staff.reception)
+    sign_in(tablet, staff.reception)
+    page = desk.get("/staff/password").text
+    new = "a different long password"
+    response = desk.post(
+        "/staff/password",
+        data={"csrf_token": csrf_of(page), "current": PASSWORD, "new": new, "repeat": new},
+    )
+    assert response.status_code == 302
+    assert desk.get("/staff/day").status_code == 200  # this device stays signed in
+    assert tablet.get("/staff/day").status_code == 302  # the other one is out
+    assert sign_in(app.test_client(), staff.reception, new).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("current", "new", "repeat", "error"),
+    [
+        (
+            "wrong current password",
+            "a different long password",
+            "a different long password",
+            "not your current password",
+        ),
+        (PASSWORD, "short", "short", "at least 12"),
+        (PASSWORD, "a different long password", "another long password", "differ"),
+    ],
+)
+def test_password_change_errors(client, staff, current, new, repeat, error):
+    sign_in(client, staff.reception)
+    page = client.get("/staff/password").text
+    response = client.post(
+        "/staff/password",
+        data={"csrf_token": csrf_of(page), "current": current, "new": new, "repeat": repeat},
+    )
+    assert response.status_code == 200
+    assert error in response.text
+    assert 'aria-invalid="true"' in response.text
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app, staff):
+    with app.app_context():
+        stored = db.session.scalar(
+            select(StaffUser.password_hash).where(StaffUser.email == staff.reception)
+        )
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_create_user_command(runner, world):
+    therapist = world.make_therapist("Priya Sandhu")
+    result = runner.invoke(
+        args=["create-user", "--email", "Boss@Clinic.Example", "--name", "Boss"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert result.exit_code == 0, result.output
+    assert "Created admin account boss@clinic.example" in result.output
+    again = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "boss@clinic.example",
+            "--name",
+            "Boss 2",
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert again.exit_code != 0 and "exists already" in again.output
+    unlinked = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "t@clinic.example",
+            "--name",
+            "T",
+            "--role",
+            "therapist",
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert unlinked.exit_code != 0 and "linked to one therapist" in unlinked.output
+    linked = runner.invoke(
+        args=[
+            "create-user",
+            "--email",
+            "t@clinic.example",
+            "--name",
+            "T",
+            "--role",
+            "therapist",
+            "--therapist",
+            str(therapist),
+            "--password",
+            PASSWORD,
+        ]
+    )
+    assert linked.exit_code == 0, linked.output
+    weak = runner.invoke(
+        args=["create-user", "--email", "w@clinic.example", "--name", "W", "--password", "short"]
+    )
+    assert weak.exit_code != 0 and "at least 12" in weak.output
