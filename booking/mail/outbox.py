@@ -97,8 +97,12 @@ def record(
                 due=now,
                 previous=previous if placement is now_at else None,
             )
-    if event in (Event.RESCHEDULED, Event.CANCELLED):
-        _skip_reminders(appointment.id, "The appointment changed: a new reminder replaces this.")
+    if event == Event.RESCHEDULED:
+        _skip_reminders(
+            appointment.id, "The appointment moved: a reminder for the new time follows."
+        )
+    elif event == Event.CANCELLED:
+        _skip_reminders(appointment.id, "The appointment was cancelled.")
     if event in (Event.BOOKED, Event.RESCHEDULED):
         _schedule_reminder(appointment, patient, catalog, now)
 

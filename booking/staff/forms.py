@@ -3,8 +3,16 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms import (
+    DateField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from booking.public.forms import plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
@@ -38,7 +46,11 @@ class PasswordForm(FlaskForm):
     )
 
 
-class ChangeForm(FlaskForm):
+class ActionForm(FlaskForm):
+    """A POST button: nothing but the CSRF token."""
+
+
+class ChangeForm(ActionForm):
     """A POST that changes an appointment: it carries the sequence the page showed."""
 
     sequence = HiddenField(validators=[DataRequired()])
@@ -57,3 +69,17 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     q = StringField("Find a patient", validators=[Optional(), Length(max=120)])
+
+
+class TimeOffForm(FlaskForm):
+    first_day = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
+    from_time = TimeField(
+        "From", description="Leave empty for the whole day.", validators=[Optional()]
+    )
+    last_day = DateField(
+        "Last day", description="Leave empty for one day.", validators=[Optional()]
+    )
+    until_time = TimeField(
+        "Until", description="Leave empty for the end of the day.", validators=[Optional()]
+    )
+    reason = StringField("Reason", validators=[Optional(), Length(max=200), plain_text])

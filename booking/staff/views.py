@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.extensions import db, limiter
+from booking.links import webcal
 from booking.models import (
     QUESTIONS,
     Appointment,
@@ -24,8 +25,9 @@ from booking.models import (
     Status,
 )
 from booking.public.week import monday_of
-from booking.services import accounts, booking, checkin, schedule
+from booking.services import accounts, booking, checkin, feeds, schedule
 from booking.services import catalog as catalogs
+from booking.services import hours as hours_service
 from booking.services.errors import BookingError, InvalidRequest
 from booking.services.validation import calendar_date
 from booking.staff import bp
@@ -36,7 +38,14 @@ from booking.staff.access import (
     require,
     require_therapist_access,
 )
-from booking.staff.forms import ChangeForm, LoginForm, PasswordForm, StaffCancelForm
+from booking.staff.forms import (
+    ActionForm,
+    ChangeForm,
+    LoginForm,
+    PasswordForm,
+    StaffCancelForm,
+    TimeOffForm,
+)
 from booking.templating import when_text
 
 
@@ -85,9 +94,7 @@ def _safe_next(target: str | None) -> str | None:
 @bp.post("/logout")
 @require(*EVERYONE)
 def logout() -> Response:
-    form = ChangeForm(meta={"csrf": True})
-    form.validate()  # only the CSRF token matters here; the sequence is not used
-    if form.csrf_token.errors:
+    if not ActionForm().validate_on_submit():
         abort(400, description="This form is not valid. Please reload the page and try again.")
     logout_user()
     flash("You are signed out.", "info")
@@ -309,3 +316,151 @@ def grid_css() -> Response:
     response = Response("\n".join(rules) + "\n", mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=86400"
     return response
+
+
+@bp.route("/therapists/<int:therapist_id>/hours", methods=["GET", "POST"])
+@require(*EVERYONE)
+def hours(therapist_id: int) -> str | tuple[str, int]:
+    therapist = _therapist_or_404(therapist_id)
+    form = ActionForm()
+    values = {day: list(spans) for day, spans in hours_service.weekly_hours(therapist_id).items()}
+    errors: dict[str, str] = {}
+    moved_out = None
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="This form is not valid. Please reload the page and try again.")
+        values, errors = _read_windows(request.form)
+        if not errors:
+            try:
+                moved_out = hours_service.set_weekly_hours(
+                    therapist_id, values, actor=f"staff:{current_user.id}", now=clock.now()
+                )
+            except InvalidRequest as exc:
+                errors = exc.details["fields"]
+            else:
+                flash("The weekly hours are saved; online booking uses them now.", "success")
+    catalog = catalogs.current()
+    return render_template(
+        "staff/hours.html",
+        therapist=therapist,
+        form=form,
+        values=values,
+        errors=errors,
+        weekdays=hours_service.WEEKDAYS,
+        slots=range(hours_service.MAX_WINDOWS),
+        moved_out=moved_out,
+        zone=catalog.clinic.zone,
+    ), (422 if errors else 200)
+
+
+def _read_windows(data) -> tuple[hours_service.Windows, dict[str, str]]:
+    """Parse the editor's `d<day>_<n>_start/_end` fields: both blank, or both HH:MM."""
+    windows: hours_service.Windows = {day: [] for day in range(7)}
+    errors: dict[str, str] = {}
+    for day in range(7):
+        for n in range(hours_service.MAX_WINDOWS):
+            raw = [data.get(f"d{day}_{n}_{edge}", "").strip() for edge in ("start", "end")]
+            if not any(raw):
+                continue
+            parsed = [_wall_time(value) for value in raw]
+            if None in parsed:
+                name = hours_service.WEEKDAYS[day]
+                errors[f"d{day}"] = f"{name}: give each period a start and an end, like 09:00."
+                continue
+            windows[day].append((parsed[0], parsed[1]))
+    return windows, errors
+
+
+def _wall_time(raw: str) -> time | None:
+    if not (len(raw) == 5 and raw.isascii() and raw[2] == ":"):
+        return None
+    try:
+        return time.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+@bp.route("/therapists/<int:therapist_id>/time-off", methods=["GET", "POST"])
+@require(*EVERYONE)
+def time_off(therapist_id: int) -> str | tuple[str, int]:
+    therapist = _therapist_or_404(therapist_id)
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    form = TimeOffForm()
+    moved_out = None
+    if form.validate_on_submit():
+        start = datetime.combine(form.first_day.data, form.from_time.data or time(), tzinfo=zone)
+        last = form.last_day.data or form.first_day.data
+        if form.until_time.data:
+            end = datetime.combine(last, form.until_time.data, tzinfo=zone)
+        else:
+            end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
+        try:
+            moved_out = hours_service.add_time_off(
+                therapist_id,
+                start,
+                end,
+                form.reason.data or "",
+                actor=f"staff:{current_user.id}",
+                now=clock.now(),
+            )
+        except InvalidRequest as exc:
+            for message in exc.details["fields"].values():
+                form.last_day.errors.append(message)
+        else:
+            flash("The time off is saved; online booking no longer offers those times.", "success")
+            form = TimeOffForm(formdata=None)
+    status = 422 if form.errors else 200
+    return render_template(
+        "staff/time_off.html",
+        therapist=therapist,
+        form=form,
+        delete_form=ActionForm(),
+        upcoming=hours_service.upcoming_time_off(therapist_id, clock.now()),
+        moved_out=moved_out,
+        zone=zone,
+    ), status
+
+
+@bp.post("/therapists/<int:therapist_id>/time-off/<int:time_off_id>/delete")
+@require(*EVERYONE)
+def delete_time_off(therapist_id: int, time_off_id: int) -> Response:
+    _therapist_or_404(therapist_id)
+    if not ActionForm().validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    try:
+        hours_service.remove_time_off(
+            therapist_id, time_off_id, actor=f"staff:{current_user.id}", now=clock.now()
+        )
+    except BookingError:
+        abort(404)
+    flash("The time off is removed.", "success")
+    return redirect(url_for("staff.time_off", therapist_id=therapist_id))
+
+
+@bp.route("/therapists/<int:therapist_id>/calendar-feed", methods=["GET", "POST"])
+@require(*EVERYONE)
+def calendar_feed(therapist_id: int) -> str:
+    therapist = _therapist_or_404(therapist_id)
+    form = ActionForm()
+    regenerate = request.method == "POST"
+    if regenerate and not form.validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    url = feeds.feed_url(
+        therapist_id, now=clock.now(), regenerate=regenerate, actor=f"staff:{current_user.id}"
+    )
+    if regenerate:
+        flash("A new address is made. The old one has stopped working.", "success")
+    return render_template(
+        "staff/calendar_feed.html", therapist=therapist, url=url, webcal=webcal(url), form=form
+    )
+
+
+def _therapist_or_404(therapist_id: int):
+    from booking.models import Therapist
+
+    require_therapist_access(therapist_id)
+    therapist = db.session.get(Therapist, therapist_id)
+    if therapist is None:
+        abort(404)
+    return therapist

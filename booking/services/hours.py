@@ -1,0 +1,208 @@
+"""A therapist's weekly hours and time off, and the visits a change leaves outside them.
+
+Changing availability never moves or cancels a booked visit: the change is saved, and the
+visits it leaves outside working time are returned so reception can move them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import delete, select
+
+from booking.database import write_transaction
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Status, Therapist, TimeOff, WorkingHours
+from booking.services import catalog as catalogs
+from booking.services.errors import InvalidRequest, NotFound
+
+log = logging.getLogger(__name__)
+
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MAX_WINDOWS = 3  # per day: morning, afternoon, evening
+Windows = dict[int, list[tuple[time, time]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Orphan:
+    """A booked visit that is no longer inside its therapist's working time."""
+
+    id: int
+    reference: str
+    start: datetime
+    end: datetime
+    why: str
+
+
+def weekly_hours(therapist_id: int) -> Windows:
+    rows = db.session.scalars(
+        select(WorkingHours)
+        .where(WorkingHours.therapist_id == therapist_id)
+        .order_by(WorkingHours.weekday, WorkingHours.start_time)
+    )
+    found: Windows = {day: [] for day in range(7)}
+    for row in rows:
+        found[row.weekday].append((row.start_time, row.end_time))
+    return found
+
+
+def check_windows(windows: Windows) -> dict[str, str]:
+    """Return field errors for a week of windows: each ends after it starts, none overlap."""
+    errors = {}
+    for day, spans in windows.items():
+        ordered = sorted(spans)
+        for i, (start, end) in enumerate(ordered):
+            if end <= start:
+                errors[f"d{day}"] = f"{WEEKDAYS[day]}: each period must end after it starts."
+            elif i and start < ordered[i - 1][1]:
+                errors[f"d{day}"] = f"{WEEKDAYS[day]}: the periods overlap."
+        if len(spans) > MAX_WINDOWS:
+            errors[f"d{day}"] = f"{WEEKDAYS[day]}: at most {MAX_WINDOWS} periods."
+    return errors
+
+
+def set_weekly_hours(
+    therapist_id: int, windows: Windows, *, actor: str, now: datetime
+) -> list[Orphan]:
+    """Replace the therapist's weekly hours; return the booked visits now outside them."""
+    if errors := check_windows(windows):
+        raise InvalidRequest(errors)
+    with write_transaction() as session:
+        if session.get(Therapist, therapist_id) is None:
+            raise NotFound("There is no such therapist.")
+        before = _as_text(weekly_hours(therapist_id))
+        session.execute(delete(WorkingHours).where(WorkingHours.therapist_id == therapist_id))
+        for day, spans in windows.items():
+            for start, end in sorted(spans):
+                session.add(
+                    WorkingHours(
+                        therapist_id=therapist_id, weekday=day, start_time=start, end_time=end
+                    )
+                )
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="hours_changed",
+                entity="therapist",
+                entity_id=therapist_id,
+                before=before,
+                after=_as_text(windows),
+            )
+        )
+    log.info("weekly hours of therapist %s changed", therapist_id)
+    return orphans(therapist_id, now=now)
+
+
+def add_time_off(
+    therapist_id: int,
+    start: datetime,
+    end: datetime,
+    reason: str,
+    *,
+    actor: str,
+    now: datetime,
+) -> list[Orphan]:
+    """Record an absence; return the booked visits it overlaps."""
+    if end <= start:
+        raise InvalidRequest({"end": "The time off must end after it starts."})
+    if end <= now:
+        raise InvalidRequest({"end": "This time off is already over."})
+    if end - start > timedelta(days=366):
+        raise InvalidRequest({"end": "Enter at most a year of time off at once."})
+    with write_transaction() as session:
+        if session.get(Therapist, therapist_id) is None:
+            raise NotFound("There is no such therapist.")
+        row = TimeOff(therapist_id=therapist_id, start_at=start, end_at=end, reason=reason.strip())
+        session.add(row)
+        session.flush()
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="time_off_added",
+                entity="therapist",
+                entity_id=therapist_id,
+                after={"id": row.id, "start_at": start.isoformat(), "end_at": end.isoformat()},
+            )
+        )
+    return orphans(therapist_id, now=now)
+
+
+def remove_time_off(therapist_id: int, time_off_id: int, *, actor: str, now: datetime) -> None:
+    with write_transaction() as session:
+        row = session.get(TimeOff, time_off_id)
+        if row is None or row.therapist_id != therapist_id:
+            raise NotFound("No such time off.")
+        session.delete(row)
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="time_off_removed",
+                entity="therapist",
+                entity_id=therapist_id,
+                before={"id": time_off_id, "start_at": row.start_at.isoformat()},
+            )
+        )
+
+
+def upcoming_time_off(therapist_id: int, now: datetime) -> list[TimeOff]:
+    return list(
+        db.session.scalars(
+            select(TimeOff)
+            .where(TimeOff.therapist_id == therapist_id, TimeOff.end_at > now)
+            .order_by(TimeOff.start_at)
+        )
+    )
+
+
+def orphans(therapist_id: int, *, now: datetime) -> list[Orphan]:
+    """Booked future visits of the therapist outside their hours, in time off or a closure."""
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    week = catalog.hours.get(therapist_id, {})
+    visits = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.therapist_id == therapist_id,
+            Appointment.status == Status.BOOKED.value,
+            Appointment.start_at > now,
+        )
+        .order_by(Appointment.start_at)
+    ).all()
+    if not visits:
+        return []
+    absences = db.session.execute(
+        select(TimeOff.start_at, TimeOff.end_at).where(
+            TimeOff.therapist_id == therapist_id, TimeOff.end_at > now
+        )
+    ).all()
+    found = []
+    for visit in visits:
+        day: date = visit.start_at.astimezone(zone).date()
+        inside = any(
+            datetime.combine(day, t0, tzinfo=zone) <= visit.start_at
+            and visit.end_at <= datetime.combine(day, t1, tzinfo=zone)
+            for t0, t1 in week.get(day.weekday(), ())
+        )
+        why = ""
+        if catalog.closed_dates(day, day):
+            why = "the clinic is closed that day"
+        elif any(a < visit.end_at and visit.start_at < b for a, b in absences):
+            why = "time off"
+        elif not inside:
+            why = "outside the working hours"
+        if why:
+            found.append(Orphan(visit.id, visit.reference, visit.start_at, visit.end_at, why))
+    return found
+
+
+def _as_text(windows: Windows) -> dict[str, list[str]]:
+    return {
+        WEEKDAYS[day]: [f"{a:%H:%M}-{b:%H:%M}" for a, b in sorted(spans)]
+        for day, spans in windows.items()
+        if spans
+    }

@@ -1,0 +1,145 @@
+"""The staff workspace in a real browser, with axe-core on every page.
+
+Reception signs in on a desk-sized screen, opens the day, cancels a visit and sees the day
+change; a therapist on a tablet changes her hours and adds time off, and the patient site's
+times change with them.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from browser_support import IN_CI, accessibility_problems
+from support import MONDAY, local
+
+from booking.models import Role
+from booking.services import accounts, booking
+from booking.services.booking import BookingRequest, PatientDetails
+
+try:
+    from playwright.sync_api import Page, expect
+except ImportError:
+    if IN_CI:
+        raise
+    pytest.skip("the playwright package is not installed", allow_module_level=True)
+
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+TUESDAY = MONDAY + timedelta(days=1)
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def desk(app, therapist, clock):
+    """Accounts for reception and for Maya, and one visit with her on Tuesday at 09:00."""
+    with app.app_context():
+        for email, role, linked in (
+            ("desk@clinic.example", Role.RECEPTION, None),
+            ("maya@clinic.example", Role.THERAPIST, therapist),
+        ):
+            accounts.create_user(
+                email=email, name=email.split("@")[0].title(), password=PASSWORD, role=role,
+                therapist_id=linked, actor="test", now=clock.now,
+            )  # fmt: skip
+        booking.book(
+            BookingRequest(
+                service="physio",
+                start=local(TUESDAY, 9),
+                therapist_id=therapist,
+                patient=PatientDetails("Jordan Lee", "jordan@example.com", "604-555-0133"),
+            ),
+            now=clock.now,
+        )
+    app.config["SESSION_COOKIE_SECURE"] = False
+
+
+def sign_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/staff/day")
+    expect(page).to_have_url(re.compile(r"/staff/login\?next="))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def check(page: Page, axe_source: str, shot, step: str) -> None:
+    page.wait_for_load_state("load")
+    shot(page, step)
+    problems = accessibility_problems(page, axe_source)
+    assert not problems, f"{step}: {problems}"
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{step}: the page scrolls sideways"
+
+
+@sqlite_only
+def test_reception_cancels_a_visit_and_the_day_shows_it(
+    live_server, desk, new_context, axe_source, shots
+):
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server, "desk@clinic.example")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Monday 1 March 2027")
+    check(page, axe_source, shots, "day-monday")
+    page.get_by_role("link", name=re.compile(r"Next day")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Tuesday 2 March 2027")
+    visit = page.get_by_role("link", name=re.compile(r"09:00.*Jordan Lee"))
+    expect(visit).to_contain_text("booked")
+    check(page, axe_source, shots, "day-tuesday")
+
+    visit.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Physiotherapy assessment")
+    expect(page.get_by_role("link", name="jordan@example.com")).to_be_visible()
+    check(page, axe_source, shots, "appointment")
+    page.get_by_role("link", name="Cancel appointment…").click()
+    check(page, axe_source, shots, "cancel")
+    page.get_by_role("button", name="Cancel the appointment").click()
+    expect(page.locator(".error-summary")).to_be_focused()  # the reason is required
+    page.get_by_label("Reason").fill("Patient phoned: feeling better")
+    page.get_by_role("button", name="Cancel the appointment").click()
+    expect(page.get_by_role("status")).to_contain_text("The appointment is cancelled")
+    expect(page.get_by_text("Patient phoned: feeling better")).to_be_visible()
+    check(page, axe_source, shots, "cancelled")
+
+    page.get_by_role("link", name=re.compile(r"Tuesday 2 March 2027")).click()
+    expect(page.get_by_role("link", name=re.compile(r"09:00.*Jordan Lee"))).to_contain_text(
+        "cancelled"
+    )
+    check(page, axe_source, shots, "day-after")
+
+
+@sqlite_only
+def test_a_therapist_changes_hours_and_time_off_and_the_site_follows(
+    live_server, desk, therapist, new_context, axe_source, shots
+):
+    page = new_context(viewport={"width": 820, "height": 1180}).new_page()  # a tablet
+    times = f"{live_server}/book/physio/times?therapist={therapist}&week={TUESDAY}"
+    page.goto(times)
+    assert page.get_by_role("link", name="10:30, Tuesday 2 March 2027").count() == 1
+    assert page.get_by_role("link", name="14:00, Tuesday 2 March 2027").count() == 1
+
+    sign_in(page, live_server, "maya@clinic.example")
+    check(page, axe_source, shots, "my-day")
+    page.get_by_role("link", name="My week").click()
+    check(page, axe_source, shots, "my-week")
+    page.get_by_role("link", name="Weekly hours").click()
+    check(page, axe_source, shots, "hours")
+    tuesday = page.get_by_role("group", name="Tuesday")
+    tuesday.get_by_label("Period 1 from").fill("09:00")
+    tuesday.get_by_label("to").first.fill("10:00")
+    page.get_by_role("button", name="Save weekly hours").click()
+    expect(page.get_by_role("status")).to_contain_text("The weekly hours are saved")
+    check(page, axe_source, shots, "hours-saved")
+
+    page.get_by_role("link", name="Time off").click()
+    page.get_by_label("First day").fill(TUESDAY.isoformat())
+    page.get_by_label("From").fill("13:00")
+    page.get_by_label("Until").fill("15:00")
+    page.get_by_label("Reason").fill("Course")
+    page.get_by_role("button", name="Add time off").click()
+    expect(page.get_by_role("status")).to_contain_text("The time off is saved")
+    expect(page.get_by_text(re.compile(r"Tuesday 2 March 2027, 13:00.*Course"))).to_be_visible()
+    check(page, axe_source, shots, "time-off")
+
+    page.goto(times)
+    assert page.get_by_role("link", name="10:30, Tuesday 2 March 2027").count() == 0
+    assert page.get_by_role("link", name="14:00, Tuesday 2 March 2027").count() == 0
+    assert page.get_by_role("link", name="15:00, Tuesday 2 March 2027").count() == 1
