@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select, union_all
@@ -76,10 +77,12 @@ def find_slots(
     now: datetime,
     therapists: Sequence[Therapist] | None = None,
     exclude_appointment_id: int | None = None,
+    notice: timedelta | None = None,
 ) -> list[Slot]:
     """Return the bookable slots of `service` on the clinic's local dates given (inclusive).
 
     `therapists` narrows the search; by default it is everyone who offers the service.
+    `notice` replaces the clinic's minimum notice (reception may book at short notice).
     """
     zone = catalog.clinic.zone
     if therapists is None:
@@ -105,7 +108,7 @@ def find_slots(
         last_day=last_day,
         zone=zone,
         closures=catalog.closed_dates(first_day, last_day),
-        policy=catalog.policy,
+        policy=catalog.policy if notice is None else replace(catalog.policy, notice=notice),
         now=now,
     )
 
@@ -118,6 +121,7 @@ def slot_at(
     now: datetime,
     therapists: Sequence[Therapist] | None = None,
     exclude_appointment_id: int | None = None,
+    notice: timedelta | None = None,
 ) -> Slot | None:
     """Return the first slot (lowest therapist id) offered at exactly `start`, or None."""
     day = start.astimezone(catalog.clinic.zone).date()
@@ -129,6 +133,7 @@ def slot_at(
         now=now,
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
+        notice=notice,
     )
     return next((slot for slot in slots if slot.start == start), None)
 

@@ -83,6 +83,11 @@ class BookingRequest:
     source: Source = Source.ONLINE
     # The IMS safety screening, question key -> answer; given means consent was given too.
     screening: dict[str, bool] | None = None
+    # Reception only, each with a recorded reason: book inside the minimum notice, or a
+    # follow-up without an assessment on record (seen elsewhere, say).
+    skip_notice: bool = False
+    skip_prerequisite: bool = False
+    override_reason: str = ""
 
     def fingerprint(self) -> str:
         """Return a digest that tells a retried request from a different one."""
@@ -159,12 +164,17 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     if request.therapist_id is not None:
         day = request.start.astimezone(catalog.clinic.zone).date()
         chosen = [offering_therapist(catalog, request.therapist_id, service, on=day)]
+    overrides = _overrides(request)
     email = normalize_email(request.patient.email)
     # Availability first: the follow-up rule must not become a way to probe, time by time,
     # whether somebody's email has an assessment on record.
-    therapist_id = _free_therapist(catalog, service, request.start, now, therapists=chosen)
+    notice = timedelta(0) if request.skip_notice else None
+    therapist_id = _free_therapist(
+        catalog, service, request.start, now, therapists=chosen, notice=notice
+    )
     patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
-    _require_prerequisite(service, patient_id, request.start)
+    if not request.skip_prerequisite:
+        _require_prerequisite(service, patient_id, request.start)
     if patient_id is None:
         patient_id = _add_patient(request.patient, email, now, actor)
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
@@ -191,6 +201,17 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         answers = request.screening
         db.session.add(Screening(appointment_id=appointment.id, **answers, consented_at=now))
     _audit(actor, "booked", appointment, before=None, now=now)
+    if overrides:
+        db.session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="rule_overridden",
+                entity="appointment",
+                entity_id=appointment.id,
+                after=overrides,
+            )
+        )
     outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now)
     if key:
         db.session.add(
@@ -204,6 +225,22 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         )
         _flush()
     return Booked(appointment, token)
+
+
+def _overrides(request: BookingRequest) -> dict[str, object] | None:
+    """Check that only staff skip a rule, and say why; return what the audit records."""
+    if not (request.skip_notice or request.skip_prerequisite):
+        return None
+    reason = request.override_reason.strip()
+    if request.source != Source.STAFF:
+        raise InvalidRequest({"override": "Only clinic staff may book outside the rules."})
+    if not reason or len(reason) > 200:
+        raise InvalidRequest({"override_reason": "Say why (at most 200 characters)."})
+    return {
+        "minimum_notice": request.skip_notice,
+        "assessment_first": request.skip_prerequisite,
+        "reason": reason,
+    }
 
 
 def appointment_for_token(token: str, *, now: datetime) -> Appointment:
@@ -403,13 +440,20 @@ def _free_therapist(
     *,
     therapists: list[Therapist] | None,
     exclude: int | None = None,
+    notice: timedelta | None = None,
 ) -> int:
     """Return the therapist (of those given, or of all) who is free to take `start`."""
     if therapists is None:
         therapists = catalog.therapists_for(service)
     lock_therapists(t.id for t in therapists)
     slot = slot_at(
-        catalog, service, start, now=now, therapists=therapists, exclude_appointment_id=exclude
+        catalog,
+        service,
+        start,
+        now=now,
+        therapists=therapists,
+        exclude_appointment_id=exclude,
+        notice=notice,
     )
     if slot is None:
         raise SlotUnavailable()

@@ -109,3 +109,40 @@ def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[d
     start = datetime.combine(first_day, time(), tzinfo=zone)
     end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone)
     return start, end
+
+
+def change_settings(changes: dict[str, str], *, actor: str, now: datetime) -> None:
+    """Set several settings at once (all or none), each checked and audited."""
+    parsed, errors = {}, {}
+    for name, raw in changes.items():
+        parse = SETTINGS.get(name)
+        if parse is None:
+            errors[name] = "unknown setting"
+            continue
+        try:
+            parsed[name] = parse(raw)
+        except ValueError as exc:
+            errors[name] = str(exc).capitalize() + "."
+    if errors:
+        raise InvalidRequest(errors)
+    if not parsed:
+        return
+    with write_transaction() as session:
+        clinic = get_clinic()
+        before = {name: getattr(clinic, name) for name in parsed}
+        for name, value in parsed.items():
+            setattr(clinic, name, value)
+        if "reminder_lead_minutes" in parsed:
+            outbox.move_reminders(clinic.reminder_lead, now)
+        session.add(
+            AuditEvent(
+                at=now,
+                actor=actor,
+                action="setting_changed",
+                entity="clinic",
+                entity_id=clinic.id,
+                before=before,
+                after=parsed,
+            )
+        )
+    log.info("clinic settings %s changed", ", ".join(sorted(parsed)))

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from booking.staff import views  # noqa: E402,F401  (routes attach to `bp`)
+from booking.staff import admin, views  # noqa: E402,F401  (routes attach to `bp`)

@@ -4,17 +4,29 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     EmailField,
     HiddenField,
+    IntegerField,
     PasswordField,
+    SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
-from booking.public.forms import plain_text
+from booking.public.forms import DetailsForm, email_address, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
 
@@ -83,3 +95,115 @@ class TimeOffForm(FlaskForm):
         "Until", description="Leave empty for the end of the day.", validators=[Optional()]
     )
     reason = StringField("Reason", validators=[Optional(), Length(max=200), plain_text])
+
+
+class PhoneBookingForm(DetailsForm):
+    """Reception books for a caller: their details, and any rule skipped with the reason."""
+
+    key = HiddenField()  # one booking per form, however often it is sent
+    skip_prerequisite = BooleanField(
+        "Book this follow-up without an assessment on record (say why below)"
+    )
+    override_reason = StringField(
+        "Reason for booking outside the rules",
+        description="Needed for a time inside the minimum notice or a follow-up without an "
+        "assessment; kept in the appointment's history.",
+        validators=[Optional(), Length(max=200), plain_text],
+    )
+
+
+class SettingsForm(FlaskForm):
+    name = StringField("Clinic name", validators=[DataRequired(), Length(max=120), plain_text])
+    address = StringField("Address", validators=[Optional(), Length(max=300), plain_text])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40), plain_text])
+    email = EmailField(
+        "Email",
+        description="Patients write here; also the invites' organizer unless "
+        "MAIL_DEFAULT_SENDER is set.",
+        validators=[Optional(), Length(max=254)],
+    )
+    timezone = StringField(
+        "Time zone", description="For example America/Vancouver.", validators=[DataRequired()]
+    )
+    slot_step_minutes = IntegerField("Minutes between offered start times", [InputRequired()])
+    min_notice_minutes = IntegerField(
+        "Minimum notice for online booking (minutes)", [InputRequired()]
+    )
+    booking_horizon_days = IntegerField("How far ahead patients may book (days)", [InputRequired()])
+    cancel_cutoff_minutes = IntegerField(
+        "Online changes close this long before a visit (minutes)", [InputRequired()]
+    )
+    reminder_lead_minutes = IntegerField(
+        "Reminder email this long before a visit (minutes; 0 for none)", [InputRequired()]
+    )
+
+
+class ClosureForm(FlaskForm):
+    first_day = DateField("First day", validators=[InputRequired("Choose the first day.")])
+    last_day = DateField(
+        "Last day", description="Leave empty for one day.", validators=[Optional()]
+    )
+    reason = StringField("Reason", validators=[Optional(), Length(max=200), plain_text])
+
+
+class TherapistForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    email = EmailField(
+        "Email",
+        description="Their copy of each invite goes here; leave empty for none.",
+        validators=[Optional(), Length(max=254), email_address],
+    )
+    bio = TextAreaField("Short bio", validators=[Optional(), Length(max=1000), plain_text])
+    active = BooleanField("Bookable (shown to patients)")
+    ims_certified = BooleanField("IMS certified")
+    ims_certification_expires = DateField(
+        "IMS certification expires",
+        description="No IMS bookings after this date.",
+        validators=[Optional()],
+    )
+    services = SelectMultipleField("Services offered", coerce=int, validators=[Optional()])
+
+
+class ServiceForm(FlaskForm):
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    slug = StringField(
+        "Web address",
+        description="Lower-case words joined by hyphens, e.g. ims-follow-up.",
+        validators=[DataRequired(), Length(max=60)],
+    )
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=2000), plain_text]
+    )
+    preparation = TextAreaField(
+        "How to prepare", validators=[Optional(), Length(max=2000), plain_text]
+    )
+    duration_minutes = IntegerField(
+        "Duration (minutes)", validators=[InputRequired(), NumberRange(5, 480)]
+    )
+    buffer_minutes = IntegerField(
+        "Buffer after (minutes)",
+        description="Needle disposal, cleaning and notes.",
+        validators=[InputRequired(), NumberRange(0, 120)],
+    )
+    requires_ims = BooleanField("Needling: only IMS-certified therapists")
+    prerequisite = SelectField("Must come after", coerce=int)
+    active = BooleanField("Bookable")
+
+
+class AccountForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    role = SelectField(
+        "Role",
+        choices=[
+            SelectChoice("reception", "Reception"),
+            SelectChoice("therapist", "Therapist"),
+            SelectChoice("admin", "Admin"),
+        ],
+    )
+    therapist = SelectField("Therapist (for a therapist account)", coerce=int)
+    password = PasswordField(
+        "First password",
+        description=f"At least {MIN_PASSWORD} characters; they can change it after signing in.",
+        validators=[DataRequired(), Length(max=MAX_PASSWORD)],
+    )

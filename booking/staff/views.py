@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
@@ -21,13 +22,19 @@ from booking.models import (
     Patient,
     Role,
     Screening,
+    Source,
     StaffUser,
     Status,
+    Therapist,
 )
+from booking.public.params import format_start, parse_start
 from booking.public.week import monday_of
-from booking.services import accounts, booking, checkin, feeds, schedule
+from booking.services import accounts, booking, checkin, feeds, patients, schedule
 from booking.services import catalog as catalogs
 from booking.services import hours as hours_service
+from booking.services.availability import find_slots, nearest_slots
+from booking.services.booking import BookingRequest, PatientDetails
+from booking.services.clinic import local_day_bounds
 from booking.services.errors import BookingError, InvalidRequest
 from booking.services.validation import calendar_date
 from booking.staff import bp
@@ -43,6 +50,7 @@ from booking.staff.forms import (
     ChangeForm,
     LoginForm,
     PasswordForm,
+    PhoneBookingForm,
     StaffCancelForm,
     TimeOffForm,
 )
@@ -298,8 +306,6 @@ def _sequence(raw: str | None) -> int:
 
 
 def _therapist_exists(therapist_id: int) -> bool:
-    from booking.models import Therapist
-
     return db.session.get(Therapist, therapist_id) is not None
 
 
@@ -457,10 +463,284 @@ def calendar_feed(therapist_id: int) -> str:
 
 
 def _therapist_or_404(therapist_id: int):
-    from booking.models import Therapist
-
     require_therapist_access(therapist_id)
     therapist = db.session.get(Therapist, therapist_id)
     if therapist is None:
         abort(404)
     return therapist
+
+
+@bp.get("/book")
+@require(*DESK)
+def book() -> str:
+    """Choose a service, a therapist (or anyone) and a day; the free times follow."""
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    services = catalog.active_services()
+    slug = request.args.get("service") or (services[0].slug if services else "")
+    try:
+        service = catalog.service(slug)
+    except InvalidRequest:
+        abort(404, description="There is no such service.")
+    candidates = catalog.therapists_for(service)
+    therapist = _chosen_therapist(candidates, request.args.get("therapist"))
+    today = clock.now().astimezone(zone).date()
+    shown = _date_param(today)
+    short = request.args.get("short") == "1"
+    slots = find_slots(
+        catalog,
+        service,
+        shown,
+        shown,
+        now=clock.now(),
+        therapists=[therapist] if therapist else candidates,
+        notice=timedelta(0) if short else None,
+    )
+    names = {t.id: t.name for t in candidates}
+    return render_template(
+        "staff/book.html",
+        services=services,
+        service=service,
+        candidates=candidates,
+        therapist=therapist,
+        shown=shown,
+        short=short,
+        slots=slots,
+        names=names,
+        patient_id=request.args.get("patient", ""),
+        zone=zone,
+        format_start=format_start,
+    )
+
+
+def _chosen_therapist(candidates, raw: str | None):
+    if raw in (None, "", "any"):
+        return None
+    for therapist in candidates:
+        if str(therapist.id) == raw:
+            return therapist
+    abort(404, description="That therapist cannot be booked for this service.")
+
+
+@bp.route("/book/details", methods=["GET", "POST"])
+@require(*DESK)
+def book_details() -> Response | str | tuple[str, int]:
+    catalog = catalogs.current()
+    try:
+        service = catalog.service(request.values.get("service", ""))
+    except InvalidRequest:
+        abort(404, description="There is no such service.")
+    therapist = _chosen_therapist(catalog.therapists_for(service), request.values.get("therapist"))
+    start = parse_start(request.values.get("start"))
+    short = request.values.get("short") == "1"
+    form = PhoneBookingForm()
+    patient = None
+    raw_patient = request.values.get("patient", "")
+    if raw_patient.isascii() and raw_patient.isdigit():
+        patient = db.session.get(Patient, int(raw_patient))
+    if request.method == "GET":
+        form.key.data = secrets.token_urlsafe(16)
+        if patient is not None:
+            form.name.data, form.email.data, form.phone.data = (
+                patient.name,
+                patient.email,
+                patient.phone,
+            )
+    problem = ""
+    if form.validate_on_submit():
+        wanted = BookingRequest(
+            service=service.slug,
+            start=start,
+            therapist_id=therapist.id if therapist else None,
+            patient=PatientDetails(form.name.data, form.email.data, form.phone.data),
+            notes=form.note.data or "",
+            source=Source.STAFF,
+            skip_notice=short,
+            skip_prerequisite=form.skip_prerequisite.data,
+            override_reason=form.override_reason.data or "",
+        )
+        try:
+            booked = booking.book(
+                wanted,
+                now=clock.now(),
+                actor=f"staff:{current_user.id}",
+                idempotency_key=f"staff:{form.key.data}" if form.key.data else None,
+            )
+        except InvalidRequest as exc:
+            for name, message in exc.details["fields"].items():
+                target = getattr(form, name, None) or form.override_reason
+                target.errors = [*target.errors, message]
+        except BookingError as exc:
+            problem = exc.message
+        else:
+            flash("Booked. The patient and the therapist are emailed an invite.", "success")
+            return redirect(url_for("staff.appointment", appointment_id=booked.appointment.id))
+    query = request.args.get("q", "")
+    status = 422 if (form.errors or problem) else 200
+    return render_template(
+        "staff/book_details.html",
+        form=form,
+        service=service,
+        therapist=therapist,
+        start=start,
+        short=short,
+        problem=problem,
+        patient=patient,
+        query=query,
+        matches=patients.search(query) if query else [],
+        zone=catalog.clinic.zone,
+        start_param=format_start(start),
+    ), status
+
+
+@bp.get("/patients/<int:patient_id>")
+@require(*DESK)
+def patient(patient_id: int) -> str:
+    record = db.session.get(Patient, patient_id)
+    if record is None:
+        abort(404)
+    catalog = catalogs.current()
+    now = clock.now()
+    visits = patients.appointments_of(patient_id)
+    screenings = {
+        s.appointment_id: s
+        for s in db.session.scalars(
+            select(Screening).where(Screening.appointment_id.in_([v.id for v in visits]))
+        )
+    }
+    return render_template(
+        "staff/patient.html",
+        patient=record,
+        upcoming=[v for v in reversed(visits) if v.start_at > now and v.status == Status.BOOKED],
+        past=[v for v in visits if not (v.start_at > now and v.status == Status.BOOKED)],
+        screenings=screenings,
+        questions=QUESTIONS,
+        services=catalog.services,
+        therapist_names={t.id: t.name for t in db.session.scalars(select(Therapist))},
+        zone=catalog.clinic.zone,
+    )
+
+
+@bp.get("/patients")
+@require(*DESK)
+def patients_search() -> str:
+    query = request.args.get("q", "")[:120]
+    return render_template(
+        "staff/patients.html", query=query, matches=patients.search(query) if query else []
+    )
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@require(*DESK)
+def move(appointment_id: int) -> Response | str | tuple[str, int]:
+    """Move a visit to another time and/or therapist, chosen from real free times."""
+    page = _appointment_page(appointment_id)
+    visit: Appointment = page["appointment"]
+    catalog = catalogs.current()
+    service = catalog.services[visit.service_id]
+    zone = catalog.clinic.zone
+    candidates = catalog.therapists_for(service)
+    form = ChangeForm(sequence=str(visit.sequence))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="This form is not valid. Please reload the page and try again.")
+        target = _chosen_therapist(candidates, request.form.get("therapist"))
+        start = parse_start(request.form.get("start"))
+        try:
+            booking.reschedule(
+                appointment_id,
+                start,
+                now=clock.now(),
+                therapist_id=target.id if target else None,
+                actor=f"staff:{current_user.id}",
+                enforce_cutoff=False,
+                expected_sequence=_sequence(form.sequence.data),
+            )
+        except BookingError as exc:
+            flash(exc.message, "error")
+            return redirect(_safe_next(request.form.get("back")) or request.path)
+        flash("Moved. The patient and the therapists' calendars are updated.", "success")
+        back = _safe_next(request.form.get("back"))
+        return redirect(back or url_for("staff.appointment", appointment_id=appointment_id))
+    therapist = _chosen_therapist(candidates, request.args.get("therapist")) or next(
+        (t for t in candidates if t.id == visit.therapist_id), None
+    )
+    shown = _date_param(visit.start_at.astimezone(zone).date())
+    slots = (
+        find_slots(
+            catalog,
+            service,
+            shown,
+            shown,
+            now=clock.now(),
+            therapists=[therapist] if therapist else candidates,
+            exclude_appointment_id=appointment_id,
+        )
+        if page["booked"]
+        else []
+    )
+    return render_template(
+        "staff/move.html",
+        **page,
+        form=form,
+        candidates=candidates,
+        chosen=therapist,
+        shown=shown,
+        slots=[
+            s for s in slots if (s.start, s.therapist_id) != (visit.start_at, visit.therapist_id)
+        ],
+        names={t.id: t.name for t in candidates},
+        format_start=format_start,
+    )
+
+
+@bp.get("/therapists/<int:therapist_id>/move-day")
+@require(*DESK)
+def move_day(therapist_id: int) -> str:
+    """A sick day: each of the therapist's visits that day, with the nearest alternatives."""
+    therapist = _therapist_or_404(therapist_id)
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    now = clock.now()
+    shown = _date_param(now.astimezone(zone).date())
+    start, end = local_day_bounds(shown, shown, zone)
+    visits = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.therapist_id == therapist_id,
+            Appointment.status == Status.BOOKED.value,
+            Appointment.start_at >= max(start, now),
+            Appointment.start_at < end,
+        )
+        .order_by(Appointment.start_at)
+    ).all()
+    rows = []
+    for visit in visits:
+        service = catalog.services[visit.service_id]
+        options = nearest_slots(
+            catalog,
+            service,
+            visit.start_at,
+            now=now,
+            therapists=catalog.therapists_for(service),
+            exclude_appointment_id=visit.id,
+            limit=12,
+        )
+        # Not the same therapist on the same day: that is the day being cleared.
+        options = [
+            o
+            for o in options
+            if not (o.therapist_id == therapist_id and o.start.astimezone(zone).date() == shown)
+        ][:5]
+        rows.append((visit, service, db.session.get(Patient, visit.patient_id), options))
+    return render_template(
+        "staff/move_day.html",
+        therapist=therapist,
+        shown=shown,
+        rows=rows,
+        names={t.id: t.name for t in catalog.therapists.values()},
+        zone=zone,
+        format_start=format_start,
+        back=request.full_path,
+        change_forms={visit.id: ChangeForm(sequence=str(visit.sequence)) for visit in visits},
+    )

@@ -31,11 +31,13 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def desk(app, therapist, clock):
+def desk(app, world, therapist, clock):
     """Accounts for reception and for Maya, and one visit with her on Tuesday at 09:00."""
+    world.daniel = world.make_therapist("Daniel Okafor")
     with app.app_context():
         for email, role, linked in (
             ("desk@clinic.example", Role.RECEPTION, None),
+            ("admin@clinic.example", Role.ADMIN, None),
             ("maya@clinic.example", Role.THERAPIST, therapist),
         ):
             accounts.create_user(
@@ -143,3 +145,66 @@ def test_a_therapist_changes_hours_and_time_off_and_the_site_follows(
     assert page.get_by_role("link", name="10:30, Tuesday 2 March 2027").count() == 0
     assert page.get_by_role("link", name="14:00, Tuesday 2 March 2027").count() == 0
     assert page.get_by_role("link", name="15:00, Tuesday 2 March 2027").count() == 1
+
+
+@sqlite_only
+def test_reception_books_a_phone_caller(live_server, desk, new_context, axe_source, shots):
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server, "desk@clinic.example")
+    page.get_by_role("link", name="Book", exact=True).click()
+    page.get_by_label("Service").select_option(label="Physiotherapy assessment (45 min)")
+    page.get_by_label("Day").fill(TUESDAY.isoformat())
+    page.get_by_role("button", name="Show free times").click()
+    check(page, axe_source, shots, "free-times")
+    page.get_by_role("link", name="13:00 Maya Chen").click()
+    check(page, axe_source, shots, "caller-details")
+    page.get_by_label("Name, email or phone").fill("Jordan")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Jordan Lee").click()
+    expect(page.get_by_role("textbox", name="Email")).to_have_value("jordan@example.com")
+    page.get_by_role("button", name="Book", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Booked.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Physiotherapy assessment")
+    check(page, axe_source, shots, "phone-booked")
+    page.goto(f"{live_server}/staff/day?date={TUESDAY}")
+    expect(page.get_by_role("link", name=re.compile(r"13:00.*Jordan Lee"))).to_be_visible()
+
+    # The caller rings back: move the visit to Daniel at 14:00.
+    page.get_by_role("link", name=re.compile(r"13:00.*Jordan Lee")).click()
+    page.get_by_role("link", name="Move…").click()
+    page.get_by_label("Therapist").select_option(label="Daniel Okafor")
+    page.get_by_role("button", name="Show free times").click()
+    check(page, axe_source, shots, "move")
+    page.get_by_role("button", name=re.compile(r"^14:00 Daniel Okafor")).click()
+    expect(page.get_by_role("status")).to_contain_text("Moved.")
+    expect(page.get_by_text("from Maya Chen to Daniel Okafor")).to_be_visible()
+    page.goto(f"{live_server}/staff/day?date={TUESDAY}")
+    moved = page.get_by_role("link", name=re.compile(r"14:00.*Jordan Lee"))
+    expect(moved).to_have_class(re.compile(r"gc-3"))  # Daniel's column
+    check(page, axe_source, shots, "day-after-move")
+
+
+@sqlite_only
+def test_admin_pages_are_accessible(live_server, desk, therapist, new_context, axe_source, shots):
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server, "admin@clinic.example")
+    page.get_by_role("link", name="Admin").click()
+    check(page, axe_source, shots, "admin")
+    for name, step in (
+        ("Clinic settings and policies", "settings"),
+        ("Clinic closures", "closures"),
+    ):
+        page.get_by_role("link", name=name).click()
+        check(page, axe_source, shots, step)
+        page.get_by_role("link", name="← Admin").click()
+    page.get_by_role("link", name="Maya Chen").click()
+    check(page, axe_source, shots, "therapist")
+    page.get_by_label("IMS certified").check()
+    page.get_by_label("IMS certification expires").fill("2027-02-28")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status")).to_contain_text("Maya Chen is saved.")
+    expect(page.get_by_text("Lapsed Sunday 28 February 2027")).to_be_visible()
+    for name, step in (("Add a service", "service"), ("Add an account", "account")):
+        page.get_by_role("link", name=name).click()
+        check(page, axe_source, shots, step)
+        page.get_by_role("link", name="← Admin").click()

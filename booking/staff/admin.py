@@ -1,0 +1,253 @@
+"""Admin pages: clinic settings, closures, therapists, services and staff accounts."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from booking import clock
+from booking.extensions import db
+from booking.models import Closure, Role, Service, StaffUser, Therapist
+from booking.services import accounts, admin
+from booking.services import catalog as catalogs
+from booking.services import clinic as clinic_service
+from booking.services.errors import BookingError, InvalidRequest
+from booking.staff import bp
+from booking.staff.access import require
+from booking.staff.forms import (
+    AccountForm,
+    ActionForm,
+    ClosureForm,
+    ServiceForm,
+    SettingsForm,
+    TherapistForm,
+)
+
+ADMIN = (Role.ADMIN,)
+
+
+def _actor() -> str:
+    return f"staff:{current_user.id}"
+
+
+def _fields_to_form(form, exc: InvalidRequest) -> None:
+    for name, message in exc.details.get("fields", {}).items():
+        field = getattr(form, name, None)
+        if field is None:
+            flash(message, "error")
+        else:
+            field.errors = [*field.errors, message]
+
+
+def _check_post(form) -> bool:
+    if request.method != "POST":
+        return False
+    if form.validate_on_submit():
+        return True
+    if "csrf_token" in form.errors:
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    return False
+
+
+@bp.get("/admin")
+@require(*ADMIN)
+def admin_home() -> str:
+    return render_template(
+        "staff/admin/index.html",
+        therapists=db.session.scalars(select(Therapist).order_by(Therapist.name)).all(),
+        services=db.session.scalars(select(Service).order_by(Service.id)).all(),
+        users=db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all(),
+        closures=db.session.scalars(select(Closure).order_by(Closure.starts_on)).all(),
+        today=clock.now().astimezone(catalogs.current().clinic.zone).date(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.route("/admin/settings", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_settings() -> Response | str | tuple[str, int]:
+    current = clinic_service.settings()
+    form = SettingsForm(data=current)
+    if _check_post(form):
+        changed = {
+            name: str(getattr(form, name).data if getattr(form, name).data is not None else "")
+            for name in clinic_service.SETTINGS
+            if getattr(form, name).data != current[name]
+        }
+        try:
+            clinic_service.change_settings(changed, actor=_actor(), now=clock.now())
+        except InvalidRequest as exc:
+            _fields_to_form(form, exc)
+        else:
+            flash("The clinic settings are saved.", "success")
+            return redirect(url_for("staff.admin_settings"))
+    return render_template("staff/admin/settings.html", form=form), (422 if form.errors else 200)
+
+
+@bp.route("/admin/closures", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_closures() -> Response | str | tuple[str, int]:
+    form = ClosureForm()
+    if _check_post(form):
+        try:
+            admin.add_closure(
+                form.first_day.data,
+                form.last_day.data or form.first_day.data,
+                form.reason.data or "",
+                actor=_actor(),
+                now=clock.now(),
+            )
+        except InvalidRequest as exc:
+            _fields_to_form(form, exc)
+        else:
+            flash("The closure is saved; online booking offers no times on those days.", "success")
+            return redirect(url_for("staff.admin_closures"))
+    closures = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
+    return render_template(
+        "staff/admin/closures.html", form=form, closures=closures, action_form=ActionForm()
+    ), (422 if form.errors else 200)
+
+
+@bp.post("/admin/closures/<int:closure_id>/delete")
+@require(*ADMIN)
+def admin_closure_delete(closure_id: int) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    try:
+        admin.remove_closure(closure_id, actor=_actor(), now=clock.now())
+    except BookingError:
+        abort(404)
+    flash("The closure is removed.", "success")
+    return redirect(url_for("staff.admin_closures"))
+
+
+def _service_choices() -> list[SelectChoice]:
+    return [
+        SelectChoice(s.id, s.name) for s in db.session.scalars(select(Service).order_by(Service.id))
+    ]
+
+
+@bp.route("/admin/therapists/new", methods=["GET", "POST"], defaults={"therapist_id": None})
+@bp.route("/admin/therapists/<int:therapist_id>", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int]:
+    therapist = None
+    if therapist_id is not None:
+        therapist = db.session.get(Therapist, therapist_id)
+        if therapist is None:
+            abort(404)
+    form = TherapistForm(obj=therapist)
+    form.services.choices = _service_choices()
+    if request.method == "GET":
+        form.services.data = [s.id for s in therapist.services] if therapist else []
+        if therapist is None:
+            form.active.data = True
+    if _check_post(form):
+        data = admin.TherapistData(
+            name=form.name.data,
+            bio=form.bio.data or "",
+            email=form.email.data or "",
+            active=form.active.data,
+            ims_certified=form.ims_certified.data,
+            ims_certification_expires=form.ims_certification_expires.data,
+            service_ids=tuple(form.services.data or ()),
+        )
+        try:
+            saved = admin.save_therapist(therapist_id, data, actor=_actor(), now=clock.now())
+        except InvalidRequest as exc:
+            _fields_to_form(form, exc)
+        else:
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("staff.admin_home"))
+    return render_template("staff/admin/therapist.html", form=form, therapist=therapist), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/admin/services/new", methods=["GET", "POST"], defaults={"service_id": None})
+@bp.route("/admin/services/<int:service_id>", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
+    service = None
+    if service_id is not None:
+        service = db.session.get(Service, service_id)
+        if service is None:
+            abort(404)
+    form = ServiceForm(obj=service)
+    form.prerequisite.choices = [SelectChoice(0, "None: a first visit")] + [
+        c for c in _service_choices() if c.value != service_id
+    ]
+    if request.method == "GET":
+        form.prerequisite.data = service.prerequisite_id or 0 if service else 0
+        if service is None:
+            form.active.data = True
+    if _check_post(form):
+        data = admin.ServiceData(
+            slug=form.slug.data,
+            name=form.name.data,
+            description=form.description.data or "",
+            preparation=form.preparation.data or "",
+            duration_minutes=form.duration_minutes.data,
+            buffer_minutes=form.buffer_minutes.data,
+            requires_ims=form.requires_ims.data,
+            prerequisite_id=form.prerequisite.data or None,
+            active=form.active.data,
+        )
+        try:
+            saved = admin.save_service(service_id, data, actor=_actor(), now=clock.now())
+        except InvalidRequest as exc:
+            _fields_to_form(form, exc)
+        else:
+            flash(f"{saved.name} is saved.", "success")
+            return redirect(url_for("staff.admin_home"))
+    return render_template("staff/admin/service.html", form=form, service=service), (
+        422 if form.errors else 200
+    )
+
+
+@bp.route("/admin/accounts/new", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_account() -> Response | str | tuple[str, int]:
+    form = AccountForm()
+    form.therapist.choices = [SelectChoice(0, "Not a therapist")] + [
+        SelectChoice(t.id, t.name)
+        for t in db.session.scalars(select(Therapist).order_by(Therapist.name))
+    ]
+    if _check_post(form):
+        try:
+            user = accounts.create_user(
+                email=form.email.data,
+                name=form.name.data,
+                password=form.password.data,
+                role=Role(form.role.data),
+                therapist_id=form.therapist.data or None,
+                actor=_actor(),
+                now=clock.now(),
+            )
+        except InvalidRequest as exc:
+            _fields_to_form(form, exc)
+        else:
+            flash(f"The account {user.email} is made. Give them the password in person.", "success")
+            return redirect(url_for("staff.admin_home"))
+    return render_template("staff/admin/account.html", form=form), (422 if form.errors else 200)
+
+
+@bp.post("/admin/accounts/<int:user_id>/<any(enable, disable):what>")
+@require(*ADMIN)
+def admin_account_switch(user_id: int, what: str) -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    try:
+        admin.set_account_active(
+            user_id, what == "enable", actor_id=current_user.id, now=clock.now()
+        )
+    except InvalidRequest as exc:
+        flash(next(iter(exc.details["fields"].values())), "error")
+    except BookingError:
+        abort(404)
+    else:
+        flash("The account is switched " + ("on." if what == "enable" else "off."), "success")
+    return redirect(url_for("staff.admin_home"))

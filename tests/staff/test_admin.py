@@ -1,0 +1,167 @@
+"""Admins manage settings, closures, therapists, services and accounts; nobody else can."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from conftest import PASSWORD, csrf_of, sign_in
+from sqlalchemy import select
+from support import MONDAY
+
+from booking.extensions import db
+from booking.models import AuditEvent, Clinic, Service, StaffUser, Therapist
+
+TUESDAY = MONDAY + timedelta(days=1)
+ADMIN_PAGES = [
+    "/staff/admin",
+    "/staff/admin/settings",
+    "/staff/admin/closures",
+    "/staff/admin/therapists/new",
+    "/staff/admin/services/new",
+    "/staff/admin/accounts/new",
+]
+
+
+@pytest.mark.parametrize("role", ["reception", "maya"])
+def test_only_admins_reach_the_admin_pages(client, staff, role):
+    sign_in(client, getattr(staff, role))
+    token = csrf_of(client.get("/staff/password").text)
+    for url in ADMIN_PAGES:
+        assert client.get(url).status_code == 403, url
+    for url in ADMIN_PAGES[1:]:  # the index is GET only
+        assert client.post(url, data={"csrf_token": token}).status_code == 403, url
+    assert (
+        client.post("/staff/admin/accounts/1/disable", data={"csrf_token": token}).status_code
+        == 403
+    )
+
+
+def test_every_admin_page_opens(client, staff):
+    sign_in(client, staff.admin)
+    for url in ADMIN_PAGES:
+        assert client.get(url).status_code == 200, url
+
+
+def offered(client, day) -> int:
+    response = client.get(
+        "/api/v1/availability", query_string={"service": "physio", "from": day, "to": day}
+    )
+    return len(response.get_json()["slots"])
+
+
+def test_settings_change_together_or_not_at_all(client, app, staff):
+    sign_in(client, staff.admin)
+    page = client.get("/staff/admin/settings").text
+    form = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    form["csrf_token"] = csrf_of(page)
+    bad = client.post("/staff/admin/settings", data={**form, "booking_horizon_days": "60",
+                                                     "slot_step_minutes": "3"})  # fmt: skip
+    assert bad.status_code == 422 and "Must be between 5 and 240." in bad.text
+    with app.app_context():
+        assert db.session.get(Clinic, 1).booking_horizon_days == 90  # nothing changed
+    good = client.post("/staff/admin/settings", data={**form, "booking_horizon_days": "60",
+                                                      "min_notice_minutes": "60"})  # fmt: skip
+    assert good.status_code == 302
+    with app.app_context():
+        clinic = db.session.get(Clinic, 1)
+        assert (clinic.booking_horizon_days, clinic.min_notice_minutes) == (60, 60)
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "setting_changed"))
+        assert event.after == {"min_notice_minutes": 60, "booking_horizon_days": 60}
+
+
+def test_a_closure_empties_the_day_for_patients(client, staff, world):
+    sign_in(client, staff.admin)
+    assert offered(client, TUESDAY.isoformat()) > 0
+    page = client.get("/staff/admin/closures").text
+    added = client.post(
+        "/staff/admin/closures",
+        data={"csrf_token": csrf_of(page), "first_day": TUESDAY.isoformat(), "reason": "Floods"},
+    )
+    assert added.status_code == 302
+    assert offered(client, TUESDAY.isoformat()) == 0
+    page = client.get("/staff/admin/closures").text
+    assert "Floods" in page
+    backwards = client.post(
+        "/staff/admin/closures",
+        data={"csrf_token": csrf_of(page), "first_day": TUESDAY.isoformat(),
+              "last_day": MONDAY.isoformat()},
+    )  # fmt: skip
+    assert backwards.status_code == 422 and "comes before" in backwards.text
+    action = re.search(r'action="(/staff/admin/closures/\d+/delete)"', page).group(1)
+    assert client.post(action, data={"csrf_token": csrf_of(page)}).status_code == 302
+    assert offered(client, TUESDAY.isoformat()) > 0
+
+
+def test_adding_a_therapist_and_their_certification(client, app, staff, world):
+    sign_in(client, staff.admin)
+    page = client.get("/staff/admin/therapists/new").text
+    physio = str(world.services["physio"].id)
+    assessment = str(world.services["assessment"].id)
+    data = {"csrf_token": csrf_of(page), "name": "Priya Sandhu", "email": "priya@clinic.example",
+            "active": "y", "ims_certified": "y", "services": [physio, assessment]}  # fmt: skip
+    missing = client.post("/staff/admin/therapists/new", data=data)
+    assert missing.status_code == 422 and "Give the certification" in missing.text
+    saved = client.post(
+        "/staff/admin/therapists/new", data={**data, "ims_certification_expires": "2028-01-31"}
+    )
+    assert saved.status_code == 302
+    with app.app_context():
+        priya = db.session.scalar(select(Therapist).where(Therapist.name == "Priya Sandhu"))
+        assert {s.slug for s in priya.services} == {"physio", "assessment"}
+        assert priya.email == "priya@clinic.example"
+    response = client.get("/api/v1/therapists", query_string={"service": "assessment"})
+    assert "Priya Sandhu" in [t["name"] for t in response.get_json()["therapists"]]
+
+
+def test_services_are_checked(client, app, staff, world):
+    sign_in(client, staff.admin)
+    page = client.get("/staff/admin/services/new").text
+    base = {"csrf_token": csrf_of(page), "name": "IMS booster", "slug": "ims-booster",
+            "duration_minutes": "20", "buffer_minutes": "5", "requires_ims": "y",
+            "prerequisite": str(world.services["assessment"].id), "active": "y"}  # fmt: skip
+    for change, message in (
+        ({"slug": "IMS Booster"}, "lower-case letters"),
+        ({"slug": "physio"}, "Another service has this web address."),
+        ({"prerequisite": str(world.services["follow-up"].id)}, "Choose a first visit"),
+        ({"duration_minutes": "0"}, "between 5 and 480"),
+    ):
+        response = client.post("/staff/admin/services/new", data={**base, **change})
+        assert response.status_code == 422 and message in response.text, change
+    assert client.post("/staff/admin/services/new", data=base).status_code == 302
+    with app.app_context():
+        booster = db.session.scalar(select(Service).where(Service.slug == "ims-booster"))
+        assert booster.prerequisite_id == world.services["assessment"].id
+
+
+def test_accounts_are_made_and_switched_off(client, app, staff):
+    sign_in(client, staff.admin)
+    page = client.get("/staff/admin/accounts/new").text
+    made = client.post(
+        "/staff/admin/accounts/new",
+        data={"csrf_token": csrf_of(page), "email": "new@clinic.example", "name": "New Desk",
+              "role": "reception", "therapist": "0", "password": PASSWORD},
+    )  # fmt: skip
+    assert made.status_code == 302
+    newcomer = app.test_client()
+    assert sign_in(newcomer, "new@clinic.example").status_code == 302
+    assert newcomer.get("/staff/day").status_code == 200
+    with app.app_context():
+        user_id = db.session.scalar(
+            select(StaffUser.id).where(StaffUser.email == "new@clinic.example")
+        )
+        me = db.session.scalar(select(StaffUser.id).where(StaffUser.email == staff.admin))
+    token = csrf_of(client.get("/staff/admin").text)
+    assert client.post(f"/staff/admin/accounts/{user_id}/disable",
+                       data={"csrf_token": token}).status_code == 302  # fmt: skip
+    assert newcomer.get("/staff/day").status_code == 302  # signed out at once
+    assert sign_in(app.test_client(), "new@clinic.example").status_code == 401
+    refused = client.post(f"/staff/admin/accounts/{me}/disable", data={"csrf_token": token})
+    assert "cannot switch off your own account" in client.get(refused.headers["Location"]).text
+    weak = client.post(
+        "/staff/admin/accounts/new",
+        data={"csrf_token": token, "email": "w@clinic.example", "name": "W", "role": "therapist",
+              "therapist": "0", "password": PASSWORD},
+    )  # fmt: skip
+    assert weak.status_code == 422 and "linked to one therapist" in weak.text
