@@ -76,32 +76,10 @@ def settings() -> dict[str, Any]:
 
 def change_setting(name: str, raw: str, *, actor: str, now: datetime) -> Any:
     """Set one clinic setting from its text form, audited; return the stored value."""
-    parse = SETTINGS.get(name)
-    if parse is None:
+    if name not in SETTINGS:
         raise InvalidRequest({name: f"unknown setting; choose one of {', '.join(SETTINGS)}"})
-    try:
-        value = parse(raw)
-    except ValueError as exc:
-        raise InvalidRequest({name: str(exc)}) from None
-    with write_transaction() as session:
-        clinic = get_clinic()
-        before = getattr(clinic, name)
-        setattr(clinic, name, value)
-        if name == "reminder_lead_minutes":
-            outbox.move_reminders(clinic.reminder_lead, now)
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=actor,
-                action="setting_changed",
-                entity="clinic",
-                entity_id=clinic.id,
-                before={name: before},
-                after={name: value},
-            )
-        )
-    log.info("clinic setting %s changed", name)
-    return value
+    change_settings({name: raw}, actor=actor, now=now)
+    return getattr(get_clinic(), name)
 
 
 def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
@@ -117,7 +95,7 @@ def change_settings(changes: dict[str, str], *, actor: str, now: datetime) -> No
     for name, raw in changes.items():
         parse = SETTINGS.get(name)
         if parse is None:
-            errors[name] = "unknown setting"
+            errors[name] = f"unknown setting; choose one of {', '.join(SETTINGS)}"
             continue
         try:
             parsed[name] = parse(raw)

@@ -47,6 +47,15 @@ def feed_url(therapist_id: int, *, now: datetime, regenerate: bool = False, acto
     return external_url("feeds.therapist", therapist_id=therapist_id, token=token)
 
 
+def existing_url(therapist_id: int) -> str | None:
+    """Return the therapist's feed URL, or None if none was made yet (nothing is written)."""
+    feed = db.session.get(CalendarFeed, therapist_id)
+    if feed is None:
+        return None
+    token = tokens.feed_token(_app_secret(), therapist_id, feed.secret)
+    return external_url("feeds.therapist", therapist_id=therapist_id, token=token)
+
+
 def feed_calendar(therapist_id: int, token: str, *, now: datetime) -> bytes:
     """Return the feed behind a URL, or raise `NotFound` for a wrong or regenerated one."""
     feed = db.session.get(CalendarFeed, therapist_id)

@@ -50,6 +50,25 @@ class Column:
     time_off: list[Span] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
 
+    def free(self, minimum: timedelta = timedelta(minutes=15)) -> list[Span]:
+        """Working time not taken by a visit or time off, in pieces of at least `minimum`."""
+        taken = sorted(
+            [(v.start, v.end) for v in self.visits if v.status != Status.CANCELLED]
+            + [(t.start, t.end) for t in self.time_off]
+        )
+        gaps = []
+        for window in self.hours:
+            cursor = window.start
+            for start, end in taken:
+                if end <= cursor or start >= window.end:
+                    continue
+                if start - cursor >= minimum:
+                    gaps.append(Span(cursor, start, "Free"))
+                cursor = max(cursor, end)
+            if window.end - cursor >= minimum:
+                gaps.append(Span(cursor, window.end, "Free"))
+        return gaps
+
     @property
     def breaks(self) -> list[Span]:
         """The gaps between working windows (lunch), for the grid to shade."""

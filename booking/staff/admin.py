@@ -124,6 +124,16 @@ def admin_closure_delete(closure_id: int) -> Response:
     return redirect(url_for("staff.admin_closures"))
 
 
+def _existing(model, row_id: int | None):
+    """The row being edited (404 if it does not exist), or None for a new one."""
+    if row_id is None:
+        return None
+    row = db.session.get(model, row_id)
+    if row is None:
+        abort(404)
+    return row
+
+
 def _service_choices() -> list[SelectChoice]:
     return [
         SelectChoice(s.id, s.name) for s in db.session.scalars(select(Service).order_by(Service.id))
@@ -134,11 +144,7 @@ def _service_choices() -> list[SelectChoice]:
 @bp.route("/admin/therapists/<int:therapist_id>", methods=["GET", "POST"])
 @require(*ADMIN)
 def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int]:
-    therapist = None
-    if therapist_id is not None:
-        therapist = db.session.get(Therapist, therapist_id)
-        if therapist is None:
-            abort(404)
+    therapist = _existing(Therapist, therapist_id)
     form = TherapistForm(obj=therapist)
     form.services.choices = _service_choices()
     if request.method == "GET":
@@ -171,11 +177,7 @@ def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int
 @bp.route("/admin/services/<int:service_id>", methods=["GET", "POST"])
 @require(*ADMIN)
 def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
-    service = None
-    if service_id is not None:
-        service = db.session.get(Service, service_id)
-        if service is None:
-            abort(404)
+    service = _existing(Service, service_id)
     form = ServiceForm(obj=service)
     form.prerequisite.choices = [SelectChoice(0, "None: a first visit")] + [
         c for c in _service_choices() if c.value != service_id

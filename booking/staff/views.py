@@ -446,19 +446,30 @@ def delete_time_off(therapist_id: int, time_off_id: int) -> Response:
 
 @bp.route("/therapists/<int:therapist_id>/calendar-feed", methods=["GET", "POST"])
 @require(*EVERYONE)
-def calendar_feed(therapist_id: int) -> str:
+def calendar_feed(therapist_id: int) -> Response | str:
     therapist = _therapist_or_404(therapist_id)
     form = ActionForm()
-    regenerate = request.method == "POST"
-    if regenerate and not form.validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
-    url = feeds.feed_url(
-        therapist_id, now=clock.now(), regenerate=regenerate, actor=f"staff:{current_user.id}"
-    )
-    if regenerate:
-        flash("A new address is made. The old one has stopped working.", "success")
+    if request.method == "POST":  # make the address, or a new one that kills the old
+        if not form.validate_on_submit():
+            abort(400, description="This form is not valid. Please reload the page and try again.")
+        had = feeds.existing_url(therapist_id) is not None
+        feeds.feed_url(
+            therapist_id, now=clock.now(), regenerate=True, actor=f"staff:{current_user.id}"
+        )
+        flash(
+            "A new address is made. The old one has stopped working."
+            if had
+            else "The address is made: subscribe to it in your calendar app.",
+            "success",
+        )
+        return redirect(url_for("staff.calendar_feed", therapist_id=therapist_id))
+    url = feeds.existing_url(therapist_id)
     return render_template(
-        "staff/calendar_feed.html", therapist=therapist, url=url, webcal=webcal(url), form=form
+        "staff/calendar_feed.html",
+        therapist=therapist,
+        url=url,
+        webcal=webcal(url) if url else None,
+        form=form,
     )
 
 
@@ -477,7 +488,13 @@ def book() -> str:
     catalog = catalogs.current()
     zone = catalog.clinic.zone
     services = catalog.active_services()
-    slug = request.args.get("service") or (services[0].slug if services else "")
+    wanted_therapist = request.args.get("therapist", "")
+    offered = [
+        s for s in services if any(str(t.id) == wanted_therapist for t in catalog.therapists_for(s))
+    ]
+    # From a therapist's free time in the day view: start with a service they offer.
+    default = (offered or services or [None])[0]
+    slug = request.args.get("service") or (default.slug if default else "")
     try:
         service = catalog.service(slug)
     except InvalidRequest:

@@ -54,6 +54,7 @@ def desk(app, world, therapist, clock):
             now=clock.now,
         )
     app.config["SESSION_COOKIE_SECURE"] = False
+    return world
 
 
 def sign_in(page: Page, base: str, email: str) -> None:
@@ -120,6 +121,13 @@ def test_a_therapist_changes_hours_and_time_off_and_the_site_follows(
 
     sign_in(page, live_server, "maya@clinic.example")
     check(page, axe_source, shots, "my-day")
+    # The authorization matrix holds in the browser too: a colleague's pages are refused.
+    for path in ("week", "hours", "time-off"):
+        response = page.goto(f"{live_server}/staff/therapists/{desk.daniel}/{path}")
+        assert response.status == 403, path
+    assert page.goto(f"{live_server}/staff/admin").status == 403
+    assert page.goto(f"{live_server}/staff/book").status == 403
+    page.goto(f"{live_server}/staff/day")
     page.get_by_role("link", name="My week").click()
     check(page, axe_source, shots, "my-week")
     page.get_by_role("link", name="Weekly hours").click()

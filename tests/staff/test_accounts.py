@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, csrf_of, sign_in
 from sqlalchemy import select
+from staffing import PASSWORD, csrf_of, sign_in
 
 from booking.extensions import db
 from booking.models import StaffUser

@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import PASSWORD, csrf_of, sign_in
 from sqlalchemy import select
+from staffing import PASSWORD, csrf_of, sign_in
 from support import MONDAY
 
 from booking.extensions import db

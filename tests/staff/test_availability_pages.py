@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import csrf_of, sign_in
+from staffing import csrf_of, sign_in
 from support import MONDAY, local
 from test_workspace import book
 
 from booking.extensions import db
-from booking.models import AuditEvent
+from booking.models import AuditEvent, CalendarFeed
 
 TUESDAY = MONDAY + timedelta(days=1)
 NEXT_TUESDAY = TUESDAY + timedelta(days=7)
@@ -148,12 +148,17 @@ def test_therapists_manage_only_their_own_availability(client, staff, world):
         assert client.get(f"/staff/therapists/{world.maya}/{page}").status_code == 200
 
 
-def test_the_calendar_feed_page_regenerates_the_address(client, staff, world):
+def test_the_calendar_feed_page_makes_and_regenerates_the_address(client, app, staff, world):
     sign_in(client, staff.maya)
     url = f"/staff/therapists/{world.maya}/calendar-feed"
     page = client.get(url).text
-    address = page.split('class="manage-link"><a href="webcal://clinic.test')[1].split('"')[0]
+    assert "There is no address yet." in page  # looking writes nothing
+    with app.app_context():
+        assert db.session.get(CalendarFeed, world.maya) is None
+    page = client.get(client.post(url, data={"csrf_token": csrf_of(page)}).headers["Location"])
+    assert "The address is made" in page.text
+    address = page.text.split('class="manage-link"><a href="webcal://clinic.test')[1].split('"')[0]
     assert client.get(address).status_code == 200
-    again = client.post(url, data={"csrf_token": csrf_of(page)}).text
-    assert "The old one has stopped working." in again
+    again = client.post(url, data={"csrf_token": csrf_of(page.text)})
+    assert "The old one has stopped working." in client.get(again.headers["Location"]).text
     assert client.get(address).status_code == 404

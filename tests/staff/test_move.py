@@ -6,8 +6,8 @@ import re
 from datetime import timedelta
 from html import unescape
 
-from conftest import csrf_of, sign_in
 from sqlalchemy import select
+from staffing import csrf_of, sign_in
 from support import MONDAY, local
 from test_workspace import book
 

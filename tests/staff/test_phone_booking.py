@@ -7,8 +7,8 @@ from datetime import timedelta
 from html import unescape
 
 import pytest
-from conftest import csrf_of, sign_in
 from sqlalchemy import func, select
+from staffing import csrf_of, sign_in
 from support import MONDAY, local
 from test_workspace import book
 

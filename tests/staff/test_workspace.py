@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import csrf_of, sign_in
 from sqlalchemy import func, select
+from staffing import csrf_of, sign_in
 from support import MONDAY, local
 
 from booking.extensions import db
@@ -234,3 +234,18 @@ def test_staff_pages_are_never_cached(client, staff, visits):
     sign_in(client, staff.reception)
     response = client.get(f"/staff/appointments/{visits.maya_visit}")
     assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_free_time_in_the_day_view_opens_booking(client, app, visits, staff, world):
+    physio_only = world.make_therapist("Tom Bergstrom", services=("physio",))
+    sign_in(client, staff.reception)
+    page = client.get(f"/staff/day?date={TUESDAY}").text
+    assert "Free 09:45\u201312:00" in page  # after Maya's 09:00-09:45 visit
+    assert "Free 13:00\u201317:00" in page
+    link = f"/staff/book?therapist={physio_only}&amp;date={TUESDAY}"
+    assert link in page
+    booking_page = client.get(link.replace("&amp;", "&"))
+    assert booking_page.status_code == 200  # a service Tom offers is chosen for him
+    assert '<option value="physio" selected>' in booking_page.text
+    sign_in(therapist := app.test_client(), staff.maya)
+    assert "Free 09:45" not in therapist.get(f"/staff/day?date={TUESDAY}").text
