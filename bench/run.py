@@ -327,6 +327,7 @@ def gunicorn(
     env = os.environ | {
         "DATABASE_URL": database,
         "SECRET_KEY": "bench-secret-not-for-production",
+        "BASE_URL": "http://127.0.0.1",  # links in queued emails; nothing is sent
         "BENCH_NOW": now.isoformat(),
         "FLASK_DEBUG": "0",
     }

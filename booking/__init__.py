@@ -53,8 +53,10 @@ def register_blueprints(app: Flask) -> None:
     from booking.feeds import bp as feeds
     from booking.manage import bp as manage
     from booking.public import bp as public
+    from booking.security import BoundedInt
     from booking.staff import bp as staff
 
+    app.url_map.converters["int"] = BoundedInt  # before any route is added
     app.register_blueprint(public)
     app.register_blueprint(manage, url_prefix="/manage")
     app.register_blueprint(feeds, url_prefix="/calendar")

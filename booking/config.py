@@ -68,7 +68,7 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", ""),  # else the clinic's email
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 20),
         "MAIL_FILE_DIR": env.get("MAIL_FILE_DIR") or str(Path(instance_path) / "mail"),
-        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS") or 10),
+        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS") or 36),
         # Staff sessions end after this long without a request, and at the latest after
         # STAFF_SESSION_MAX_HOURS however busy (a shared front-desk computer).
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("STAFF_IDLE_MINUTES") or 120)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.routing import IntegerConverter
 
 # Everything the site loads comes from itself; manage links never leak through a Referer.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -40,3 +41,12 @@ def secure_headers(response: Response) -> Response:
 
 def register(app: Flask) -> None:
     app.after_request(secure_headers)
+
+
+class BoundedInt(IntegerConverter):
+    """`<int:…>` in every route, capped at 2**31 - 1: a tampered id is a 404, never an
+    overflow in the database driver (SQLite refuses integers past 2**63)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:
+        kwargs.setdefault("max", 2**31 - 1)
+        super().__init__(map, *args, **kwargs)

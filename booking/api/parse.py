@@ -6,11 +6,11 @@ import re
 from datetime import date, datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
-from booking.services.validation import PHONE, calendar_date, storable
+from booking.services.validation import PHONE, calendar_date, mail_address, one_line, storable
 
 MAX_ID = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -77,7 +77,7 @@ class Fields:
         if not raw:
             return ""
         try:
-            return validate_email(raw, check_deliverability=False).normalized
+            return mail_address(raw)
         except EmailNotValidError:
             self.fail(name, "Must be a valid email address.")
             return ""
@@ -114,6 +114,8 @@ def booking_request(data: Any) -> BookingRequest:
     notes = fields.text("notes", limit=2000, required=False)
     person = Fields(data.get("patient"), prefix="patient.")
     name = person.text("name", limit=120)
+    if name and not one_line(name):
+        person.fail("name", "Must be one line, without control characters.")
     email = person.email("email")
     phone = person.phone("phone")
     if "patient" in data and not isinstance(data["patient"], dict):

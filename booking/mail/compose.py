@@ -119,9 +119,9 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     if event == Event.REMINDER:
         template = "email/reminder"
     email = EmailMessage(policy=SMTP)
-    email["Subject"] = _subject(recipient, event, context, service, patient)
-    email["From"] = formataddr((organizer.name, organizer.email))
-    email["To"] = formataddr((to.name, to.email))
+    email["Subject"] = _one_line(_subject(recipient, event, context, service, patient))
+    email["From"] = formataddr((_one_line(organizer.name), organizer.email))
+    email["To"] = formataddr((_one_line(to.name), to.email))
     if clinic.email and clinic.email != organizer.email:
         email["Reply-To"] = formataddr((clinic.name, clinic.email))
     email["Date"] = format_datetime(now)
@@ -183,6 +183,11 @@ def _invite(
         location=clinic.address,
         cancelled=cancelled,
     )
+
+
+def _one_line(text: str) -> str:
+    """Whitespace collapsed: a header never breaks, whatever an old record holds."""
+    return " ".join(text.split())
 
 
 def _hours(minutes: int) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import signal
 import socket
 import threading
@@ -53,7 +54,10 @@ class Report:
 class Worker:
     """One delivery process (or thread): a name for its leases, and how it sends."""
 
-    name: str = field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}")
+    # Unique per worker object, so two threads of one process never share a lease.
+    name: str = field(
+        default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+    )
     transport: Callable[[], Transport] | None = None
     now: Callable[[], datetime] = clock.now
 
@@ -85,8 +89,8 @@ class Worker:
     def _deliver_one(self, transport: Transport, message_id: int, report: Report) -> None:
         try:
             message = db.session.get(OutboxMessage, message_id)
-            if message.event == Event.REMINDER and not outbox.still_true(message):
-                outgoing, why = None, "The appointment was cancelled or moved."
+            if message.event == Event.REMINDER and not outbox.still_true(message, self.now()):
+                outgoing, why = None, "The appointment was cancelled, moved or has begun."
             else:
                 outgoing, why = compose(message, now=self.now()), ""
             name = f"{message.created_at:%Y%m%d-%H%M%S}-{message_id}-{message.event}"
@@ -103,6 +107,10 @@ class Worker:
         if outgoing is None:
             outbox.skip(message_id, self.name, why)
             report.skipped += 1
+            return
+        if not outbox.renew(message_id, self.name, self.now()):
+            log.warning("outbox message %s was taken by another worker; not sent", message_id)
+            report.lost_lease += 1
             return
         try:
             transport.send(outgoing, name=name)

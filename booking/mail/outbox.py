@@ -44,7 +44,7 @@ from booking.models import (
 from booking.services.catalog import Catalog
 
 LEASE = timedelta(minutes=10)  # longer than a batch can take to send (see delivery.BATCH)
-MAX_ATTEMPTS = 10
+MAX_ATTEMPTS = 36  # with pauses of up to an hour: about a day and a half of outage
 FIRST_RETRY = timedelta(minutes=1)
 LONGEST_RETRY = timedelta(hours=1)
 DETAIL_LIMIT = 500
@@ -236,6 +236,19 @@ def _mine(message_id: int, worker: str):
     )
 
 
+def renew(message_id: int, worker: str, now: datetime, lease: timedelta = LEASE) -> bool:
+    """Extend this worker's lease just before sending; False if another worker has the row.
+
+    A slow server can take minutes per message; without this, the rest of a batch could
+    outlive its lease and be claimed (and sent) by a second worker.
+    """
+    with write_transaction() as session:
+        result = session.execute(
+            update(OutboxMessage).where(_mine(message_id, worker)).values(claimed_until=now + lease)
+        )
+    return result.rowcount == 1
+
+
 def mark_sent(message_id: int, worker: str, now: datetime) -> bool:
     """Record that the SMTP server took the message; False if the lease was lost meanwhile."""
     with write_transaction() as session:
@@ -285,13 +298,14 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), LONGEST_RETRY)
 
 
-def still_true(message: OutboxMessage) -> bool:
-    """Whether a reminder still describes the appointment (not cancelled, not moved since)."""
+def still_true(message: OutboxMessage, now: datetime) -> bool:
+    """Whether a reminder still describes a coming visit (not cancelled, moved or begun)."""
     appointment = db.session.get(Appointment, message.appointment_id)
     return (
         appointment is not None
         and appointment.status == Status.BOOKED
         and appointment.sequence == message.sequence
+        and appointment.start_at > now
     )
 
 

@@ -93,10 +93,13 @@ class SMTPTransport:
             self._smtp = None
 
     def send(self, message: Outgoing, *, name: str) -> None:
-        try:
-            if self._smtp is None:  # the connection dropped during the batch: open another
+        if self._smtp is None:  # the connection dropped during the batch: open another
+            try:
                 self._connect()
-            assert self._smtp is not None
+            except (OSError, smtplib.SMTPException) as exc:  # as when opening: try later
+                self._smtp = None
+                raise TransientError(_describe(exc)) from exc
+        try:
             refused = self._smtp.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]

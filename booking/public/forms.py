@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
-from booking.services.validation import PHONE, storable
+from booking.services.validation import PHONE, mail_address, one_line, storable
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 
@@ -30,11 +30,16 @@ def plain_text(form: Form, field: Field) -> None:
         raise ValidationError("Please remove the unusual characters from this field.")
 
 
+def single_line(form: Form, field: Field) -> None:
+    if field.data and not one_line(field.data):
+        raise ValidationError("Please keep this to one line, without special characters.")
+
+
 def email_address(form: Form, field: Field) -> None:
     if not field.data:
         return
     try:
-        field.data = validate_email(field.data.strip(), check_deliverability=False).normalized
+        field.data = mail_address(field.data)
     except EmailNotValidError:
         raise ValidationError("Enter an email address like name@example.com.") from None
 
@@ -53,7 +58,7 @@ class DetailsForm(FlaskForm):
 
     name = StringField(
         "Full name",
-        validators=[InputRequired("Enter your name."), Length(max=120), plain_text],
+        validators=[InputRequired("Enter your name."), Length(max=120), plain_text, single_line],
         filters=[_strip],
         render_kw={"autocomplete": "name"},
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from email_validator import EmailNotValidError, validate_email
+from email_validator import EmailNotValidError
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -18,6 +18,7 @@ from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import AuditEvent, Role, StaffUser, Therapist
 from booking.services.errors import InvalidRequest, NotFound
+from booking.services.validation import mail_address, one_line
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +30,7 @@ _DUMMY_HASH = generate_password_hash("not a real password, only for timing")
 
 def normalize(email: str) -> str:
     try:
-        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+        return mail_address(email).lower()
     except EmailNotValidError:
         raise InvalidRequest({"email": "Enter an email address like name@example.com."}) from None
 
@@ -55,7 +56,7 @@ def create_user(
     address = normalize(email)
     check_password_rules(password)
     name = name.strip()
-    if not name or len(name) > 120:
+    if not name or len(name) > 120 or not one_line(name):
         raise InvalidRequest({"name": "Enter a name of at most 120 characters."})
     if (role == Role.THERAPIST) != (therapist_id is not None):
         raise InvalidRequest({"therapist": "A therapist account is linked to one therapist."})

@@ -117,6 +117,13 @@ def save_service(
                 raise InvalidRequest(
                     {"prerequisite": "Choose a first visit (a service with no prerequisite)."}
                 )
+            if service_id is not None and session.scalar(
+                select(Service.id).where(Service.prerequisite_id == service_id).limit(1)
+            ):
+                raise InvalidRequest(
+                    {"prerequisite": "Other services must come after this one, so it stays a "
+                     "first visit."}
+                )  # fmt: skip
         for name in (
             "slug",
             "name",

@@ -8,11 +8,14 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from email_validator import EmailNotValidError
+
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
 from booking.services.errors import InvalidRequest, NotFound
+from booking.services.validation import mail_address
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +34,16 @@ def _timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"{value!r} is not a time zone name such as America/Vancouver") from exc
     return value
+
+
+def _address(value: str) -> str:
+    """The clinic's email: patients write to it, and it is the invites' organizer."""
+    if not value.strip():
+        return ""
+    try:
+        return mail_address(value)
+    except EmailNotValidError:
+        raise ValueError("must be an email address like appointments@clinic.ca") from None
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -58,7 +71,7 @@ SETTINGS: dict[str, Callable[[str], Any]] = {
     "name": _text(120),
     "address": _text(300),
     "phone": _text(40),
-    "email": _text(254),
+    "email": _address,
     "timezone": _timezone,
     "slot_step_minutes": _bounded_int(5, 240),
     "min_notice_minutes": _bounded_int(0, 60 * 24 * 60),

@@ -87,14 +87,22 @@ class Schedule:
     closes: time
     closed: bool = False  # a clinic closure covers the day
 
-    def row(self, instant: datetime) -> int:
-        """The grid row (from 2: row 1 holds the headings) where `instant` falls."""
-        local = instant.astimezone(self.zone)
-        minutes = local.hour * 60 + local.minute - (self.opens.hour * 60 + self.opens.minute)
-        return 2 + max(minutes, 0) // ROW_MINUTES
+    def row(self, instant: datetime, day: date | None = None) -> int:
+        """The grid row (from 2: row 1 holds the headings) where `instant` falls on `day`.
 
-    def span(self, start: datetime, end: datetime) -> int:
-        return max(1, self.row(end) - self.row(start))
+        Instants before or after that day (time off running past midnight) and times
+        outside the grid are held at its first or last row.
+        """
+        local = instant.astimezone(self.zone)
+        minutes = local.hour * 60 + local.minute
+        if day is not None and local.date() != day:
+            minutes = 0 if local.date() < day else 24 * 60
+        first = self.opens.hour * 60 + self.opens.minute
+        last = self.closes.hour * 60 + self.closes.minute
+        return 2 + (min(max(minutes, first), last) - first) // ROW_MINUTES
+
+    def span(self, start: datetime, end: datetime, day: date | None = None) -> int:
+        return max(1, self.row(end, day) - self.row(start, day))
 
     @property
     def rows(self) -> int:
@@ -115,7 +123,18 @@ class Schedule:
 def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedule:
     """Every therapist who works or has visits on `day` (or only those given), side by side."""
     catalog = catalogs.current()
-    wanted = therapist_ids if therapist_ids is not None else list(catalog.therapists)
+    if therapist_ids is None:
+        # Everyone bookable, and anyone no longer bookable who still has visits that day:
+        # switching a therapist off must not hide the patients who are coming to see them.
+        start, end = local_day_bounds(day, day, catalog.clinic.zone)
+        booked = db.session.scalars(
+            select(Appointment.therapist_id)
+            .where(Appointment.start_at >= start, Appointment.start_at < end)
+            .distinct()
+        )
+        wanted = list(catalog.therapists) + sorted(set(booked) - set(catalog.therapists))
+    else:
+        wanted = therapist_ids
     visits = _visits(catalog, wanted, day, day)
     columns = []
     for therapist_id in wanted:

@@ -6,8 +6,26 @@ import re
 from datetime import date
 from unicodedata import category
 
+from email_validator import validate_email
+
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+
+
+def mail_address(raw: str) -> str:
+    """Return the address in the form every mail server takes, or raise EmailNotValidError.
+
+    SMTPUTF8 addresses (a non-ASCII local part) are refused: many servers reject them, and
+    an invite that cannot be sent is worse than asking for another address. An
+    internationalized domain is kept in its ASCII (IDNA) form.
+    """
+    result = validate_email(raw.strip(), check_deliverability=False, allow_smtputf8=False)
+    return result.ascii_email or result.normalized
+
+
+def one_line(text: str) -> bool:
+    """Return whether text has no control characters at all (names go into email headers)."""
+    return storable(text) and not any(category(c) == "Cc" for c in text)
 
 
 def storable(text: str) -> bool:

@@ -24,10 +24,17 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
 from booking.public.forms import DetailsForm, email_address, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
+
+
+def sane_date(form, field) -> None:
+    """Dates from 2000 to 2200: no overflow at the calendar's end, no typo a millennium off."""
+    if field.data is not None and not 2000 <= field.data.year <= 2200:
+        raise ValidationError("Choose a date between the years 2000 and 2200.")
 
 
 class LoginForm(FlaskForm):
@@ -77,19 +84,20 @@ class StaffCancelForm(ChangeForm):
 
 
 class SearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET search changes nothing
+    """A patient search: POSTed, so names and phone numbers stay out of URLs and logs."""
 
-    q = StringField("Find a patient", validators=[Optional(), Length(max=120)])
+    q = StringField("Name, email or phone", validators=[Optional(), Length(max=120)])
 
 
 class TimeOffForm(FlaskForm):
-    first_day = DateField("First day", validators=[InputRequired(message="Choose the first day.")])
+    first_day = DateField(
+        "First day", validators=[InputRequired(message="Choose the first day."), sane_date]
+    )
     from_time = TimeField(
         "From", description="Leave empty for the whole day.", validators=[Optional()]
     )
     last_day = DateField(
-        "Last day", description="Leave empty for one day.", validators=[Optional()]
+        "Last day", description="Leave empty for one day.", validators=[Optional(), sane_date]
     )
     until_time = TimeField(
         "Until", description="Leave empty for the end of the day.", validators=[Optional()]
@@ -139,9 +147,11 @@ class SettingsForm(FlaskForm):
 
 
 class ClosureForm(FlaskForm):
-    first_day = DateField("First day", validators=[InputRequired("Choose the first day.")])
+    first_day = DateField(
+        "First day", validators=[InputRequired("Choose the first day."), sane_date]
+    )
     last_day = DateField(
-        "Last day", description="Leave empty for one day.", validators=[Optional()]
+        "Last day", description="Leave empty for one day.", validators=[Optional(), sane_date]
     )
     reason = StringField("Reason", validators=[Optional(), Length(max=200), plain_text])
 
@@ -159,7 +169,7 @@ class TherapistForm(FlaskForm):
     ims_certification_expires = DateField(
         "IMS certification expires",
         description="No IMS bookings after this date.",
-        validators=[Optional()],
+        validators=[Optional(), sane_date],
     )
     services = SelectMultipleField("Services offered", coerce=int, validators=[Optional()])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
@@ -51,10 +52,13 @@ from booking.staff.forms import (
     LoginForm,
     PasswordForm,
     PhoneBookingForm,
+    SearchForm,
     StaffCancelForm,
     TimeOffForm,
 )
 from booking.templating import when_text
+
+SAFE_PATH = re.compile(r"/staff/[A-Za-z0-9/_.~%=&?:+-]*", re.ASCII)
 
 
 @bp.after_request
@@ -94,8 +98,10 @@ def _safe_next(target: str | None) -> str | None:
     if not target:
         return None
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/") or "\\" in target:
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/"):
         return None
+    if not SAFE_PATH.fullmatch(target) or re.search(r"%(?:[01][0-9a-f]|7f)", target, re.I):
+        return None  # no backslash, no control character, not even percent-encoded
     return target
 
 
@@ -198,7 +204,7 @@ def cancel(appointment_id: int) -> Response | str:
                 reason=form.reason.data,
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
-                expected_sequence=_sequence(form.sequence.data),
+                expected_sequence=_sequence(request.form.get("sequence")),
             )
         except BookingError as exc:
             flash(exc.message, "error")
@@ -550,12 +556,16 @@ def book_details() -> Response | str | tuple[str, int]:
     therapist = _chosen_therapist(catalog.therapists_for(service), request.values.get("therapist"))
     start = parse_start(request.values.get("start"))
     short = request.values.get("short") == "1"
-    form = PhoneBookingForm()
+    search = SearchForm(prefix="find")
+    searching = request.method == "POST" and "find-q" in request.form
+    if searching and not search.validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    form = PhoneBookingForm(formdata=None) if searching else PhoneBookingForm()
     patient = None
     raw_patient = request.values.get("patient", "")
-    if raw_patient.isascii() and raw_patient.isdigit():
+    if raw_patient.isascii() and raw_patient.isdigit() and len(raw_patient) <= 9:
         patient = db.session.get(Patient, int(raw_patient))
-    if request.method == "GET":
+    if request.method == "GET" or searching:
         form.key.data = secrets.token_urlsafe(16)
         if patient is not None:
             form.name.data, form.email.data, form.phone.data = (
@@ -564,7 +574,7 @@ def book_details() -> Response | str | tuple[str, int]:
                 patient.phone,
             )
     problem = ""
-    if form.validate_on_submit():
+    if not searching and form.validate_on_submit():
         wanted = BookingRequest(
             service=service.slug,
             start=start,
@@ -592,7 +602,7 @@ def book_details() -> Response | str | tuple[str, int]:
         else:
             flash("Booked. The patient and the therapist are emailed an invite.", "success")
             return redirect(url_for("staff.appointment", appointment_id=booked.appointment.id))
-    query = request.args.get("q", "")
+    query = (search.q.data or "") if searching else ""
     status = 422 if (form.errors or problem) else 200
     return render_template(
         "staff/book_details.html",
@@ -603,6 +613,7 @@ def book_details() -> Response | str | tuple[str, int]:
         short=short,
         problem=problem,
         patient=patient,
+        search=search,
         query=query,
         matches=patients.search(query) if query else [],
         zone=catalog.clinic.zone,
@@ -638,12 +649,20 @@ def patient(patient_id: int) -> str:
     )
 
 
-@bp.get("/patients")
+@bp.route("/patients", methods=["GET", "POST"])
 @require(*DESK)
 def patients_search() -> str:
-    query = request.args.get("q", "")[:120]
+    form = SearchForm()
+    query = ""
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="This form is not valid. Please reload the page and try again.")
+        query = form.q.data or ""
     return render_template(
-        "staff/patients.html", query=query, matches=patients.search(query) if query else []
+        "staff/patients.html",
+        form=form,
+        query=query,
+        matches=patients.search(query) if query else [],
     )
 
 
@@ -671,7 +690,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                 therapist_id=target.id if target else None,
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
-                expected_sequence=_sequence(form.sequence.data),
+                expected_sequence=_sequence(request.form.get("sequence")),
             )
         except BookingError as exc:
             flash(exc.message, "error")

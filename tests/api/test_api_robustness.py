@@ -172,3 +172,15 @@ def test_a_cancel_reason_no_database_can_store_is_refused(client, clinic):
         f"/api/v1/bookings/{made['manage_token']}/cancel", json={"reason": "a\x00b"}
     )
     assert response.status_code == 422
+
+
+def test_a_name_with_a_line_break_is_refused(client, world):
+    world.make_therapist()
+    body = {
+        "service": "physio",
+        "start": "2027-03-02T09:00:00-08:00",
+        "patient": {"name": "Ann\nLee", "email": "ann@example.com", "phone": "604-555-0100"},
+    }
+    response = client.post("/api/v1/bookings", json=body)
+    assert response.status_code == 422
+    assert "patient.name" in response.get_json()["error"]["fields"]

@@ -344,3 +344,22 @@ def test_changing_the_lead_time_moves_queued_reminders(clinic, mail_app, clock):
     assert reminder.status == Delivery.SKIPPED
     book(mail_app, local(NEXT_TUESDAY, 13), service="physio", n=2, therapist_id=clinic.maya)
     assert len([r for r in rows(mail_app) if r.event == "reminder"]) == 1
+
+
+def test_a_worker_that_lost_its_lease_does_not_send(clinic, mail_app, smtp, clock):
+    book(mail_app, local(NEXT_TUESDAY, 9), service="physio", therapist_id=clinic.maya)
+    with mail_app.app_context():
+        first = outbox.claim("slow-worker", clock.now, limit=1)
+        clock.advance(minutes=11)  # its lease ran out while its server was slow
+        assert outbox.claim("other-worker", clock.now, limit=1) == first
+        assert not outbox.renew(first[0], "slow-worker", clock.now)  # so it must not send
+        assert outbox.renew(first[0], "other-worker", clock.now)
+
+
+def test_a_reminder_is_not_sent_once_the_visit_has_begun(clinic, mail_app, smtp, clock):
+    book(mail_app, local(NEXT_TUESDAY, 9), service="physio", therapist_id=clinic.maya)
+    deliver(mail_app)
+    smtp.inbox.clear()
+    clock.now = local(NEXT_TUESDAY, 9, 5)  # the worker was down until after the start
+    assert deliver(mail_app).skipped == 1
+    assert not smtp.inbox

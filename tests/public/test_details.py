@@ -295,3 +295,20 @@ def test_sending_the_same_form_twice_books_once(app, client, clinic):
 def test_the_details_page_is_never_cached(client, clinic):
     assert client.get(details_url("physio")).headers["Cache-Control"] == "no-store"
     assert book(client, "physio", NINE, name="").headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize("address", ["josé@example.com", "名前@example.jp"])
+def test_an_address_mail_servers_refuse_is_asked_again(client, world, address):
+    world.make_therapist()
+    response = book(client, "physio", local(MONDAY + timedelta(days=1), 9), email=address)
+    assert response.status_code == 200  # the form again, as for every field error
+    assert "Enter an email address like name@example.com." in response.text
+
+
+def test_a_name_is_one_line(client, world):
+    world.make_therapist()
+    response = book(
+        client, "physio", local(MONDAY + timedelta(days=1), 9), name="Ann\r\nBcc: x@example.com"
+    )
+    assert response.status_code == 200
+    assert "one line" in response.text

@@ -63,14 +63,22 @@ def test_finding_an_existing_patient_fills_the_form(client, app, staff, world):
     book(app, local(TUESDAY, 9), world.maya, n=7)
     sign_in(client, staff.reception)
     link = time_links(client.get(f"/staff/book?service=physio&date={TUESDAY}").text)[3]
+    token = csrf_of(client.get(link).text)
+
+    def find(query):
+        response = client.post(link, data={"find-csrf_token": token, "find-q": query})
+        assert response.status_code == 200
+        return response.text
+
     for query in ("ient7", "PATIENT7@", "604 555 0199"):
-        found = client.get(f"{link}&q={query}").text
-        assert "Pat Ient7" in found, query
-    chosen = re.search(r'href="([^"]+patient=\d+)"', client.get(f"{link}&q=ient7").text)
+        assert "Pat Ient7" in find(query), query
+    chosen = re.search(r'href="([^"]+patient=\d+)"', find("ient7"))
     page = client.get(unescape(chosen.group(1))).text
     assert 'value="patient7@example.com"' in page
-    assert "No patient matches" in client.get(f"{link}&q=nobody-here").text
-    assert client.get(f"{link}&q=%25").status_code == 200  # a LIKE wildcard is just a character
+    assert "No patient matches" in find("nobody-here")
+    assert "No patient matches" in find("%")  # a LIKE wildcard is just a character
+    # The search is a POST: what was typed never appears in a URL.
+    assert client.post(link, data={"find-q": "ient7"}).status_code == 400  # no CSRF token
 
 
 def test_inside_the_notice_only_with_a_reason(client, app, staff, world):
@@ -130,7 +138,8 @@ def test_bad_parameters_are_clear_errors(client, staff, url):
 def test_the_patient_record(client, app, staff, world, clock):
     book(app, local(TUESDAY, 9), world.maya, n=1)
     sign_in(client, staff.reception)
-    found = client.get("/staff/patients?q=Ient1").text
+    token = csrf_of(client.get("/staff/patients").text)
+    found = client.post("/staff/patients", data={"csrf_token": token, "q": "Ient1"}).text
     link = re.search(r'href="(/staff/patients/\d+)"', found).group(1)
     record = client.get(link).text
     assert "patient1@example.com" in record and "Upcoming" in record
@@ -140,4 +149,4 @@ def test_the_patient_record(client, app, staff, world, clock):
     sign_in(therapist, staff.maya)
     assert therapist.get(link).status_code == 403
     assert therapist.get("/staff/book").status_code == 403
-    assert therapist.get("/staff/patients?q=Ient").status_code == 403
+    assert therapist.get("/staff/patients").status_code == 403

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -249,3 +250,20 @@ def test_free_time_in_the_day_view_opens_booking(client, app, visits, staff, wor
     assert '<option value="physio" selected>' in booking_page.text
     sign_in(therapist := app.test_client(), staff.maya)
     assert "Free 09:45" not in therapist.get(f"/staff/day?date={TUESDAY}").text
+
+
+def test_a_therapist_switched_off_keeps_their_visits_on_the_day(client, app, visits, staff, world):
+    with app.app_context():
+        db.session.get(Therapist, world.daniel).active = False
+        db.session.commit()
+    sign_in(client, staff.reception)
+    page = client.get(f"/staff/day?date={TUESDAY}").text
+    assert "Daniel Okafor" in page and "Pat Ient2" in page
+
+
+def test_a_whole_day_off_fills_the_column(client, app, visits, staff, world):
+    world.time_off(world.daniel, local(TUESDAY, 0), local(TUESDAY + timedelta(days=1), 0))
+    sign_in(client, staff.reception)
+    page = client.get(f"/staff/day?date={TUESDAY}").text
+    block = re.search(r'class="time-off gc-3 r-(\d+) s-(\d+)"', page)
+    assert block and int(block.group(1)) == 2 and int(block.group(2)) >= 100  # 08:00 to 17:00+
