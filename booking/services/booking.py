@@ -175,8 +175,10 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
     if not request.skip_prerequisite:
         _require_prerequisite(service, patient_id, request.start)
+    contact = None
     if patient_id is None:
         patient_id = _add_patient(request.patient, email, now, actor)
+        contact = (request.patient.name.strip(), email)  # just written: no need to read it
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
     appointment = Appointment(
@@ -212,7 +214,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
                 after=overrides,
             )
         )
-    outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now)
+    outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now, contact=contact)
     if key:
         db.session.add(
             IdempotencyKey(
