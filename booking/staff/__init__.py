@@ -4,4 +4,11 @@ from flask import Blueprint
 
 bp = Blueprint("staff", __name__)
 
-from booking.staff import admin, views  # noqa: E402,F401  (routes attach to `bp`)
+from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
+    admin,
+    appointments,
+    auth,
+    availability,
+    days,
+    desk,
+)

@@ -1,0 +1,275 @@
+"""One appointment: its page and history, cancel, check-in marks, moves, the sick-day move."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from booking import clock
+from booking.extensions import db
+from booking.models import (
+    QUESTIONS,
+    Appointment,
+    AuditEvent,
+    OutboxMessage,
+    Patient,
+    Screening,
+    StaffUser,
+    Status,
+)
+from booking.public.params import format_start, parse_start
+from booking.services import booking, checkin
+from booking.services import catalog as catalogs
+from booking.services.availability import find_slots, nearest_slots
+from booking.services.clinic import local_day_bounds
+from booking.services.errors import BookingError
+from booking.staff import bp
+from booking.staff.access import (
+    DESK,
+    EVERYONE,
+    require,
+    require_therapist_access,
+)
+from booking.staff.common import (
+    chosen_therapist,
+    date_param,
+    safe_next,
+    sequence_param,
+    therapist_or_404,
+)
+from booking.staff.forms import (
+    ChangeForm,
+    StaffCancelForm,
+)
+from booking.templating import when_text
+
+
+@bp.get("/appointments/<int:appointment_id>")
+@require(*EVERYONE)
+def appointment(appointment_id: int) -> str:
+    return render_template("staff/appointment.html", **_appointment_page(appointment_id))
+
+
+@bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
+@require(*DESK)
+def cancel(appointment_id: int) -> Response | str:
+    page = _appointment_page(appointment_id)
+    visit = page["appointment"]
+    form = StaffCancelForm(sequence=str(visit.sequence))
+    if form.validate_on_submit():
+        try:
+            booking.cancel(
+                appointment_id,
+                now=clock.now(),
+                reason=form.reason.data,
+                actor=f"staff:{current_user.id}",
+                enforce_cutoff=False,
+                expected_sequence=sequence_param(request.form.get("sequence")),
+            )
+        except BookingError as exc:
+            flash(exc.message, "error")
+            return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+        flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
+        return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+    return render_template("staff/cancel.html", form=form, **page)
+
+
+@bp.post("/appointments/<int:appointment_id>/mark/<what>")
+@require(*DESK)
+def mark(appointment_id: int, what: str) -> Response:
+    _appointment_page(appointment_id)  # 404 for an unknown visit
+    try:
+        chosen = checkin.Mark(what)
+    except ValueError:
+        abort(404)
+    form = ChangeForm()
+    if not form.validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    try:
+        checkin.mark(appointment_id, chosen, actor=f"staff:{current_user.id}", now=clock.now())
+    except BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash(f"Marked {chosen.value.replace('_', '-')}.", "success")
+    return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+
+
+def _appointment_page(appointment_id: int) -> dict[str, object]:
+    visit = db.session.get(Appointment, appointment_id)
+    if visit is None:
+        abort(404)
+    require_therapist_access(visit.therapist_id)
+    catalog = catalogs.current()
+    history = db.session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "appointment", AuditEvent.entity_id == appointment_id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.appointment_id == appointment_id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    return {
+        "appointment": visit,
+        "patient": db.session.get(Patient, visit.patient_id),
+        "service": catalog.services[visit.service_id],
+        "therapist": catalog.therapists.get(visit.therapist_id) or visit.therapist,
+        "screening": db.session.get(Screening, appointment_id),
+        "questions": QUESTIONS,
+        "history": [(e, _change_text(e, catalog)) for e in history],
+        "actors": _actor_names(history),
+        "messages": messages,
+        "zone": catalog.clinic.zone,
+        "now": clock.now(),
+        "booked": visit.status == Status.BOOKED,
+        "change_form": ChangeForm(sequence=str(visit.sequence)),
+    }
+
+
+def _change_text(event: AuditEvent, catalog: catalogs.Catalog) -> str:
+    """What a reschedule changed, in the clinic's words."""
+    if event.action != "rescheduled" or not event.before or not event.after:
+        return ""
+    zone = catalog.clinic.zone
+    parts = []
+    was, now = event.before, event.after
+    if was["start_at"] != now["start_at"]:
+        old, new = (datetime.fromisoformat(v["start_at"]) for v in (was, now))
+        parts.append(f"from {when_text(old, zone)} to {when_text(new, zone)}")
+    if was["therapist_id"] != now["therapist_id"]:
+        names = [
+            getattr(catalog.therapists.get(v["therapist_id"]), "name", "another therapist")
+            for v in (was, now)
+        ]
+        parts.append(f"from {names[0]} to {names[1]}")
+    return "; ".join(parts)
+
+
+def _actor_names(history: list[AuditEvent]) -> dict[str, str]:
+    ids = {int(e.actor.split(":")[1]) for e in history if e.actor.startswith("staff:")}
+    names = {"patient": "The patient (online)", "demo": "Demo data", "cli": "Command line"}
+    if ids:
+        for user in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids))):
+            names[f"staff:{user.id}"] = f"{user.name} ({user.role})"
+    return names
+
+
+@bp.route("/appointments/<int:appointment_id>/move", methods=["GET", "POST"])
+@require(*DESK)
+def move(appointment_id: int) -> Response | str | tuple[str, int]:
+    """Move a visit to another time and/or therapist, chosen from real free times."""
+    page = _appointment_page(appointment_id)
+    visit: Appointment = page["appointment"]
+    catalog = catalogs.current()
+    service = catalog.services[visit.service_id]
+    zone = catalog.clinic.zone
+    candidates = catalog.therapists_for(service)
+    form = ChangeForm(sequence=str(visit.sequence))
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400, description="This form is not valid. Please reload the page and try again.")
+        target = chosen_therapist(candidates, request.form.get("therapist"))
+        start = parse_start(request.form.get("start"))
+        try:
+            booking.reschedule(
+                appointment_id,
+                start,
+                now=clock.now(),
+                therapist_id=target.id if target else None,
+                actor=f"staff:{current_user.id}",
+                enforce_cutoff=False,
+                expected_sequence=sequence_param(request.form.get("sequence")),
+            )
+        except BookingError as exc:
+            flash(exc.message, "error")
+            return redirect(safe_next(request.form.get("back")) or request.path)
+        flash("Moved. The patient and the therapists' calendars are updated.", "success")
+        back = safe_next(request.form.get("back"))
+        return redirect(back or url_for("staff.appointment", appointment_id=appointment_id))
+    therapist = chosen_therapist(candidates, request.args.get("therapist")) or next(
+        (t for t in candidates if t.id == visit.therapist_id), None
+    )
+    shown = date_param(visit.start_at.astimezone(zone).date())
+    slots = (
+        find_slots(
+            catalog,
+            service,
+            shown,
+            shown,
+            now=clock.now(),
+            therapists=[therapist] if therapist else candidates,
+            exclude_appointment_id=appointment_id,
+        )
+        if page["booked"]
+        else []
+    )
+    return render_template(
+        "staff/move.html",
+        **page,
+        form=form,
+        candidates=candidates,
+        chosen=therapist,
+        shown=shown,
+        slots=[
+            s for s in slots if (s.start, s.therapist_id) != (visit.start_at, visit.therapist_id)
+        ],
+        names={t.id: t.name for t in candidates},
+        format_start=format_start,
+    )
+
+
+@bp.get("/therapists/<int:therapist_id>/move-day")
+@require(*DESK)
+def move_day(therapist_id: int) -> str:
+    """A sick day: each of the therapist's visits that day, with the nearest alternatives."""
+    therapist = therapist_or_404(therapist_id)
+    catalog = catalogs.current()
+    zone = catalog.clinic.zone
+    now = clock.now()
+    shown = date_param(now.astimezone(zone).date())
+    start, end = local_day_bounds(shown, shown, zone)
+    visits = db.session.scalars(
+        select(Appointment)
+        .where(
+            Appointment.therapist_id == therapist_id,
+            Appointment.status == Status.BOOKED.value,
+            Appointment.start_at >= max(start, now),
+            Appointment.start_at < end,
+        )
+        .order_by(Appointment.start_at)
+    ).all()
+    rows = []
+    for visit in visits:
+        service = catalog.services[visit.service_id]
+        options = nearest_slots(
+            catalog,
+            service,
+            visit.start_at,
+            now=now,
+            therapists=catalog.therapists_for(service),
+            exclude_appointment_id=visit.id,
+            limit=12,
+        )
+        # Not the same therapist on the same day: that is the day being cleared.
+        options = [
+            o
+            for o in options
+            if not (o.therapist_id == therapist_id and o.start.astimezone(zone).date() == shown)
+        ][:5]
+        rows.append((visit, service, db.session.get(Patient, visit.patient_id), options))
+    return render_template(
+        "staff/move_day.html",
+        therapist=therapist,
+        shown=shown,
+        rows=rows,
+        names={t.id: t.name for t in catalog.therapists.values()},
+        zone=zone,
+        format_start=format_start,
+        back=request.full_path,
+        change_forms={visit.id: ChangeForm(sequence=str(visit.sequence)) for visit in visits},
+    )

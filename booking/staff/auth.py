@@ -1,0 +1,92 @@
+"""Signing in and out, changing a password; every staff page is private to its browser."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from booking import clock
+from booking.extensions import limiter
+from booking.services import accounts
+from booking.services.errors import InvalidRequest
+from booking.staff import bp
+from booking.staff.access import (
+    EVERYONE,
+    mark_signed_in,
+    require,
+)
+from booking.staff.common import safe_next
+from booking.staff.forms import (
+    ActionForm,
+    LoginForm,
+    PasswordForm,
+)
+
+
+@bp.after_request
+def private(response: Response) -> Response:
+    # Patient details: never kept by a browser's or proxy's cache, never indexed.
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _login_limit() -> str:
+    from flask import current_app
+
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login() -> Response | str:
+    if current_user.is_authenticated:
+        return redirect(url_for("staff.home"))
+    form = LoginForm(next=request.args.get("next", ""))
+    failed = False
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data, now=clock.now())
+        if user is not None:
+            login_user(user)
+            mark_signed_in()
+            return redirect(safe_next(form.next.data) or url_for("staff.home"))
+        failed = True
+    status = 401 if failed else 200
+    return render_template("staff/login.html", form=form, failed=failed), status
+
+
+@bp.post("/logout")
+@require(*EVERYONE)
+def logout() -> Response:
+    if not ActionForm().validate_on_submit():
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    logout_user()
+    flash("You are signed out.", "info")
+    return redirect(url_for("staff.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@require(*EVERYONE)
+def password() -> Response | str:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.change_password(
+                current_user.id, form.current.data, form.new.data, now=clock.now()
+            )
+        except InvalidRequest as exc:
+            for name, message in exc.details["fields"].items():
+                getattr(form, name, form.current).errors.append(message)
+        else:
+            login_user(user)  # this session stays; every other one is signed out
+            mark_signed_in()
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("staff.home"))
+    return render_template("staff/password.html", form=form)
+
+
+@bp.get("/")
+@require(*EVERYONE)
+def home() -> Response:
+    return redirect(url_for("staff.day"))

@@ -1,0 +1,65 @@
+"""What the staff views share: strict URL and form parameters, and safe redirects."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from urllib.parse import urlsplit
+
+from flask import abort, request
+
+from booking.extensions import db
+from booking.models import Therapist
+from booking.services.validation import calendar_date
+from booking.staff.access import require_therapist_access
+
+SAFE_PATH = re.compile(r"/staff/[A-Za-z0-9/_.~%=&?:+-]*", re.ASCII)
+
+
+def safe_next(target: str | None) -> str | None:
+    """Only a path inside the workspace: never another site (an open redirect)."""
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/staff/"):
+        return None
+    if not SAFE_PATH.fullmatch(target) or re.search(r"%(?:[01][0-9a-f]|7f)", target, re.I):
+        return None  # no backslash, no control character, not even percent-encoded
+    return target
+
+
+def date_param(default: date) -> date:
+    raw = request.args.get("date")
+    if not raw:
+        return default
+    value = calendar_date(raw)
+    if value is None:
+        abort(400, description="That date is not valid: use YYYY-MM-DD.")
+    return value
+
+
+def sequence_param(raw: str | None) -> int:
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        abort(400, description="This form is not valid. Please reload the page and try again.")
+    return int(raw)
+
+
+def therapist_exists(therapist_id: int) -> bool:
+    return db.session.get(Therapist, therapist_id) is not None
+
+
+def therapist_or_404(therapist_id: int):
+    require_therapist_access(therapist_id)
+    therapist = db.session.get(Therapist, therapist_id)
+    if therapist is None:
+        abort(404)
+    return therapist
+
+
+def chosen_therapist(candidates, raw: str | None):
+    if raw in (None, "", "any"):
+        return None
+    for therapist in candidates:
+        if str(therapist.id) == raw:
+            return therapist
+    abort(404, description="That therapist cannot be booked for this service.")
