@@ -83,9 +83,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     appointment = db.session.get(Appointment, message.appointment_id)
     patient = db.session.get(Patient, appointment.patient_id)
     service = catalog.services[message.service_id]
-    therapist = catalog.therapists.get(message.therapist_id) or db.session.get(
-        Therapist, message.therapist_id
-    )
+    therapist = catalog.therapist(message.therapist_id)
     organizer = sender(clinic)
     recipient = Recipient(message.recipient)
     event = Event(message.event)

@@ -39,7 +39,6 @@ from booking.models import (
     Patient,
     Recipient,
     Status,
-    Therapist,
 )
 from booking.services.catalog import Catalog
 
@@ -85,9 +84,9 @@ def record(
     previous = before.start_at if before and before.start_at != appointment.start_at else None
     now_at = Placement.of(appointment)
     recipients = [(Recipient.PATIENT, *contact, method, now_at)]
-    therapist = _therapist(catalog, appointment.therapist_id)
+    therapist = catalog.therapist(appointment.therapist_id)
     if before is not None and before.therapist_id != appointment.therapist_id:
-        former = _therapist(catalog, before.therapist_id)
+        former = catalog.therapist(before.therapist_id)  # even if switched off
         recipients.append((Recipient.THERAPIST, former.name, former.email, Method.CANCEL, before))
     recipients.append((Recipient.THERAPIST, therapist.name, therapist.email, method, now_at))
     rows = [
@@ -153,11 +152,6 @@ def _row(
         "detail": "",
         "created_at": now,
     }
-
-
-def _therapist(catalog: Catalog, therapist_id: int) -> Therapist:
-    # A therapist who has just been made inactive still gets the cancellations.
-    return catalog.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
 
 
 def _skip_reminders(appointment_id: int, why: str) -> None:

@@ -21,7 +21,13 @@ from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
 from booking.models import Appointment, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm
-from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
+from booking.public.params import (
+    booking_rate_limit,
+    format_start,
+    parse_sequence,
+    parse_start,
+    parse_week,
+)
 from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -122,7 +128,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     unchosen = request.method == "POST" and not request.form.get("start")
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form = ConfirmForm()
-    sequence = _sequence(request.form.get("sequence")) if request.method == "POST" else None
+    sequence = parse_sequence(request.form.get("sequence")) if request.method == "POST" else None
     error: str | None = None
     alternatives: list[datetime] = []
     status = 200
@@ -181,7 +187,7 @@ def cancel(token: str) -> Response | str:
     if not booking.changeable_online(appointment, catalog.clinic, now):
         return redirect(url_for("manage.show", token=token))
     form = CancelForm()
-    sequence = _sequence(request.form.get("sequence")) if request.method == "POST" else None
+    sequence = parse_sequence(request.form.get("sequence")) if request.method == "POST" else None
     if form.validate_on_submit():
         try:
             booking.cancel(
@@ -234,7 +240,7 @@ def _page(template: str, token: str) -> str:
 
 def _parts(catalog: Catalog, appointment: Appointment) -> dict[str, object]:
     """Return the appointment's service, therapist and clinic, from the catalog snapshot."""
-    therapist = catalog.therapists.get(appointment.therapist_id) or appointment.therapist
+    therapist = catalog.therapist(appointment.therapist_id)
     return {
         "service": catalog.services[appointment.service_id],
         "therapist": therapist,
@@ -254,9 +260,3 @@ def _target(
     if raw in (None, "") and candidates:  # their therapist no longer offers it: pick another
         return candidates[0]
     abort(404, description=f"That therapist cannot be booked for {service.name}.")
-
-
-def _sequence(raw: str | None) -> int:
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        abort(400, description="This form is not valid. Please reload the page and try again.")
-    return int(raw)

@@ -13,6 +13,22 @@ START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing
 START_SHAPE = re.compile(r"[0-9]{8}T[0-9]{4}Z", re.ASCII)
 
 
+BAD_FORM = "This form is not valid. Please reload the page and try again."
+
+
+def require_valid(form) -> None:
+    """Answer 400 for a POSTed form that a page of ours cannot have sent (a tampered field)."""
+    if not form.validate_on_submit():
+        abort(400, description=BAD_FORM)
+
+
+def parse_sequence(raw: str | None) -> int:
+    """Return the appointment sequence a change form carries, or answer 400."""
+    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
+        abort(400, description=BAD_FORM)
+    return int(raw)
+
+
 def booking_rate_limit() -> str:
     """Return the limit on POSTs that book or change appointments (Flask-Limiter syntax)."""
     return current_app.config["BOOKING_RATE_LIMIT"]

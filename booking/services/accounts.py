@@ -7,6 +7,7 @@ so the login form cannot be used to find out who works at the clinic.
 
 from __future__ import annotations
 
+import functools
 import logging
 from datetime import datetime
 
@@ -24,8 +25,16 @@ log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256
-# Checked when no account matches, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a real password, only for timing")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when no account matches, so a wrong email costs as long as a wrong password.
+
+    Made on the first sign-in, not at import: scrypt is slow on purpose, and every process
+    (web, worker, each CLI command) would pay for it at start-up.
+    """
+    return generate_password_hash("not a real password, only for timing")
 
 
 def normalize(email: str) -> str:
@@ -104,7 +113,7 @@ def authenticate(email: str, password: str, *, now: datetime) -> StaffUser | Non
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
     password = password[:MAX_PASSWORD]
     if user is None or not user.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None

@@ -221,7 +221,6 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
                 key=key,
                 request_hash=request.fingerprint(),
                 appointment_id=appointment.id,
-                sealed_token=tokens.seal(token, _secret(), key),
                 created_at=now,
             )
         )
@@ -548,8 +547,8 @@ def _replay(key: str, request: BookingRequest) -> Booked | None:
             "This Idempotency-Key was already used for a different booking request."
         )
     appointment = db.session.get(Appointment, record.appointment_id)
-    token = tokens.unseal(record.sealed_token, _secret(), key)
-    return Booked(appointment, token, replayed=True)
+    # The token is derived from the appointment, so the record need not keep it.
+    return Booked(appointment, tokens.manage_token(_secret(), appointment.calendar_uid), True)
 
 
 def _alternatives(request: BookingRequest, now: datetime) -> list:

@@ -79,6 +79,11 @@ class Catalog:
             found.append(therapist)
         return found
 
+    def therapist(self, therapist_id: int) -> Therapist | None:
+        """Any therapist by id: from the snapshot if bookable, else read (the snapshot keeps
+        active ones only, but a switched-off therapist's visits still need their name)."""
+        return self.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
+
     def closed_dates(self, first: date, last: date) -> set[date]:
         """Return the closure dates between `first` and `last`, inclusive."""
         closed = set()

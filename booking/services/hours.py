@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import delete, select
 
+from booking.availability import overlaps, working_windows
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Status, Therapist, TimeOff, WorkingHours
@@ -184,14 +185,13 @@ def orphans(therapist_id: int, *, now: datetime) -> list[Orphan]:
     for visit in visits:
         day: date = visit.start_at.astimezone(zone).date()
         inside = any(
-            datetime.combine(day, t0, tzinfo=zone) <= visit.start_at
-            and visit.end_at <= datetime.combine(day, t1, tzinfo=zone)
-            for t0, t1 in week.get(day.weekday(), ())
+            w.start <= visit.start_at and visit.end_at <= w.end
+            for w in working_windows(week, day, zone)  # the engine's windows, DST included
         )
         why = ""
         if catalog.closed_dates(day, day):
             why = "the clinic is closed that day"
-        elif any(a < visit.end_at and visit.start_at < b for a, b in absences):
+        elif any(overlaps(visit.start_at, visit.end_at, a, b) for a, b in absences):
             why = "time off"
         elif not inside:
             why = "outside the working hours"

@@ -11,6 +11,7 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
+from booking.availability import working_windows
 from booking.extensions import db
 from booking.models import Appointment, Patient, Service, Status, Therapist, TimeOff
 from booking.services import catalog as catalogs
@@ -24,14 +25,12 @@ DEFAULT_OPEN, DEFAULT_CLOSE = time(8), time(18)
 @dataclass(frozen=True, slots=True)
 class Visit:
     id: int
-    reference: str
     start: datetime
     end: datetime
     status: str
     arrived: bool
     patient: str
     service: str
-    needs_ims: bool
     uncertified: bool  # the therapist's IMS certification has lapsed by this date
 
 
@@ -104,10 +103,6 @@ class Schedule:
     def span(self, start: datetime, end: datetime, day: date | None = None) -> int:
         return max(1, self.row(end, day) - self.row(start, day))
 
-    @property
-    def rows(self) -> int:
-        return self.row_of(self.closes) - 1
-
     def row_of(self, wall: time) -> int:
         minutes = wall.hour * 60 + wall.minute - (self.opens.hour * 60 + self.opens.minute)
         return 2 + minutes // ROW_MINUTES
@@ -123,23 +118,19 @@ class Schedule:
 def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedule:
     """Every therapist who works or has visits on `day` (or only those given), side by side."""
     catalog = catalogs.current()
+    visits = _visits(catalog, therapist_ids, day, day)
     if therapist_ids is None:
         # Everyone bookable, and anyone no longer bookable who still has visits that day:
         # switching a therapist off must not hide the patients who are coming to see them.
-        start, end = local_day_bounds(day, day, catalog.clinic.zone)
-        booked = db.session.scalars(
-            select(Appointment.therapist_id)
-            .where(Appointment.start_at >= start, Appointment.start_at < end)
-            .distinct()
-        )
-        wanted = list(catalog.therapists) + sorted(set(booked) - set(catalog.therapists))
+        wanted = list(catalog.therapists)
+        wanted += sorted({tid for tid, _ in visits} - set(catalog.therapists))
     else:
         wanted = therapist_ids
-    visits = _visits(catalog, wanted, day, day)
+    away = _time_off(catalog, wanted, day, day)
     columns = []
     for therapist_id in wanted:
-        therapist = catalog.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
-        column = _column(catalog, therapist, day, visits)
+        therapist = catalog.therapist(therapist_id)
+        column = _column(catalog, therapist, day, visits, away)
         if therapist_ids is not None or column.hours or column.visits:
             columns.append(column)
     return _schedule(catalog, columns, day, day)
@@ -148,11 +139,12 @@ def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedu
 def week_schedule(therapist_id: int, monday: date) -> Schedule:
     """One therapist's week, a column per day."""
     catalog = catalogs.current()
-    therapist = catalog.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
+    therapist = catalog.therapist(therapist_id)
     sunday = monday + timedelta(days=6)
     visits = _visits(catalog, [therapist_id], monday, sunday)
+    away = _time_off(catalog, [therapist_id], monday, sunday)
     days = [monday + timedelta(days=n) for n in range(7)]
-    columns = [_column(catalog, therapist, day, visits) for day in days]
+    columns = [_column(catalog, therapist, day, visits, away) for day in days]
     return _schedule(catalog, columns, monday, sunday)
 
 
@@ -171,45 +163,68 @@ def _schedule(catalog: Catalog, columns: list[Column], first: date, last: date) 
     return Schedule(columns, zone, opens, closes, closed=closed)
 
 
+PerDay = dict[tuple[int, date], list]
+
+
 def _column(
-    catalog: Catalog, therapist: Therapist, day: date, visits: dict[tuple[int, date], list[Visit]]
+    catalog: Catalog, therapist: Therapist, day: date, visits: PerDay, away: PerDay
 ) -> Column:
-    zone = catalog.clinic.zone
     column = Column(therapist, day)
     if not catalog.closed_dates(day, day):
-        for t0, t1 in catalog.hours.get(therapist.id, {}).get(day.weekday(), ()):
-            column.hours.append(
-                Span(datetime.combine(day, t0, tzinfo=zone), datetime.combine(day, t1, tzinfo=zone))
-            )
-    start, end = local_day_bounds(day, day, zone)
-    for row in db.session.scalars(
-        select(TimeOff)
-        .where(TimeOff.therapist_id == therapist.id, TimeOff.start_at < end, TimeOff.end_at > start)
-        .order_by(TimeOff.start_at)
-    ):
-        column.time_off.append(
-            Span(max(row.start_at, start), min(row.end_at, end), row.reason or "Time off")
-        )
+        # The availability engine's own windows: the same instants, daylight saving included.
+        week = catalog.hours.get(therapist.id, {})
+        column.hours = [
+            Span(w.start, w.end) for w in working_windows(week, day, catalog.clinic.zone)
+        ]
+    column.time_off = away.get((therapist.id, day), [])
     column.visits = visits.get((therapist.id, day), [])
     return column
 
 
+def _time_off(catalog: Catalog, therapist_ids: list[int], first: date, last: date) -> PerDay:
+    """Time off per (therapist, local day), cut at each day's edges; one query for all."""
+    zone = catalog.clinic.zone
+    start, end = local_day_bounds(first, last, zone)
+    found: PerDay = {}
+    for row in db.session.scalars(
+        select(TimeOff)
+        .where(
+            TimeOff.therapist_id.in_(therapist_ids),
+            TimeOff.start_at < end,
+            TimeOff.end_at > start,
+        )
+        .order_by(TimeOff.start_at)
+    ):
+        day = max(row.start_at.astimezone(zone).date(), first)
+        while day <= last:
+            day_start, day_end = local_day_bounds(day, day, zone)
+            if row.start_at >= day_end:
+                break
+            if row.end_at > day_start:
+                span = Span(
+                    max(row.start_at, day_start), min(row.end_at, day_end), row.reason or "Time off"
+                )
+                found.setdefault((row.therapist_id, day), []).append(span)
+            day += timedelta(days=1)
+    return found
+
+
 def _visits(
-    catalog: Catalog, therapist_ids: list[int], first: date, last: date
+    catalog: Catalog, therapist_ids: list[int] | None, first: date, last: date
 ) -> dict[tuple[int, date], list[Visit]]:
+    """Visits per (therapist, local day) of those given, or of everyone with None."""
     zone = catalog.clinic.zone
     start, end = local_day_bounds(first, last, zone)
     found: dict[tuple[int, date], list[Visit]] = {}
-    rows = db.session.execute(
+    query = (
         select(Appointment, Patient.name)
         .join(Patient, Patient.id == Appointment.patient_id)
-        .where(
-            Appointment.therapist_id.in_(therapist_ids),
-            Appointment.start_at >= start,
-            Appointment.start_at < end,
-        )
+        .where(Appointment.start_at >= start, Appointment.start_at < end)
         .order_by(Appointment.start_at, Appointment.id)
     )
+    if therapist_ids is not None:
+        query = query.where(Appointment.therapist_id.in_(therapist_ids))
+    rows = db.session.execute(query)
     for appointment, patient_name in rows:
         service: Service = catalog.services[appointment.service_id]
         therapist = catalog.therapists.get(appointment.therapist_id)
@@ -222,14 +237,12 @@ def _visits(
         found.setdefault((appointment.therapist_id, day), []).append(
             Visit(
                 id=appointment.id,
-                reference=appointment.reference,
                 start=appointment.start_at,
                 end=appointment.end_at,
                 status=appointment.status,
                 arrived=appointment.arrived_at is not None,
                 patient=patient_name,
                 service=service.name,
-                needs_ims=service.requires_ims,
                 uncertified=lapsed,
             )
         )

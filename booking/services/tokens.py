@@ -39,18 +39,6 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def seal(token: str, secret: str, context: str) -> str:
-    """Encrypt a token under the app secret, bound to `context` (one-time pad from HMAC)."""
-    return bytes(a ^ b for a, b in zip(_decode(token), _pad(secret, context), strict=True)).hex()
-
-
-def unseal(sealed: str, secret: str, context: str) -> str:
-    """Reverse `seal`."""
-    return _encode(
-        bytes(a ^ b for a, b in zip(bytes.fromhex(sealed), _pad(secret, context), strict=True))
-    )
-
-
 def new_reference() -> str:
     """Return a short reference such as `K7MA-4QXD` to read out on the phone."""
     chars = "".join(secrets.choice(REFERENCE_ALPHABET) for _ in range(8))
@@ -68,7 +56,3 @@ def _pad(secret: str, context: str) -> bytes:
 
 def _encode(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _decode(token: str) -> bytes:
-    return base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))

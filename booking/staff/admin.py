@@ -11,6 +11,7 @@ from wtforms.fields.choices import SelectChoice
 from booking import clock
 from booking.extensions import db
 from booking.models import Closure, Role, Service, StaffUser, Therapist
+from booking.public.params import BAD_FORM, require_valid
 from booking.services import accounts, admin
 from booking.services import catalog as catalogs
 from booking.services import clinic as clinic_service
@@ -48,7 +49,7 @@ def _check_post(form) -> bool:
     if form.validate_on_submit():
         return True
     if "csrf_token" in form.errors:
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+        abort(400, description=BAD_FORM)
     return False
 
 
@@ -114,8 +115,7 @@ def admin_closures() -> Response | str | tuple[str, int]:
 @bp.post("/admin/closures/<int:closure_id>/delete")
 @require(*ADMIN)
 def admin_closure_delete(closure_id: int) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    require_valid(ActionForm())
     try:
         admin.remove_closure(closure_id, actor=_actor(), now=clock.now())
     except BookingError:
@@ -240,8 +240,7 @@ def admin_account() -> Response | str | tuple[str, int]:
 @bp.post("/admin/accounts/<int:user_id>/<any(enable, disable):what>")
 @require(*ADMIN)
 def admin_account_switch(user_id: int, what: str) -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    require_valid(ActionForm())
     try:
         admin.set_account_active(
             user_id, what == "enable", actor_id=current_user.id, now=clock.now()

@@ -21,7 +21,7 @@ from booking.models import (
     StaffUser,
     Status,
 )
-from booking.public.params import format_start, parse_start
+from booking.public.params import format_start, parse_sequence, parse_start, require_valid
 from booking.services import booking, checkin
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots, nearest_slots
@@ -38,7 +38,6 @@ from booking.staff.common import (
     chosen_therapist,
     date_param,
     safe_next,
-    sequence_param,
     therapist_or_404,
 )
 from booking.staff.forms import (
@@ -57,8 +56,7 @@ def appointment(appointment_id: int) -> str:
 @bp.route("/appointments/<int:appointment_id>/cancel", methods=["GET", "POST"])
 @require(*DESK)
 def cancel(appointment_id: int) -> Response | str:
-    page = _appointment_page(appointment_id)
-    visit = page["appointment"]
+    visit = _visit_or_404(appointment_id)
     form = StaffCancelForm(sequence=str(visit.sequence))
     if form.validate_on_submit():
         try:
@@ -68,27 +66,26 @@ def cancel(appointment_id: int) -> Response | str:
                 reason=form.reason.data,
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
-                expected_sequence=sequence_param(request.form.get("sequence")),
+                expected_sequence=parse_sequence(request.form.get("sequence")),
             )
         except BookingError as exc:
             flash(exc.message, "error")
             return redirect(url_for("staff.appointment", appointment_id=appointment_id))
         flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
         return redirect(url_for("staff.appointment", appointment_id=appointment_id))
-    return render_template("staff/cancel.html", form=form, **page)
+    return render_template("staff/cancel.html", form=form, **_summary(visit))
 
 
 @bp.post("/appointments/<int:appointment_id>/mark/<what>")
 @require(*DESK)
 def mark(appointment_id: int, what: str) -> Response:
-    _appointment_page(appointment_id)  # 404 for an unknown visit
+    _visit_or_404(appointment_id)
     try:
         chosen = checkin.Mark(what)
     except ValueError:
         abort(404)
     form = ChangeForm()
-    if not form.validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    require_valid(form)
     try:
         checkin.mark(appointment_id, chosen, actor=f"staff:{current_user.id}", now=clock.now())
     except BookingError as exc:
@@ -98,11 +95,31 @@ def mark(appointment_id: int, what: str) -> Response:
     return redirect(url_for("staff.appointment", appointment_id=appointment_id))
 
 
-def _appointment_page(appointment_id: int) -> dict[str, object]:
+def _visit_or_404(appointment_id: int) -> Appointment:
+    """The appointment, if this account may see it (a therapist: only their own)."""
     visit = db.session.get(Appointment, appointment_id)
     if visit is None:
         abort(404)
     require_therapist_access(visit.therapist_id)
+    return visit
+
+
+def _summary(visit: Appointment) -> dict[str, object]:
+    """What every page about one appointment shows: who, what, when, where."""
+    catalog = catalogs.current()
+    return {
+        "appointment": visit,
+        "patient": db.session.get(Patient, visit.patient_id),
+        "service": catalog.services[visit.service_id],
+        "therapist": catalog.therapist(visit.therapist_id),
+        "zone": catalog.clinic.zone,
+        "booked": visit.status == Status.BOOKED,
+    }
+
+
+def _appointment_page(appointment_id: int) -> dict[str, object]:
+    """The summary, and the screening, the history and every message sent."""
+    visit = _visit_or_404(appointment_id)
     catalog = catalogs.current()
     history = db.session.scalars(
         select(AuditEvent)
@@ -114,19 +131,12 @@ def _appointment_page(appointment_id: int) -> dict[str, object]:
         .where(OutboxMessage.appointment_id == appointment_id)
         .order_by(OutboxMessage.id)
     ).all()
-    return {
-        "appointment": visit,
-        "patient": db.session.get(Patient, visit.patient_id),
-        "service": catalog.services[visit.service_id],
-        "therapist": catalog.therapists.get(visit.therapist_id) or visit.therapist,
+    return _summary(visit) | {
         "screening": db.session.get(Screening, appointment_id),
         "questions": QUESTIONS,
         "history": [(e, _change_text(e, catalog)) for e in history],
         "actors": _actor_names(history),
         "messages": messages,
-        "zone": catalog.clinic.zone,
-        "now": clock.now(),
-        "booked": visit.status == Status.BOOKED,
         "change_form": ChangeForm(sequence=str(visit.sequence)),
     }
 
@@ -163,16 +173,15 @@ def _actor_names(history: list[AuditEvent]) -> dict[str, str]:
 @require(*DESK)
 def move(appointment_id: int) -> Response | str | tuple[str, int]:
     """Move a visit to another time and/or therapist, chosen from real free times."""
-    page = _appointment_page(appointment_id)
-    visit: Appointment = page["appointment"]
+    visit = _visit_or_404(appointment_id)
+    page = _summary(visit)
     catalog = catalogs.current()
     service = catalog.services[visit.service_id]
     zone = catalog.clinic.zone
     candidates = catalog.therapists_for(service)
     form = ChangeForm(sequence=str(visit.sequence))
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="This form is not valid. Please reload the page and try again.")
+        require_valid(form)
         target = chosen_therapist(candidates, request.form.get("therapist"))
         start = parse_start(request.form.get("start"))
         try:
@@ -183,7 +192,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                 therapist_id=target.id if target else None,
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
-                expected_sequence=sequence_param(request.form.get("sequence")),
+                expected_sequence=parse_sequence(request.form.get("sequence")),
             )
         except BookingError as exc:
             flash(exc.message, "error")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.extensions import limiter
+from booking.public.params import require_valid
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
 from booking.staff import bp
@@ -26,6 +27,8 @@ from booking.staff.forms import (
 
 @bp.after_request
 def private(response: Response) -> Response:
+    if response.cache_control.public:  # grid.css: the same for everyone, no patient data
+        return response
     # Patient details: never kept by a browser's or proxy's cache, never indexed.
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
@@ -59,8 +62,7 @@ def login() -> Response | str:
 @bp.post("/logout")
 @require(*EVERYONE)
 def logout() -> Response:
-    if not ActionForm().validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    require_valid(ActionForm())
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("staff.login"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -10,9 +10,11 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.links import webcal
+from booking.public.params import require_valid
 from booking.services import catalog as catalogs
 from booking.services import feeds
 from booking.services import hours as hours_service
+from booking.services.clinic import local_day_bounds
 from booking.services.errors import BookingError, InvalidRequest
 from booking.staff import bp
 from booking.staff.access import (
@@ -35,8 +37,7 @@ def hours(therapist_id: int) -> str | tuple[str, int]:
     errors: dict[str, str] = {}
     moved_out = None
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="This form is not valid. Please reload the page and try again.")
+        require_valid(form)
         values, errors = _read_windows(request.form)
         if not errors:
             try:
@@ -97,12 +98,12 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
     form = TimeOffForm()
     moved_out = None
     if form.validate_on_submit():
-        start = datetime.combine(form.first_day.data, form.from_time.data or time(), tzinfo=zone)
-        last = form.last_day.data or form.first_day.data
+        first, last = form.first_day.data, form.last_day.data or form.first_day.data
+        start, end = local_day_bounds(first, last, zone)  # whole days unless times are given
+        if form.from_time.data:
+            start = datetime.combine(first, form.from_time.data, tzinfo=zone)
         if form.until_time.data:
             end = datetime.combine(last, form.until_time.data, tzinfo=zone)
-        else:
-            end = datetime.combine(last + timedelta(days=1), time(), tzinfo=zone)
         try:
             moved_out = hours_service.add_time_off(
                 therapist_id,
@@ -134,8 +135,7 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
 @require(*EVERYONE)
 def delete_time_off(therapist_id: int, time_off_id: int) -> Response:
     therapist_or_404(therapist_id)
-    if not ActionForm().validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    require_valid(ActionForm())
     try:
         hours_service.remove_time_off(
             therapist_id, time_off_id, actor=f"staff:{current_user.id}", now=clock.now()
@@ -152,8 +152,7 @@ def calendar_feed(therapist_id: int) -> Response | str:
     therapist = therapist_or_404(therapist_id)
     form = ActionForm()
     if request.method == "POST":  # make the address, or a new one that kills the old
-        if not form.validate_on_submit():
-            abort(400, description="This form is not valid. Please reload the page and try again.")
+        require_valid(form)
         had = feeds.existing_url(therapist_id) is not None
         feeds.feed_url(
             therapist_id, now=clock.now(), regenerate=True, actor=f"staff:{current_user.id}"

@@ -38,16 +38,6 @@ def date_param(default: date) -> date:
     return value
 
 
-def sequence_param(raw: str | None) -> int:
-    if raw is None or not raw.isascii() or not raw.isdigit() or len(raw) > 9:
-        abort(400, description="This form is not valid. Please reload the page and try again.")
-    return int(raw)
-
-
-def therapist_exists(therapist_id: int) -> bool:
-    return db.session.get(Therapist, therapist_id) is not None
-
-
 def therapist_or_404(therapist_id: int):
     require_therapist_access(therapist_id)
     therapist = db.session.get(Therapist, therapist_id)

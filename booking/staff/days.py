@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
-from flask import abort, render_template
+from flask import render_template
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -17,11 +18,10 @@ from booking.staff import bp
 from booking.staff.access import (
     EVERYONE,
     require,
-    require_therapist_access,
 )
 from booking.staff.common import (
     date_param,
-    therapist_exists,
+    therapist_or_404,
 )
 
 
@@ -48,18 +48,16 @@ def day() -> str:
 @bp.get("/therapists/<int:therapist_id>/week")
 @require(*EVERYONE)
 def week(therapist_id: int) -> str:
-    require_therapist_access(therapist_id)
+    therapist = therapist_or_404(therapist_id)
     catalog = catalogs.current()
     zone = catalog.clinic.zone
     today = clock.now().astimezone(zone).date()
     monday = monday_of(date_param(today))
-    if therapist_id not in catalog.therapists and not therapist_exists(therapist_id):
-        abort(404)
     plan = schedule.week_schedule(therapist_id, monday)
     return render_template(
         "staff/week.html",
         plan=plan,
-        therapist=plan.columns[0].therapist,
+        therapist=therapist,
         monday=monday,
         today=today,
         previous=monday - timedelta(days=7),
@@ -71,6 +69,13 @@ def week(therapist_id: int) -> str:
 @bp.get("/grid.css")
 def grid_css() -> Response:
     """Placement classes for the time grid (the CSP allows no inline styles)."""
+    response = Response(_grid_rules(), mimetype="text/css")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
+@functools.cache
+def _grid_rules() -> str:
     rules = [
         f".cols-{n} {{ grid-template-columns: 4rem repeat({n}, minmax(9.5rem, 1fr)); }}"
         for n in range(1, 41)
@@ -78,6 +83,4 @@ def grid_css() -> Response:
     rules += [f".gc-{n} {{ grid-column: {n}; }}" for n in range(1, 42)]
     rules += [f".r-{n} {{ grid-row-start: {n}; }}" for n in range(1, 292)]
     rules += [f".s-{n} {{ grid-row-end: span {n}; }}" for n in range(1, 290)]
-    response = Response("\n".join(rules) + "\n", mimetype="text/css")
-    response.headers["Cache-Control"] = "public, max-age=86400"
-    return response
+    return "\n".join(rules) + "\n"

@@ -20,7 +20,7 @@ from booking.models import (
     Status,
     Therapist,
 )
-from booking.public.params import format_start, parse_start
+from booking.public.params import format_start, parse_start, require_valid
 from booking.services import booking, patients
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
@@ -103,8 +103,8 @@ def book_details() -> Response | str | tuple[str, int]:
     short = request.values.get("short") == "1"
     search = SearchForm(prefix="find")
     searching = request.method == "POST" and "find-q" in request.form
-    if searching and not search.validate_on_submit():
-        abort(400, description="This form is not valid. Please reload the page and try again.")
+    if searching:
+        require_valid(search)
     form = PhoneBookingForm(formdata=None) if searching else PhoneBookingForm()
     patient = None
     raw_patient = request.values.get("patient", "")
@@ -200,8 +200,7 @@ def patients_search() -> str:
     form = SearchForm()
     query = ""
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400, description="This form is not valid. Please reload the page and try again.")
+        require_valid(form)
         query = form.q.data or ""
     return render_template(
         "staff/patients.html",

@@ -267,3 +267,25 @@ def test_a_whole_day_off_fills_the_column(client, app, visits, staff, world):
     page = client.get(f"/staff/day?date={TUESDAY}").text
     block = re.search(r'class="time-off gc-3 r-(\d+) s-(\d+)"', page)
     assert block and int(block.group(1)) == 2 and int(block.group(2)) >= 100  # 08:00 to 17:00+
+
+
+def test_a_message_that_gave_up_is_visible_on_the_appointment(client, app, visits, staff):
+    from sqlalchemy import update
+
+    with app.app_context():  # as the worker leaves it after its last try
+        db.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.appointment_id == visits.maya_visit, OutboxMessage.method != "")
+            .values(status="failed", attempts=36, detail="server answered 550")
+        )
+        db.session.commit()
+    sign_in(client, staff.reception)
+    page = client.get(f"/staff/appointments/{visits.maya_visit}").text
+    assert page.count('class="flag-row"') >= 2  # the patient's and Maya's invites
+    assert "failed" in page and "server answered 550" in page and ">36<" in page
+
+
+def test_the_grid_stylesheet_is_cached_but_staff_pages_are_not(client, staff, visits):
+    sign_in(client, staff.reception)
+    assert client.get("/staff/grid.css").headers["Cache-Control"] == "public, max-age=86400"
+    assert client.get("/staff/day").headers["Cache-Control"] == "no-store"
