@@ -244,6 +244,7 @@ def main() -> None:
         {
             "SQLALCHEMY_DATABASE_URI": seed.app_url(args.admin_url, args.db),
             "SECRET_KEY": "bench",
+            "BASE_URL": "http://127.0.0.1",
             "CLOCK": lambda: seed.NOW,
         }
     )

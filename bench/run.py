@@ -604,8 +604,8 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
     lines += [
         "| size | measure | n | client median ms | client p99 ms | server median ms |"
         " server p99 ms | server x bare | client x bare | req/s | bookings/s | statuses |"
-        " app CPU ms/req | pg CPU ms/req | other load |",
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+        " app CPU ms/req | pg CPU ms/req | client CPU ms/req | other load |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|",
     ]
     for r in results:
         for m in r.measures.values():
@@ -633,7 +633,8 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
         " the race) use the concurrent bare row. req/s: all responses over the wall time of"
         " a concurrent run; bookings/s: 201s over that wall time. app CPU ms/req: CPU time"
         " of the gunicorn processes over the phase divided by its requests; pg CPU ms/req:"
-        " the same for all postgres processes; other load: average cores used by everything"
+        " the same for all postgres processes; client CPU ms/req: the same for this load"
+        " generator, which shares the 2 cores; other load: average cores used by everything"
         " else on the machine during the phase (other users' work competes for the 2 cores)."
     )
 
@@ -784,11 +785,11 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
 
 def cpu_cells(m: Measure) -> str:
     if m.cpu is None:
-        return "- | - | -"
+        return "- | - | - | -"
     n = len(m.samples)
     return (
         f"{m.cpu.per_request_ms('server', n):.1f} | {m.cpu.per_request_ms('postgres', n):.1f}"
-        f" | {m.cpu.other:.2f}"
+        f" | {m.cpu.per_request_ms('client', n):.1f} | {m.cpu.other:.2f}"
     )
 
 

@@ -34,7 +34,8 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "DEBUG": debug,
         "MAX_CONTENT_LENGTH": int(env.get("MAX_CONTENT_LENGTH", 64 * 1024)),
         # hide_parameters: a failed statement's values (patient details) never reach the logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
+        # Idle pooled connections are checked before use: see booking.database.IDLE_BEFORE_PING.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         # Cookies: never readable by scripts, never sent cross-site on a POST, and only over
         # HTTPS unless SESSION_COOKIE_SECURE=false (the local run command sets that).
         "SESSION_COOKIE_SECURE": flag(env.get("SESSION_COOKIE_SECURE"), default=not debug),

@@ -11,19 +11,22 @@ from __future__ import annotations
 import functools
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import Table, TextClause, bindparam, event, text
+from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import Pool
+from sqlalchemy.sql import Executable
 
 from booking.extensions import db
 
 _write = ContextVar("write_transaction", default=False)
+_connection: ContextVar[Connection | None] = ContextVar("write_connection", default=None)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Deadlock and serialization failure: PostgreSQL asks the client to run the transaction again.
 # Concurrent inserts checking one exclusion constraint can deadlock when three or more race.
@@ -46,6 +49,37 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+# A pooled connection that sat unused this long is checked with a round trip before a request
+# gets it: the server may have restarted or dropped it meanwhile. One in steady use is not, and
+# a connection lost mid-use fails that request alone, since SQLAlchemy then replaces the pool.
+IDLE_BEFORE_PING = 10.0  # seconds
+
+
+@event.listens_for(Pool, "checkin")
+def _remember_checkin(_dbapi_connection: Any, record: Any) -> None:
+    record.info["checked_in"] = time.monotonic()
+
+
+@event.listens_for(Pool, "checkout")
+def _ping_if_idle(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    checked_in = record.info.get("checked_in")
+    if checked_in is None or time.monotonic() - checked_in < IDLE_BEFORE_PING:
+        return  # new, or in steady use
+    if type(dbapi_connection).__module__ == "sqlite3":
+        return  # a file: nothing to lose touch with
+    try:
+        _ping(dbapi_connection)
+    except Exception as exc:  # the driver's own disconnect error, whatever its class
+        raise DisconnectionError("the pooled connection no longer answers") from exc
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("SELECT 1")
+    cursor.close()
+    dbapi_connection.rollback()
+
+
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn: Connection) -> None:
     if conn.dialect.name == "sqlite":
@@ -61,8 +95,12 @@ def write_transaction() -> Iterator[Session]:
     session.expire_all()  # every rule is checked against what this transaction reads
     token = _write.set(True)
     try:
-        session.connection()  # begin now, taking SQLite's write lock up front
-        yield session
+        # Begin now, taking SQLite's write lock up front; `execute` reuses the connection.
+        connection = _connection.set(session.connection())
+        try:
+            yield session
+        finally:
+            _connection.reset(connection)
         session.commit()
     except BaseException:
         session.rollback()
@@ -113,13 +151,61 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
     index, where three or more can deadlock and wait a second for PostgreSQL to notice. SQLite
     needs nothing: BEGIN IMMEDIATE already lets one writer in at a time.
     """
-    if db.session.get_bind().dialect.name != "postgresql":
+    if dialect_name() != "postgresql":
         return
     for therapist_id in sorted(set(therapist_ids)):  # one order everywhere: no lock cycles
-        db.session.execute(_ADVISORY_LOCK, {"space": THERAPIST_LOCKS, "id": therapist_id})
+        execute(_ADVISORY_LOCK, {"space": THERAPIST_LOCKS, "id": therapist_id})
 
 
 _ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:space, :id)")
+
+
+def execute(statement: Executable, params: Any = None) -> CursorResult[Any]:
+    """Run a Core statement on the session's connection, past the ORM's unit of work.
+
+    For the hot write path: each booking inserts a handful of rows it never reads back as
+    objects, and the unit of work costs several times what the INSERT itself does.
+    """
+    connection = _connection.get() or db.session.connection()
+    return connection.execute(statement, params)
+
+
+def dialect_name() -> str:
+    """Return the name of the database's dialect: "postgresql" or "sqlite"."""
+    connection = _connection.get()
+    return (connection or db.session.get_bind()).dialect.name
+
+
+def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert `rows` (each with the same keys) with one multi-row INSERT statement.
+
+    One statement, not `executemany`: psycopg runs that as a pipeline of one INSERT per row,
+    which costs more than the rows themselves. The statement is built once per table, column
+    set and row count, so SQLAlchemy compiles it once.
+    """
+    if not rows:
+        return
+    columns = tuple(rows[0])
+    params = {f"{column}_{n}": row[column] for n, row in enumerate(rows) for column in columns}
+    execute(_multi_row_insert(table, columns, len(rows)), params)
+
+
+@functools.cache
+def _multi_row_insert(table: Table, columns: tuple[str, ...], count: int) -> TextClause:
+    # As text: SQLAlchemy never caches the compiled form of a multi-row `insert().values()`,
+    # and compiling it each time would cost more than executemany. Names are quoted, since
+    # some of ours ("at", "before") are SQL words; the bound types still convert each value.
+    names = ", ".join(f'"{column}"' for column in columns)
+    rows = ", ".join(
+        "(" + ", ".join(f":{column}_{n}" for column in columns) + ")" for n in range(count)
+    )
+    return text(f'INSERT INTO "{table.name}" ({names}) VALUES {rows}').bindparams(
+        *(
+            bindparam(f"{column}_{n}", type_=table.c[column].type)
+            for n in range(count)
+            for column in columns
+        )
+    )
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:

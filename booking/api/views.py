@@ -17,7 +17,7 @@ from booking.errors import error_response, status_of
 from booking.models import Appointment, Service, Therapist
 from booking.services import booking
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
-from booking.services.catalog import current
+from booking.services.catalog import Catalog, current, latest
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
 
 
@@ -88,7 +88,7 @@ def create_booking() -> tuple[Response, int]:
     wanted = parse.booking_request(_json_body())
     now = clock.now()
     booked = booking.book(wanted, now=now, idempotency_key=key)
-    body = _booking(booked.appointment, now) | {"manage_token": booked.manage_token}
+    body = _booking(booked.appointment, now, latest()) | {"manage_token": booked.manage_token}
     response = jsonify(body)
     if booked.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -98,7 +98,7 @@ def create_booking() -> tuple[Response, int]:
 @bp.get("/bookings/<token>")
 def show_booking(token: str) -> Response:
     now = clock.now()
-    return jsonify(_booking(booking.appointment_for_token(token, now=now), now))
+    return jsonify(_booking(booking.appointment_for_token(token, now=now), now, current()))
 
 
 @bp.post("/bookings/<token>/reschedule")
@@ -111,7 +111,7 @@ def reschedule_booking(token: str) -> Response:
     assert start is not None
     now = clock.now()
     moved = booking.reschedule(appointment.id, start, now=now, therapist_id=therapist_id)
-    return jsonify(_booking(moved, now))
+    return jsonify(_booking(moved, now, latest()))
 
 
 @bp.post("/bookings/<token>/cancel")
@@ -122,7 +122,7 @@ def cancel_booking(token: str) -> Response:
     fields.done()
     now = clock.now()
     cancelled = booking.cancel(appointment.id, now=now, reason=reason)
-    return jsonify(_booking(cancelled, now))
+    return jsonify(_booking(cancelled, now, latest()))
 
 
 def _json_body(*, allow_empty: bool = False) -> dict[str, Any]:
@@ -180,8 +180,9 @@ def _therapist(therapist: Therapist) -> dict[str, Any]:
     }
 
 
-def _booking(appointment: Appointment, now: datetime) -> dict[str, Any]:
-    catalog = current()
+def _booking(appointment: Appointment, now: datetime, catalog: Catalog) -> dict[str, Any]:
+    """The booking as the API shows it. After a change, `catalog` may be the snapshot the
+    change itself was checked against (`latest()`): no need to ask for the version again."""
     clinic = catalog.clinic
     zone = clinic.zone
     return {

@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, exists, insert, select, update
+from sqlalchemy import and_, exists, select, update
 from sqlalchemy.orm import aliased
 
-from booking.database import write_transaction
+from booking.database import insert_rows, write_transaction
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -110,8 +110,7 @@ def record(
                 _row(appointment, Event.REMINDER, Method.NONE, Recipient.PATIENT, *contact,
                      now_at, now=now, due=due)
             )  # fmt: skip
-    if rows:
-        db.session.execute(insert(OutboxMessage), rows)
+    insert_rows(OutboxMessage.__table__, rows)
 
 
 def reminder_due(start_at: datetime, lead: timedelta) -> datetime:

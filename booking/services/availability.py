@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import bindparam, select, union_all
 
 from booking.availability import Interval, Schedule, Slot, bookable_slots
-from booking.extensions import db
+from booking.database import execute
 from booking.models import (
     Appointment,
     Service,
@@ -63,7 +63,7 @@ def blocked_time(
         "exclude": exclude_appointment_id or 0,
     }
     blocked: dict[int, list[Interval]] = defaultdict(list)
-    for tid, t0, t1 in db.session.execute(_BLOCKED, params):
+    for tid, t0, t1 in execute(_BLOCKED, params):
         blocked[tid].append(Interval(t0, t1))
     return blocked
 

@@ -12,13 +12,22 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
+from typing import Any, NoReturn
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import CursorResult, bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Executable
 
-from booking.database import lock_therapists, transactional, violated
+from booking.database import (
+    dialect_name,
+    execute,
+    insert_rows,
+    lock_therapists,
+    transactional,
+    violated,
+)
 from booking.extensions import db
 from booking.mail import outbox
 from booking.mail.outbox import Placement
@@ -63,7 +72,7 @@ REFERENCE_ATTEMPTS = 3
 MANAGE_LINK_LIFETIME = timedelta(days=30)
 # An assessment counts for a follow-up if it is booked or took place; not a no-show.
 HAPPENING = (Status.BOOKED.value, Status.COMPLETED.value)
-_PATIENT_ID = select(Patient.id).where(Patient.email == bindparam("email"))
+_PATIENT_ID = select(Patient.__table__.c.id).where(Patient.__table__.c.email == bindparam("email"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,12 +181,12 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     therapist_id = _free_therapist(
         catalog, service, request.start, now, therapists=chosen, notice=notice
     )
-    patient_id = db.session.scalar(_PATIENT_ID, {"email": email})
+    patient_id = execute(_PATIENT_ID, {"email": email}).scalar()
     if not request.skip_prerequisite:
         _require_prerequisite(service, patient_id, request.start)
     contact = None
     if patient_id is None:
-        patient_id = _add_patient(request.patient, email, now, actor)
+        patient_id = _add_patient(request.patient, email, now)
         contact = (request.patient.name.strip(), email)  # just written: no need to read it
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
@@ -192,39 +201,34 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         status=Status.BOOKED.value,
         source=request.source.value,
         calendar_uid=uid,
+        sequence=0,
         manage_token_hash=tokens.hash_token(token),
         notes=request.notes.strip(),
+        cancel_reason="",
         created_at=now,
         updated_at=now,
     )
-    db.session.add(appointment)
-    _flush()
+    # A value, never added to the session: one INSERT writes it, and nothing reads it back.
+    appointment.id = _write(_INSERT_APPOINTMENT, _columns(appointment)).scalar_one()
     if request.screening is not None:
-        answers = request.screening
-        db.session.add(Screening(appointment_id=appointment.id, **answers, consented_at=now))
-    _audit(actor, "booked", appointment, before=None, now=now)
+        answers = {"appointment_id": appointment.id, **request.screening, "consented_at": now}
+        _write(_INSERT_SCREENING, answers)
+    audit = [] if contact is None else [_patient_created(actor, patient_id, now)]
+    audit.append(_audit_row(actor, "booked", appointment, before=None, now=now))
     if overrides:
-        db.session.add(
-            AuditEvent(
-                at=now,
-                actor=actor,
-                action="rule_overridden",
-                entity="appointment",
-                entity_id=appointment.id,
-                after=overrides,
-            )
-        )
+        audit.append(_audit_row(actor, "rule_overridden", appointment, now=now, after=overrides))
+    insert_rows(_AUDIT, audit)
     outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now, contact=contact)
     if key:
-        db.session.add(
-            IdempotencyKey(
-                key=key,
-                request_hash=request.fingerprint(),
-                appointment_id=appointment.id,
-                created_at=now,
-            )
+        _write(
+            _INSERT_KEY,
+            {
+                "key": key,
+                "request_hash": request.fingerprint(),
+                "appointment_id": appointment.id,
+                "created_at": now,
+            },
         )
-        _flush()
     return Booked(appointment, token)
 
 
@@ -492,20 +496,15 @@ def _changeable(clinic: Clinic, appointment_id: int, now: datetime, change: _Cha
     return appointment
 
 
-def _add_patient(details: PatientDetails, email: str, now: datetime, actor: str) -> int:
+def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
     """Insert the patient, or find the one a concurrent booking just added; return the id."""
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    patient_id = db.session.scalar(
-        dialect.insert(Patient)
-        .values(name=details.name.strip(), email=email, phone=details.phone.strip(), created_at=now)
-        .on_conflict_do_nothing(index_elements=["email"])
-        .returning(Patient.id)
-    )
+    patient_id = execute(
+        _INSERT_PATIENT[dialect_name()],
+        {"name": details.name.strip(), "email": email, "phone": details.phone.strip(),
+         "created_at": now},
+    ).scalar()  # fmt: skip
     if patient_id is None:  # a concurrent booking added this patient first
-        return db.session.scalars(_PATIENT_ID, {"email": email}).one()
-    db.session.add(
-        AuditEvent(at=now, actor=actor, action="created", entity="patient", entity_id=patient_id)
-    )
+        return execute(_PATIENT_ID, {"email": email}).scalar_one()
     return patient_id
 
 
@@ -513,29 +512,82 @@ def _flush() -> None:
     try:
         db.session.flush()
     except IntegrityError as exc:
-        # One answer for both overlaps: naming the patient's own clash would tell anyone who
-        # knows an email address when that person has an appointment.
-        if violated(exc, THERAPIST_OVERLAP, PATIENT_OVERLAP):
-            raise SlotUnavailable() from exc
-        if violated(exc, "uq_appointment_reference", "appointment.reference"):
-            raise _ReferenceTaken() from exc
-        if violated(exc, "pk_idempotency_key", "idempotency_key.key"):
-            raise _KeyTaken() from exc
-        raise
+        _refuse(exc)
+
+
+def _write(statement: Executable, params: dict[str, object]) -> CursorResult[Any]:
+    try:
+        return execute(statement, params)
+    except IntegrityError as exc:
+        _refuse(exc)
+
+
+def _refuse(exc: IntegrityError) -> NoReturn:
+    """Turn the database's refusal of a write into the answer it means."""
+    # One answer for both overlaps: naming the patient's own clash would tell anyone who
+    # knows an email address when that person has an appointment.
+    if violated(exc, THERAPIST_OVERLAP, PATIENT_OVERLAP):
+        raise SlotUnavailable() from exc
+    if violated(exc, "uq_appointment_reference", "appointment.reference"):
+        raise _ReferenceTaken() from exc
+    if violated(exc, "pk_idempotency_key", "idempotency_key.key"):
+        raise _KeyTaken() from exc
+    raise exc
+
+
+def _audit_row(
+    actor: str,
+    action: str,
+    appointment: Appointment,
+    *,
+    now: datetime,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor": actor,
+        "action": action,
+        "entity": "appointment",
+        "entity_id": appointment.id,
+        "before": before,
+        "after": appointment.snapshot() if after is None else after,
+    }
+
+
+def _patient_created(actor: str, patient_id: int, now: datetime) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor": actor,
+        "action": "created",
+        "entity": "patient",
+        "entity_id": patient_id,
+        "before": None,
+        "after": None,
+    }
 
 
 def _audit(actor: str, action: str, appointment: Appointment, *, before, now: datetime) -> None:
-    db.session.add(
-        AuditEvent(
-            at=now,
-            actor=actor,
-            action=action,
-            entity="appointment",
-            entity_id=appointment.id,
-            before=before,
-            after=appointment.snapshot(),
-        )
-    )
+    insert_rows(_AUDIT, [_audit_row(actor, action, appointment, before=before, now=now)])
+
+
+def _columns(appointment: Appointment) -> dict[str, Any]:
+    return {column: getattr(appointment, column) for column in _APPOINTMENT_COLUMNS}
+
+
+# Built once: every booking runs these.
+_APPOINTMENT = Appointment.__table__
+_APPOINTMENT_COLUMNS = tuple(c.key for c in _APPOINTMENT.c if c.key not in {"id", "arrived_at"})
+_INSERT_APPOINTMENT = insert(_APPOINTMENT).returning(_APPOINTMENT.c.id)
+_AUDIT = AuditEvent.__table__
+_INSERT_SCREENING = insert(Screening.__table__)
+_INSERT_KEY = insert(IdempotencyKey.__table__)
+_INSERT_PATIENT = {
+    dialect.dialect.name: dialect.insert(Patient.__table__)
+    .on_conflict_do_nothing(index_elements=["email"])
+    .returning(Patient.__table__.c.id)
+    for dialect in (postgresql, sqlite)
+}
 
 
 def _replay(key: str, request: BookingRequest) -> Booked | None:

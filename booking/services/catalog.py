@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from booking.availability import Policy, WeeklyHours
-from booking.database import read_session
+from booking.database import execute, read_session
 from booking.extensions import db
 from booking.models import (
     CatalogVersion,
@@ -33,7 +33,8 @@ from booking.models import (
 from booking.services.errors import InvalidRequest, NotFound
 
 _KEY = "booking.catalog"
-_VERSION = select(CatalogVersion.version)  # asked on every request: built once
+# Asked on every request: built once, and run on the connection (no ORM layer in between).
+_VERSION = select(CatalogVersion.__table__.c.version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ def certified(therapist: Therapist, on: date | None) -> bool:
 
 def current() -> Catalog:
     """Return the snapshot of the reference data as the database has it now."""
-    version = db.session.scalar(_VERSION)
+    version = execute(_VERSION).scalar()
     cached = current_app.extensions.get(_KEY)
     if cached is not None and cached.version == version:
         return cached
