@@ -245,6 +245,7 @@ def main() -> None:
             "SQLALCHEMY_DATABASE_URI": seed.app_url(args.admin_url, args.db),
             "SECRET_KEY": "bench",
             "BASE_URL": "http://127.0.0.1",
+            "BOOKING_RATE_LIMIT": "100000000 per minute",
             "CLOCK": lambda: seed.NOW,
         }
     )

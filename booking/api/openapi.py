@@ -24,8 +24,13 @@ TOKEN = {
     "description": "The manage token returned when the booking was made.",
     "schema": {"type": "string"},
 }
+TOO_MANY = _error(
+    "`too_many_requests`: booking, rescheduling and cancelling share one limit per client"
+    " address (`BOOKING_RATE_LIMIT`); `Retry-After` says when to try again."
+)
 BOOKING_ERRORS = {
     "404": _error("No booking has this token."),
+    "429": TOO_MANY,
     "409": _error("`slot_unavailable` (with `alternatives`) or `not_changeable`."),
     "403": _error("`inside_cutoff`: changes this close to the visit are by phone only."),
     "422": _error("Invalid input; `fields` names each problem."),
@@ -239,6 +244,7 @@ def spec() -> dict[str, Any]:
                             "`slot_unavailable` with `alternatives`, or `assessment_required`."
                         ),
                         "422": _error("Invalid input; `fields` names each problem."),
+                        "429": TOO_MANY,
                     },
                 }
             },

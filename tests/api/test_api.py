@@ -522,3 +522,24 @@ def test_therapists_with_a_lapsed_certification_are_not_listed_for_ims(client, c
 
     assert names("assessment") == ["Maya Chen"]
     assert "Priya Sandhu" in names("physio")
+
+
+def test_booking_and_changing_are_rate_limited_per_address(app, client, clinic):
+    # One count for the three POSTs, with the site's limit: the API is no way around it.
+    app.config["BOOKING_RATE_LIMIT"] = "3 per minute"
+    made = post_booking(client, start=local(TUESDAY, 9))
+    token = made.get_json()["manage_token"]
+    later = local(TUESDAY, 14).isoformat()
+    assert (
+        client.post(f"/api/v1/bookings/{token}/reschedule", json={"start": later}).status_code
+        == 200
+    )
+    assert client.post(f"/api/v1/bookings/{token}/cancel", json={}).status_code == 200
+
+    refused = post_booking(client, start=local(TUESDAY, 11), n=2)
+
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert refused.headers["Retry-After"]
+    assert count(app) == 1
+    assert client.get("/api/v1/services").status_code == 200  # reading is not limited
