@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from unicodedata import category
 
 from email_validator import validate_email
 
@@ -23,14 +22,20 @@ def mail_address(raw: str) -> str:
     return result.ascii_email or result.normalized
 
 
+# Unicode's control characters (category Cc) are exactly U+0000-U+001F and U+007F-U+009F;
+# its surrogates (Cs) are U+D800-U+DFFF, which a well-formed string never holds alone.
+_CONTROL_OR_SURROGATE = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
 def one_line(text: str) -> bool:
     """Return whether text has no control characters at all (names go into email headers)."""
-    return storable(text) and not any(category(c) == "Cc" for c in text)
+    return _CONTROL_OR_SURROGATE.search(text) is None
 
 
 def storable(text: str) -> bool:
     """Return whether text is free of NUL, other control characters and lone surrogates."""
-    return not any((category(c) == "Cc" and c not in "\n\r\t") or category(c) == "Cs" for c in text)
+    return _UNSTORABLE.search(text) is None
 
 
 def calendar_date(raw: str) -> date | None:
