@@ -37,9 +37,8 @@ T = TypeVar("T")
 
 
 @event.listens_for(Engine, "connect")
-def _set_up_connection(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     if type(dbapi_connection).__module__ != "sqlite3":
-        _set_up_postgresql(dbapi_connection)
         return
     dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
     cursor = dbapi_connection.cursor()
@@ -48,21 +47,6 @@ def _set_up_connection(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
-
-
-def _set_up_postgresql(dbapi_connection: Any) -> None:
-    """Plan each statement once per connection, not on every execution.
-
-    The driver prepares a statement the fifth time a connection runs it. By default
-    PostgreSQL still plans it again for each set of values while it guesses that pays,
-    and it always guesses so for our time-range queries: a new booking's times lie beyond
-    the column's statistics, so every plan probes the index for the true maximum. That
-    probe grows with the table (1 ms of planning for a 0.05 ms query at a million
-    appointments). Every query the app repeats is an index lookup or a range scan of one
-    index whose generic plan is as good, so plan them once.
-    """
-    dbapi_connection.execute("SET plan_cache_mode = force_generic_plan")
-    dbapi_connection.commit()
 
 
 # A pooled connection that sat unused this long is checked with a round trip before a request
@@ -165,7 +149,8 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
     Not what prevents double booking (the exclusion constraints do), but racers for one
     therapist then wait in line and see the winner, instead of meeting inside the constraint's
     index, where three or more can deadlock and wait a second for PostgreSQL to notice. SQLite
-    needs nothing: BEGIN IMMEDIATE already lets one writer in at a time.
+    needs nothing: BEGIN IMMEDIATE already lets one writer in at a time. The lock's statement
+    also has this transaction plan repeated statements once (see `_ADVISORY_LOCK`).
     """
     if dialect_name() != "postgresql":
         return
@@ -173,7 +158,16 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
         execute(_ADVISORY_LOCK, {"space": THERAPIST_LOCKS, "id": therapist_id})
 
 
-_ADVISORY_LOCK = text("SELECT pg_advisory_xact_lock(:space, :id)")
+# The same round trip tells PostgreSQL to plan the rest of this transaction's repeated
+# statements once (transaction-local): otherwise it re-plans the availability check for every
+# booking, and planning its time range probes the index for the newest start (new bookings
+# lie beyond the column's statistics), at a cost that grows with the table and exceeded the
+# query's own. Only here: for other queries, such as the staff's day view, generic plans
+# can be worse than planning each time.
+_ADVISORY_LOCK = text(
+    "SELECT pg_advisory_xact_lock(:space, :id),"
+    " set_config('plan_cache_mode', 'force_generic_plan', true)"
+)
 
 
 def execute(statement: Executable, params: Any = None) -> CursorResult[Any]:

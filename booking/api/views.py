@@ -14,17 +14,12 @@ from booking.api import bp, parse
 from booking.api.openapi import spec
 from booking.availability import Slot
 from booking.errors import error_response, status_of
-from booking.extensions import limiter
 from booking.models import Appointment, Service, Therapist
-from booking.public.params import booking_rate_limit
+from booking.public.params import changes_limit
 from booking.services import booking
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
 from booking.services.catalog import Catalog, current, latest
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
-
-# Booking, rescheduling and cancelling share one count per client address, with the same
-# limit as the site's forms (BOOKING_RATE_LIMIT): the API must not be the way around it.
-_changes_limit = limiter.shared_limit(booking_rate_limit, scope="api-changes")
 
 
 @bp.errorhandler(BookingError)
@@ -89,7 +84,7 @@ def availability() -> Response:
 
 
 @bp.post("/bookings")
-@_changes_limit
+@changes_limit
 def create_booking() -> tuple[Response, int]:
     key = parse.idempotency_key(request.headers.get("Idempotency-Key"))
     wanted = parse.booking_request(_json_body())
@@ -109,7 +104,7 @@ def show_booking(token: str) -> Response:
 
 
 @bp.post("/bookings/<token>/reschedule")
-@_changes_limit
+@changes_limit
 def reschedule_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
     fields = parse.Fields(_json_body())
@@ -123,7 +118,7 @@ def reschedule_booking(token: str) -> Response:
 
 
 @bp.post("/bookings/<token>/cancel")
-@_changes_limit
+@changes_limit
 def cancel_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
     fields = parse.Fields(_json_body(allow_empty=True))

@@ -15,14 +15,13 @@ from werkzeug.wrappers import Response
 from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
-from booking.extensions import limiter
 from booking.links import external_url
 from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
 from booking.models import Appointment, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm
 from booking.public.params import (
-    booking_rate_limit,
+    changes_limit,
     format_start,
     parse_sequence,
     parse_start,
@@ -118,7 +117,7 @@ def reschedule(token: str) -> Response | str:
 
 
 @bp.route("/<token>/reschedule/confirm", methods=["GET", "POST"])
-@limiter.limit(booking_rate_limit, methods=["POST"])
+@changes_limit
 def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     catalog, appointment, now = _open(token)
     if not booking.changeable_online(appointment, catalog.clinic, now):
@@ -181,7 +180,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
 
 
 @bp.route("/<token>/cancel", methods=["GET", "POST"])
-@limiter.limit(booking_rate_limit, methods=["POST"])
+@changes_limit
 def cancel(token: str) -> Response | str:
     catalog, appointment, now = _open(token)
     if not booking.changeable_online(appointment, catalog.clinic, now):

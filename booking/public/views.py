@@ -11,11 +11,10 @@ from flask import abort, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from booking import clock
-from booking.extensions import limiter
 from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
-from booking.public.params import booking_rate_limit, format_start, parse_start, parse_week
+from booking.public.params import changes_limit, format_start, parse_start, parse_week
 from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -93,7 +92,7 @@ def times(slug: str) -> str:
 
 
 @bp.route("/book/<slug>/details", methods=["GET", "POST"])
-@limiter.limit(booking_rate_limit, methods=["POST"])
+@changes_limit
 def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     catalog = current()
     service = _service(catalog, slug)

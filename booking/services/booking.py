@@ -107,6 +107,8 @@ class BookingRequest:
 
 @dataclass(frozen=True, slots=True)
 class Booked:
+    # A value: its row was written by one INSERT, and the object was never in a session, so
+    # its relationships are unset. Read its fields; to change it, load it by id.
     appointment: Appointment
     manage_token: str
     replayed: bool = False

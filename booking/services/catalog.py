@@ -112,7 +112,11 @@ def current() -> Catalog:
         return cached
     with read_session() as session:
         catalog = _load(session)
-    current_app.extensions[_KEY] = catalog
+    # Threads of one process may load at once: keep the newest, so `latest()` never goes
+    # back to a snapshot older than one a request has already been checked against.
+    cached = current_app.extensions.get(_KEY)
+    if cached is None or catalog.version >= cached.version:
+        current_app.extensions[_KEY] = catalog
     return catalog
 
 

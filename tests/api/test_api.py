@@ -6,7 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from pages import book
+from sqlalchemy import func, select, text
 from support import MONDAY, local, patient
 
 from booking.extensions import db
@@ -141,6 +142,11 @@ def test_booking_returns_the_booking_and_records_it(app, client, clinic):
         assert (created.entity, created.action, created.after) == ("patient", "created", None)
         assert (booked.action, booked.actor, booked.before) == ("booked", "patient", None)
         assert "email" not in str(booked.after)
+        # Absent states are SQL NULL (not JSON null), as the ORM's own audit rows have them.
+        absent = db.session.execute(
+            text("SELECT count(*) FROM audit_event WHERE before IS NULL")
+        ).scalar()
+        assert absent == 2
 
 
 def test_first_available_picks_a_free_therapist(client, clinic):
@@ -525,8 +531,9 @@ def test_therapists_with_a_lapsed_certification_are_not_listed_for_ims(client, c
 
 
 def test_booking_and_changing_are_rate_limited_per_address(app, client, clinic):
-    # One count for the three POSTs, with the site's limit: the API is no way around it.
-    app.config["BOOKING_RATE_LIMIT"] = "3 per minute"
+    # One count for the site's forms and the API: neither is a way around the other.
+    app.config["BOOKING_RATE_LIMIT"] = "4 per minute"
+    assert book(client, "physio", local(TUESDAY, 16), n=3).status_code == 303  # the site
     made = post_booking(client, start=local(TUESDAY, 9))
     token = made.get_json()["manage_token"]
     later = local(TUESDAY, 14).isoformat()
@@ -541,5 +548,6 @@ def test_booking_and_changing_are_rate_limited_per_address(app, client, clinic):
     assert refused.status_code == 429
     assert refused.get_json()["error"]["code"] == "too_many_requests"
     assert refused.headers["Retry-After"]
-    assert count(app) == 1
+    assert book(client, "physio", local(TUESDAY, 17), n=4).status_code == 429  # the site too
+    assert count(app) == 2
     assert client.get("/api/v1/services").status_code == 200  # reading is not limited

@@ -25,3 +25,15 @@ def test_the_therapists_lock_is_held_until_the_transaction_ends(ctx):
 def test_sqlite_needs_no_lock_of_its_own(ctx):
     with write_transaction():
         lock_therapists([1])  # BEGIN IMMEDIATE already serializes writers
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_generic_plans_last_only_as_long_as_the_booking_transaction(ctx):
+    mode = text("SHOW plan_cache_mode")
+    with write_transaction() as session:
+        assert session.execute(mode).scalar() == "auto"
+        lock_therapists([3])
+        assert session.execute(mode).scalar() == "force_generic_plan"
+    with write_transaction() as session:  # the same pooled connection, next transaction
+        assert session.execute(mode).scalar() == "auto"
