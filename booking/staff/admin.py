@@ -43,6 +43,11 @@ def _fields_to_form(form, exc: InvalidRequest) -> None:
             field.errors = [*field.errors, message]
 
 
+def _form_page(template: str, form, **context) -> tuple[str, int]:
+    """Render a form's page: 422 when it comes back with errors, so clients can tell."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
 def _check_post(form) -> bool:
     if request.method != "POST":
         return False
@@ -63,7 +68,6 @@ def admin_home() -> str:
         users=db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all(),
         closures=db.session.scalars(select(Closure).order_by(Closure.starts_on)).all(),
         today=clock.now().astimezone(catalogs.current().clinic.zone).date(),
-        action_form=ActionForm(),
     )
 
 
@@ -85,7 +89,7 @@ def admin_settings() -> Response | str | tuple[str, int]:
         else:
             flash("The clinic settings are saved.", "success")
             return redirect(url_for("staff.admin_settings"))
-    return render_template("staff/admin/settings.html", form=form), (422 if form.errors else 200)
+    return _form_page("staff/admin/settings.html", form)
 
 
 @bp.route("/admin/closures", methods=["GET", "POST"])
@@ -107,9 +111,7 @@ def admin_closures() -> Response | str | tuple[str, int]:
             flash("The closure is saved; online booking offers no times on those days.", "success")
             return redirect(url_for("staff.admin_closures"))
     closures = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
-    return render_template(
-        "staff/admin/closures.html", form=form, closures=closures, action_form=ActionForm()
-    ), (422 if form.errors else 200)
+    return _form_page("staff/admin/closures.html", form, closures=closures)
 
 
 @bp.post("/admin/closures/<int:closure_id>/delete")
@@ -168,9 +170,7 @@ def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int
         else:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("staff.admin_home"))
-    return render_template("staff/admin/therapist.html", form=form, therapist=therapist), (
-        422 if form.errors else 200
-    )
+    return _form_page("staff/admin/therapist.html", form, therapist=therapist)
 
 
 @bp.route("/admin/services/new", methods=["GET", "POST"], defaults={"service_id": None})
@@ -205,9 +205,7 @@ def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
         else:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("staff.admin_home"))
-    return render_template("staff/admin/service.html", form=form, service=service), (
-        422 if form.errors else 200
-    )
+    return _form_page("staff/admin/service.html", form, service=service)
 
 
 @bp.route("/admin/accounts/new", methods=["GET", "POST"])
@@ -234,7 +232,7 @@ def admin_account() -> Response | str | tuple[str, int]:
         else:
             flash(f"The account {user.email} is made. Give them the password in person.", "success")
             return redirect(url_for("staff.admin_home"))
-    return render_template("staff/admin/account.html", form=form), (422 if form.errors else 200)
+    return _form_page("staff/admin/account.html", form)
 
 
 @bp.post("/admin/accounts/<int:user_id>/<any(enable, disable):what>")

@@ -124,7 +124,6 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
         "staff/time_off.html",
         therapist=therapist,
         form=form,
-        delete_form=ActionForm(),
         upcoming=hours_service.upcoming_time_off(therapist_id, clock.now()),
         moved_out=moved_out,
         zone=zone,

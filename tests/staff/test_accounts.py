@@ -157,55 +157,22 @@ def test_passwords_are_stored_as_scrypt_hashes(app, staff):
 
 def test_create_user_command(runner, world):
     therapist = world.make_therapist("Priya Sandhu")
+
+    def create(email: str, name: str, *options: str, password: str = PASSWORD):
+        args = ["create-user", "--email", email, "--name", name, *options]
+        return runner.invoke(args=[*args, "--password", password])
+
     result = runner.invoke(
         args=["create-user", "--email", "Boss@Clinic.Example", "--name", "Boss"],
         input=f"{PASSWORD}\n{PASSWORD}\n",
     )
     assert result.exit_code == 0, result.output
     assert "Created admin account boss@clinic.example" in result.output
-    again = runner.invoke(
-        args=[
-            "create-user",
-            "--email",
-            "boss@clinic.example",
-            "--name",
-            "Boss 2",
-            "--password",
-            PASSWORD,
-        ]
-    )
+    again = create("boss@clinic.example", "Boss 2")
     assert again.exit_code != 0 and "exists already" in again.output
-    unlinked = runner.invoke(
-        args=[
-            "create-user",
-            "--email",
-            "t@clinic.example",
-            "--name",
-            "T",
-            "--role",
-            "therapist",
-            "--password",
-            PASSWORD,
-        ]
-    )
+    unlinked = create("t@clinic.example", "T", "--role", "therapist")
     assert unlinked.exit_code != 0 and "linked to one therapist" in unlinked.output
-    linked = runner.invoke(
-        args=[
-            "create-user",
-            "--email",
-            "t@clinic.example",
-            "--name",
-            "T",
-            "--role",
-            "therapist",
-            "--therapist",
-            str(therapist),
-            "--password",
-            PASSWORD,
-        ]
-    )
+    linked = create("t@clinic.example", "T", "--role", "therapist", "--therapist", str(therapist))
     assert linked.exit_code == 0, linked.output
-    weak = runner.invoke(
-        args=["create-user", "--email", "w@clinic.example", "--name", "W", "--password", "short"]
-    )
+    weak = create("w@clinic.example", "W", password="short")
     assert weak.exit_code != 0 and "at least 12" in weak.output
