@@ -166,5 +166,10 @@ def nearest_slots(
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
     )
-    closest = sorted(slots, key=lambda s: (abs(s.start - wanted), s.start, s.therapist_id))
-    return sorted(closest[:limit])
+    return closest(slots, wanted, limit)
+
+
+def closest(slots: Iterable[Slot], wanted: datetime, limit: int) -> list[Slot]:
+    """Return the `limit` slots nearest to `wanted`, in time order."""
+    nearest = sorted(slots, key=lambda s: (abs(s.start - wanted), s.start, s.therapist_id))
+    return sorted(nearest[:limit])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,7 +24,7 @@ from booking.models import (
 from booking.public.params import format_start, parse_sequence, parse_start, require_valid
 from booking.services import booking, checkin
 from booking.services import catalog as catalogs
-from booking.services.availability import find_slots, nearest_slots
+from booking.services.availability import closest, find_slots
 from booking.services.clinic import local_day_bounds
 from booking.services.errors import BookingError
 from booking.staff import bp
@@ -242,8 +242,9 @@ def move_day(therapist_id: int) -> str:
     now = clock.now()
     shown = date_param(now.astimezone(zone).date())
     start, end = local_day_bounds(shown, shown, zone)
-    visits = db.session.scalars(
-        select(Appointment)
+    visits = db.session.execute(
+        select(Appointment, Patient)
+        .join(Patient, Patient.id == Appointment.patient_id)
         .where(
             Appointment.therapist_id == therapist_id,
             Appointment.status == Status.BOOKED.value,
@@ -252,25 +253,30 @@ def move_day(therapist_id: int) -> str:
         )
         .order_by(Appointment.start_at)
     ).all()
-    rows = []
-    for visit in visits:
-        service = catalog.services[visit.service_id]
-        options = nearest_slots(
+    # Every visit looks in the same fortnight around the day, so each service's free times are
+    # found once. The cleared therapist's times that day are what is being given up; the
+    # visits' own times need not be freed, since they are among those.
+    today = now.astimezone(zone).date()
+    free: dict[int, list] = {}
+    for service_id in {visit.service_id for visit, _ in visits}:
+        service = catalog.services[service_id]
+        slots = find_slots(
             catalog,
             service,
-            visit.start_at,
+            max(shown - timedelta(days=7), today),
+            shown + timedelta(days=7),
             now=now,
             therapists=catalog.therapists_for(service),
-            exclude_appointment_id=visit.id,
-            limit=12,
         )
-        # Not the same therapist on the same day: that is the day being cleared.
-        options = [
-            o
-            for o in options
-            if not (o.therapist_id == therapist_id and o.start.astimezone(zone).date() == shown)
-        ][:5]
-        rows.append((visit, service, db.session.get(Patient, visit.patient_id), options))
+        free[service_id] = [
+            s
+            for s in slots
+            if not (s.therapist_id == therapist_id and s.start.astimezone(zone).date() == shown)
+        ]
+    rows = []
+    for visit, patient in visits:
+        options = closest(free[visit.service_id], visit.start_at, 5)
+        rows.append((visit, catalog.services[visit.service_id], patient, options))
     return render_template(
         "staff/move_day.html",
         therapist=therapist,
@@ -280,5 +286,5 @@ def move_day(therapist_id: int) -> str:
         zone=zone,
         format_start=format_start,
         back=request.full_path,
-        change_forms={visit.id: ChangeForm(sequence=str(visit.sequence)) for visit in visits},
+        change_forms={visit.id: ChangeForm(sequence=str(visit.sequence)) for visit, _ in visits},
     )

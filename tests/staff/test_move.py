@@ -12,7 +12,7 @@ from support import MONDAY, local
 from test_workspace import book
 
 from booking.extensions import db
-from booking.models import Appointment, OutboxMessage
+from booking.models import Appointment, OutboxMessage, Therapist
 from booking.public.params import format_start
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -128,3 +128,18 @@ def test_a_sick_day_lists_each_visit_with_alternatives(client, app, staff, world
         assert db.session.get(Appointment, first).therapist_id == world.daniel
         assert db.session.get(Appointment, second).therapist_id == world.maya
     assert client.get(f"/staff/therapists/{world.maya}/move-day?date=x").status_code == 400
+
+
+def test_a_sick_day_offers_other_days_when_no_one_else_can_take_the_visit(
+    client, app, staff, world
+):
+    visit = book(app, local(TUESDAY, 9), world.maya)
+    with app.app_context():
+        db.session.get(Therapist, world.daniel).active = False  # Maya alone offers it now
+        db.session.commit()
+    sign_in(client, staff.reception)
+    page = client.get(f"/staff/therapists/{world.maya}/move-day?date={TUESDAY}").text
+    forms = [f for f in day_forms(page) if f["action"].endswith(f"/{visit}/move")]
+    tuesday = format_start(local(TUESDAY, 12))[:8]
+    assert len(forms) == 5
+    assert all(f["therapist"] == str(world.maya) and f["start"][:8] != tuesday for f in forms)
