@@ -28,7 +28,7 @@ def flag(raw: str | None, default: bool) -> bool:
 def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Return the settings read from `env`."""
     debug = env.get("FLASK_DEBUG", "").lower() in TRUE
-    return {
+    settings = {
         "SECRET_KEY": env.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": database_url(env.get("DATABASE_URL"), instance_path),
         "DEBUG": debug,
@@ -69,13 +69,15 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         "MAIL_DEFAULT_SENDER": env.get("MAIL_DEFAULT_SENDER", ""),  # else the clinic's email
         "MAIL_TIMEOUT": float(env.get("MAIL_TIMEOUT") or 20),
         "MAIL_FILE_DIR": env.get("MAIL_FILE_DIR") or str(Path(instance_path) / "mail"),
-        "OUTBOX_MAX_ATTEMPTS": int(env.get("OUTBOX_MAX_ATTEMPTS") or 36),
         # Staff sessions end after this long without a request, and at the latest after
         # STAFF_SESSION_MAX_HOURS however busy (a shared front-desk computer).
         "PERMANENT_SESSION_LIFETIME": timedelta(minutes=int(env.get("STAFF_IDLE_MINUTES") or 120)),
         "STAFF_SESSION_MAX_HOURS": int(env.get("STAFF_SESSION_MAX_HOURS") or 12),
         "LOGIN_RATE_LIMIT": env.get("LOGIN_RATE_LIMIT", "5 per minute; 30 per hour"),
     }
+    if attempts := env.get("OUTBOX_MAX_ATTEMPTS"):  # else the worker's outbox.MAX_ATTEMPTS
+        settings["OUTBOX_MAX_ATTEMPTS"] = int(attempts)
+    return settings
 
 
 def check(config: Mapping[str, Any]) -> None:

@@ -50,7 +50,12 @@ class ServiceData:
 def _audit(actor: str, action: str, entity: str, entity_id: int, now: datetime, **after) -> None:
     db.session.add(
         AuditEvent(
-            at=now, actor=actor, action=action, entity=entity, entity_id=entity_id, after=after
+            at=now,
+            actor=actor,
+            action=action,
+            entity=entity,
+            entity_id=entity_id,
+            after=after or None,  # nothing to record: SQL NULL, as every audit row has it
         )
     )
 

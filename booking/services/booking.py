@@ -329,7 +329,6 @@ def _move(
     _flush()
     _audit(change.actor, "rescheduled", appointment, before=before, now=now)
     outbox.record(Event.RESCHEDULED, appointment, catalog=catalog, now=now, before=was)
-    db.session.flush()
     return appointment
 
 
@@ -362,7 +361,6 @@ def _cancel(appointment_id: int, now: datetime, reason: str, change: _Change) ->
     _flush()
     _audit(change.actor, "cancelled", appointment, before=before, now=now)
     outbox.record(Event.CANCELLED, appointment, catalog=catalog, now=now)
-    db.session.flush()
     return appointment
 
 
@@ -574,12 +572,14 @@ def _audit(actor: str, action: str, appointment: Appointment, *, before, now: da
 
 
 def _columns(appointment: Appointment) -> dict[str, Any]:
-    return {column: getattr(appointment, column) for column in _APPOINTMENT_COLUMNS}
+    """The row to INSERT: what the value holds; an unset column keeps its default."""
+    values = ((column, getattr(appointment, column)) for column in _APPOINTMENT_COLUMNS)
+    return {column: value for column, value in values if value is not None}
 
 
 # Built once: every booking runs these.
 _APPOINTMENT = Appointment.__table__
-_APPOINTMENT_COLUMNS = tuple(c.key for c in _APPOINTMENT.c if c.key not in {"id", "arrived_at"})
+_APPOINTMENT_COLUMNS = tuple(c.key for c in _APPOINTMENT.c if c.key != "id")
 _INSERT_APPOINTMENT = insert(_APPOINTMENT).returning(_APPOINTMENT.c.id)
 _AUDIT = AuditEvent.__table__
 _INSERT_SCREENING = insert(Screening.__table__)

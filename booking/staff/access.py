@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
 
 from flask import abort, current_app, session
@@ -48,11 +47,6 @@ def _load(user_id: str) -> StaffUser | None:
 def mark_signed_in() -> None:
     session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without a request
     session[SIGNED_IN_AT] = clock.now().timestamp()
-
-
-def signed_in_at() -> datetime | None:
-    value = session.get(SIGNED_IN_AT)
-    return datetime.fromtimestamp(value, UTC) if isinstance(value, int | float) else None
 
 
 def require(*roles: Role) -> Callable[[Callable[P, T]], Callable[P, T]]:

@@ -70,8 +70,8 @@ def cancel(appointment_id: int) -> Response | str:
             )
         except BookingError as exc:
             flash(exc.message, "error")
-            return redirect(url_for("staff.appointment", appointment_id=appointment_id))
-        flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
+        else:
+            flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
         return redirect(url_for("staff.appointment", appointment_id=appointment_id))
     return render_template("staff/cancel.html", form=form, **_summary(visit))
 
