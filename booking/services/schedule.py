@@ -14,7 +14,6 @@ from sqlalchemy import select
 from booking.availability import working_windows
 from booking.extensions import db
 from booking.models import Appointment, Patient, Service, Status, Therapist, TimeOff
-from booking.services import catalog as catalogs
 from booking.services.catalog import Catalog, certified
 from booking.services.clinic import local_day_bounds
 
@@ -115,9 +114,10 @@ class Schedule:
         return marks
 
 
-def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedule:
+def day_schedule(
+    catalog: Catalog, day: date, *, therapist_ids: list[int] | None = None
+) -> Schedule:
     """Every therapist who works or has visits on `day` (or only those given), side by side."""
-    catalog = catalogs.current()
     visits = _visits(catalog, therapist_ids, day, day)
     if therapist_ids is None:
         # Everyone bookable, and anyone no longer bookable who still has visits that day:
@@ -136,10 +136,9 @@ def day_schedule(day: date, *, therapist_ids: list[int] | None = None) -> Schedu
     return _schedule(catalog, columns, day, day)
 
 
-def week_schedule(therapist_id: int, monday: date) -> Schedule:
+def week_schedule(catalog: Catalog, therapist: Therapist, monday: date) -> Schedule:
     """One therapist's week, a column per day."""
-    catalog = catalogs.current()
-    therapist = catalog.therapist(therapist_id)
+    therapist_id = therapist.id
     sunday = monday + timedelta(days=6)
     visits = _visits(catalog, [therapist_id], monday, sunday)
     away = _time_off(catalog, [therapist_id], monday, sunday)

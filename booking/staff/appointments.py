@@ -73,7 +73,7 @@ def cancel(appointment_id: int) -> Response | str:
         else:
             flash("The appointment is cancelled; the patient and therapist are emailed.", "success")
         return redirect(url_for("staff.appointment", appointment_id=appointment_id))
-    return render_template("staff/cancel.html", form=form, **_summary(visit))
+    return render_template("staff/cancel.html", form=form, **_summary(visit, catalogs.current()))
 
 
 @bp.post("/appointments/<int:appointment_id>/mark/<what>")
@@ -104,9 +104,8 @@ def _visit_or_404(appointment_id: int) -> Appointment:
     return visit
 
 
-def _summary(visit: Appointment) -> dict[str, object]:
+def _summary(visit: Appointment, catalog: catalogs.Catalog) -> dict[str, object]:
     """What every page about one appointment shows: who, what, when, where."""
-    catalog = catalogs.current()
     return {
         "appointment": visit,
         "patient": db.session.get(Patient, visit.patient_id),
@@ -131,7 +130,7 @@ def _appointment_page(appointment_id: int) -> dict[str, object]:
         .where(OutboxMessage.appointment_id == appointment_id)
         .order_by(OutboxMessage.id)
     ).all()
-    return _summary(visit) | {
+    return _summary(visit, catalog) | {
         "screening": db.session.get(Screening, appointment_id),
         "questions": QUESTIONS,
         "history": [(e, _change_text(e, catalog)) for e in history],
@@ -174,7 +173,6 @@ def _actor_names(history: list[AuditEvent]) -> dict[str, str]:
 def move(appointment_id: int) -> Response | str | tuple[str, int]:
     """Move a visit to another time and/or therapist, chosen from real free times."""
     visit = _visit_or_404(appointment_id)
-    page = _summary(visit)
     catalog = catalogs.current()
     service = catalog.services[visit.service_id]
     zone = catalog.clinic.zone
@@ -200,6 +198,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
         flash("Moved. The patient and the therapists' calendars are updated.", "success")
         back = safe_next(request.form.get("back"))
         return redirect(back or url_for("staff.appointment", appointment_id=appointment_id))
+    page = _summary(visit, catalog)
     therapist = chosen_therapist(candidates, request.args.get("therapist")) or next(
         (t for t in candidates if t.id == visit.therapist_id), None
     )

@@ -33,7 +33,7 @@ def day() -> str:
     today = clock.now().astimezone(zone).date()
     shown = date_param(today)
     mine = [current_user.therapist_id] if current_user.role == Role.THERAPIST else None
-    plan = schedule.day_schedule(shown, therapist_ids=mine)
+    plan = schedule.day_schedule(catalog, shown, therapist_ids=mine)
     return render_template(
         "staff/day.html",
         plan=plan,
@@ -53,7 +53,7 @@ def week(therapist_id: int) -> str:
     zone = catalog.clinic.zone
     today = clock.now().astimezone(zone).date()
     monday = monday_of(date_param(today))
-    plan = schedule.week_schedule(therapist_id, monday)
+    plan = schedule.week_schedule(catalog, therapist, monday)
     return render_template(
         "staff/week.html",
         plan=plan,
