@@ -97,6 +97,10 @@ def test_a_closure_empties_the_day_for_patients(client, staff, world):
 def test_adding_a_therapist_and_their_certification(client, app, staff, world):
     sign_in(client, staff.admin)
     page = client.get("/staff/admin/therapists/new").text
+    # Optional checkboxes: a browser must let them go unticked.
+    for name in ("active", "ims_certified"):
+        tag = re.search(rf'<input[^>]*name="{name}"[^>]*>', page).group(0)
+        assert "required" not in tag
     physio = str(world.services["physio"].id)
     assessment = str(world.services["assessment"].id)
     data = {"csrf_token": csrf_of(page), "name": "Priya Sandhu", "email": "priya@clinic.example",
