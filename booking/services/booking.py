@@ -215,10 +215,12 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     if request.screening is not None:
         answers = {"appointment_id": appointment.id, **request.screening, "consented_at": now}
         _write(_INSERT_SCREENING, answers)
-    audit = [] if contact is None else [_patient_created(actor, patient_id, now)]
-    audit.append(_audit_row(actor, "booked", appointment, before=None, now=now))
+    audit = []
+    if contact is not None:
+        audit.append(_audit_row(actor, "created", patient_id, entity="patient", now=now))
+    audit.append(_audit_row(actor, "booked", appointment.id, now=now, after=appointment.snapshot()))
     if overrides:
-        audit.append(_audit_row(actor, "rule_overridden", appointment, now=now, after=overrides))
+        audit.append(_audit_row(actor, "rule_overridden", appointment.id, now=now, after=overrides))
     insert_rows(_AUDIT, audit)
     outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now, contact=contact)
     if key:
@@ -538,37 +540,30 @@ def _refuse(exc: IntegrityError) -> NoReturn:
 def _audit_row(
     actor: str,
     action: str,
-    appointment: Appointment,
+    entity_id: int,
     *,
     now: datetime,
+    entity: str = "appointment",
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """One audit row for `insert_rows`: every column named, so that rows go in together."""
     return {
         "at": now,
         "actor": actor,
         "action": action,
-        "entity": "appointment",
-        "entity_id": appointment.id,
+        "entity": entity,
+        "entity_id": entity_id,
         "before": before,
-        "after": appointment.snapshot() if after is None else after,
-    }
-
-
-def _patient_created(actor: str, patient_id: int, now: datetime) -> dict[str, Any]:
-    return {
-        "at": now,
-        "actor": actor,
-        "action": "created",
-        "entity": "patient",
-        "entity_id": patient_id,
-        "before": None,
-        "after": None,
+        "after": after,
     }
 
 
 def _audit(actor: str, action: str, appointment: Appointment, *, before, now: datetime) -> None:
-    insert_rows(_AUDIT, [_audit_row(actor, action, appointment, before=before, now=now)])
+    row = _audit_row(
+        actor, action, appointment.id, now=now, before=before, after=appointment.snapshot()
+    )
+    insert_rows(_AUDIT, [row])
 
 
 def _columns(appointment: Appointment) -> dict[str, Any]:

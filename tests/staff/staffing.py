@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
+
+from pages import csrf as csrf_of
 
 PASSWORD = "correct horse battery"
 
@@ -14,12 +15,6 @@ class Staff:
     reception: str = "desk@clinic.example"
     maya: str = "maya@clinic.example"  # a therapist account
     daniel: str = "daniel@clinic.example"
-
-
-def csrf_of(html: str) -> str:
-    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 def sign_in(client, email: str, password: str = PASSWORD):
