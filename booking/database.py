@@ -17,13 +17,15 @@ from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Table, TextClause, bindparam, event, text
-from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
 
+from booking import statements
 from booking.extensions import db
+from booking.statements import Rows
 
 _write = ContextVar("write_transaction", default=False)
 _connection: ContextVar[Connection | None] = ContextVar("write_connection", default=None)
@@ -170,14 +172,15 @@ _ADVISORY_LOCK = text(
 )
 
 
-def execute(statement: Executable, params: Any = None) -> CursorResult[Any]:
-    """Run a Core statement on the session's connection, past the ORM's unit of work.
+def execute(statement: Executable, params: Mapping[str, Any] | None = None) -> Rows:
+    """Run a Core statement on the session's connection, past the ORM and SQLAlchemy's engine.
 
-    For the hot write path: each booking inserts a handful of rows it never reads back as
-    objects, and the unit of work costs several times what the INSERT itself does.
+    For the hot paths: each booking runs a handful of fixed statements and reads back a few
+    values, never objects; the unit of work and the engine's execution machinery cost several
+    times what the driver does (see `booking.statements`).
     """
     connection = _connection.get() or db.session.connection()
-    return connection.execute(statement, params)
+    return statements.run(connection, statement, params)
 
 
 def dialect_name() -> str:

@@ -15,12 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any, NoReturn
 
 from flask import current_app
-from sqlalchemy import CursorResult, bindparam, insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
 from booking.database import (
+    Rows,
     dialect_name,
     execute,
     insert_rows,
@@ -517,7 +518,7 @@ def _flush() -> None:
         _refuse(exc)
 
 
-def _write(statement: Executable, params: dict[str, object]) -> CursorResult[Any]:
+def _write(statement: Executable, params: dict[str, object]) -> Rows:
     try:
         return execute(statement, params)
     except IntegrityError as exc:

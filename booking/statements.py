@@ -1,0 +1,201 @@
+"""Run Core statements straight on the driver's cursor, compiled once per dialect.
+
+SQLAlchemy spends several times what the driver does on each execution: an execution context,
+the compiled-cache lookup, parameter construction, a result object. A booking runs a handful of
+fixed statements, so `run` does only what those need, with SQLAlchemy's own pieces: each
+statement is compiled by SQLAlchemy for the connection's dialect, and its values go through
+the column types' own bind and result processors, so the same code runs on PostgreSQL and
+SQLite and stores exactly what the ORM would. Whatever a plan cannot express (Python-side
+column defaults, literal-rendered parameters) is left to `Connection.execute`.
+
+Errors come out as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), with the values
+hidden as the engine's `hide_parameters` says, and a lost connection is invalidated; listeners
+of `before_cursor_execute` / `after_cursor_execute` still see every statement (with no
+execution context).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_Processor = Callable[[Any], Any]
+_MAX_PLANS = 512  # statements are module constants; this only bounds a caller's mistake
+
+
+class Rows:
+    """The rows a statement returned, already converted by their column types."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def __iter__(self) -> Iterator[tuple[Any, ...]]:
+        return iter(self.rows)
+
+    def all(self) -> list[tuple[Any, ...]]:
+        return self.rows
+
+    def scalar(self) -> Any:
+        """The first column of the first row, or None if there is no row."""
+        return self.rows[0][0] if self.rows else None
+
+    def scalar_one(self) -> Any:
+        """The first column of the only row; raise if there is not exactly one row."""
+        if len(self.rows) != 1:
+            raise LookupError(f"expected exactly one row, got {len(self.rows)}")
+        return self.rows[0][0]
+
+
+class _Plan:
+    """One statement compiled for one dialect, one set of keys and one length of each IN list."""
+
+    __slots__ = (
+        "defaults",
+        "expansion",
+        "positions",
+        "processors",
+        "results",
+        "sql",
+        "statement",
+        "types",
+    )
+
+    def __init__(self, statement: Executable, compiled: SQLCompiler, params: Mapping[str, Any]):
+        dialect = compiled.dialect
+        state = compiled.construct_expanded_state(params, escape_names=False)
+        self.statement = statement  # held, so that its id is never reused while cached
+        self.sql = state.statement
+        self.positions = tuple(state.positiontup) if state.positiontup is not None else None
+        self.expansion = {name: tuple(names) for name, names in state.parameter_expansion.items()}
+        self.defaults = {
+            name: bind.effective_value
+            for name, bind in compiled.binds.items()
+            if name not in params and not bind.required
+        }
+        processors: dict[str, _Processor] = {}
+        for name, bind in compiled.binds.items():
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                for expanded in self.expansion.get(name, (name,)):
+                    processors[expanded] = process
+        self.processors = tuple(processors.items())
+        # The types of the columns it returns, turned into processors at the first result.
+        columns = getattr(statement, "exported_columns", None) or ()
+        self.types = tuple(column.type.dialect_impl(dialect) for column in columns)
+        self.results: dict[tuple[Any, ...], tuple[_Processor | None, ...]] = {}
+
+    def values(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        values = {**self.defaults, **params}
+        for name, names in self.expansion.items():
+            values.update(zip(names, values.pop(name), strict=True))
+        for name, process in self.processors:
+            values[name] = process(values[name])
+        if self.positions is None:
+            return values
+        return [values[name] for name in self.positions]
+
+
+_plans: dict[tuple[Any, ...], _Plan | None] = {}
+_lock = threading.Lock()
+
+
+def run(connection: Connection, statement: Executable, params: Mapping[str, Any] | None) -> Rows:
+    """Execute `statement` with `params` on the connection's current transaction."""
+    params = params or {}
+    dialect = connection.dialect
+    plan = _plan(statement, dialect, params)
+    if plan is None:
+        result = connection.execute(statement, dict(params))
+        rows = [tuple(row) for row in result] if result.returns_rows else []
+        return Rows(rows, result.rowcount)
+    values = plan.values(params)
+    dbapi_connection = connection.connection.driver_connection
+    events = connection.dispatch
+    cursor = dbapi_connection.cursor()
+    try:
+        for listener in events.before_cursor_execute:
+            listener(connection, cursor, plan.sql, values, None, False)
+        cursor.execute(plan.sql, values)
+        description = cursor.description
+        raw = cursor.fetchall() if description is not None else []
+        rowcount = cursor.rowcount
+        for listener in events.after_cursor_execute:
+            listener(connection, cursor, plan.sql, values, None, False)
+    except dialect.loaded_dbapi.Error as exc:
+        raise _translated(connection, cursor, plan.sql, values, exc) from exc
+    finally:
+        cursor.close()
+    if raw and plan.types:
+        processors = _result_processors(plan, dialect, description)
+        if any(processors):
+            raw = [
+                tuple(p(v) if p is not None else v for p, v in zip(processors, row, strict=True))
+                for row in raw
+            ]
+    return Rows(raw, rowcount)
+
+
+def _plan(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:
+    lengths = tuple(
+        (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
+    )
+    key = (id(statement), dialect.name, tuple(params), lengths)
+    plan = _plans.get(key, False)
+    if plan is not False and (plan is None or plan.statement is statement):
+        return plan
+    compiled = statement.compile(dialect=dialect, column_keys=list(params))
+    simple = isinstance(compiled, SQLCompiler) and not (
+        compiled.insert_prefetch
+        or compiled.update_prefetch
+        or compiled.literal_execute_params
+        or compiled.escaped_bind_names
+        or any(not bind.expanding for bind in compiled.post_compile_params)
+    )
+    plan = _Plan(statement, compiled, params) if simple else None
+    with _lock:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
+
+
+def _result_processors(
+    plan: _Plan, dialect: Dialect, description: Sequence[Any]
+) -> tuple[_Processor | None, ...]:
+    codes = tuple(column[1] for column in description)  # what the driver says each column is
+    processors = plan.results.get(codes)
+    if processors is None:
+        processors = tuple(
+            type_.result_processor(dialect, code)
+            for type_, code in zip(plan.types, codes, strict=True)
+        )
+        plan.results[codes] = processors
+    return processors
+
+
+def _translated(
+    connection: Connection, cursor: Any, sql: str, values: Any, exc: Exception
+) -> BaseException:
+    """Return SQLAlchemy's exception for the driver's, invalidating a connection that is gone."""
+    dialect = connection.dialect
+    lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    if lost:
+        connection.invalidate(exc)
+    return DBAPIError.instance(
+        sql,
+        values,
+        exc,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=connection.engine.hide_parameters,
+        connection_invalidated=lost,
+        dialect=dialect,
+    )

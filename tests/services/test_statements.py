@@ -1,0 +1,105 @@
+"""Core statements run straight on the driver: the same values in and out as SQLAlchemy's own."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import bindparam, create_engine, event, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from booking import database, statements
+from booking.extensions import db
+from booking.models import Patient, Therapist
+
+PATIENTS = Patient.__table__
+WHEN = datetime(2027, 3, 14, 9, 30, tzinfo=UTC)
+_BY_ID = select(Therapist.id, Therapist.name).where(
+    Therapist.id.in_(bindparam("ids", expanding=True)), Therapist.active.is_(True)
+)
+_CREATED = select(PATIENTS.c.created_at).where(PATIENTS.c.email == bindparam("email"))
+_ADD = insert(PATIENTS)
+
+
+def _patient(email: str, **extra) -> dict[str, object]:
+    return {"name": "Ana Silva", "email": email, "phone": "", "created_at": WHEN, **extra}
+
+
+def test_values_go_in_and_come_out_through_the_column_types(ctx):
+    with database.write_transaction():
+        database.execute(_ADD, _patient("ana@example.com"))
+
+    created = database.execute(_CREATED, {"email": "ana@example.com"}).scalar_one()
+
+    assert created == WHEN and created.tzinfo is not None  # aware UTC, on SQLite too
+    assert db.session.scalar(select(Patient.created_at)) == WHEN  # as the ORM reads it
+
+
+def test_each_length_of_an_in_list_gets_its_own_statement(ctx, world):
+    ids = [world.make_therapist(f"T{n}") for n in range(3)]
+    world.make_therapist("Away", active=False)
+
+    found = {n: database.execute(_BY_ID, {"ids": ids[:n]}).all() for n in (1, 3, 2, 1)}
+
+    assert found[1] == [(ids[0], "T0")]
+    assert sorted(found[2]) == [(ids[0], "T0"), (ids[1], "T1")]
+    assert len(found[3]) == 3
+    # the value bound in the statement itself (active is true) is sent as well
+    assert database.execute(_BY_ID, {"ids": [*ids, ids[-1] + 1]}).all() != []
+
+
+def test_a_statement_that_needs_python_defaults_is_left_to_sqlalchemy(ctx):
+    params = {"name": "Ben Ode", "email": "ben@example.com"}  # phone and created_at defaulted
+
+    with database.write_transaction():
+        database.execute(_ADD, params)
+
+    assert statements._plan(_ADD, db.engine.dialect, params) is None
+    patient = db.session.scalars(select(Patient)).one()
+    assert patient.phone == "" and patient.created_at is not None
+
+
+def test_a_refusal_is_sqlalchemys_error_and_never_shows_the_values(ctx):
+    with database.write_transaction():
+        database.execute(_ADD, _patient("cara@example.com"))
+
+    with pytest.raises(IntegrityError) as refused, database.write_transaction():
+        database.execute(_ADD, _patient("cara@example.com", name="Secret Name"))
+
+    assert database.violated(refused.value, "uq_patient_email", "patient.email")
+    assert "parameters hidden" in str(refused.value)
+    assert "Secret Name" not in str(refused.value)
+    assert db.session.scalar(select(db.func.count()).select_from(PATIENTS)) == 1
+
+
+def test_listeners_see_every_statement(ctx):
+    seen = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        database.execute(_CREATED, {"email": "nobody@example.com"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
+
+    assert [s for s in seen if s != "BEGIN"] == [
+        statements._plan(_CREATED, db.engine.dialect, {"email": ""}).sql
+    ]
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_lost_mid_transaction_is_invalidated_and_replaced(ctx, database_url):
+    with pytest.raises(OperationalError) as lost, database.write_transaction():
+        pid = database.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        other = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with other.connect() as conn:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        other.dispose()
+        database.execute(_CREATED, {"email": "dan@example.com"})
+
+    assert lost.value.connection_invalidated
+    again = database.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert again != pid
