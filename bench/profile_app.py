@@ -64,7 +64,7 @@ TIMED = [
     ("booking.api.parse", "booking_request", "  parse.booking_request (incl. email check)"),
     ("booking.services.booking", "book", "  booking.book()"),
     ("booking.services.booking", "_free_therapist", "    _free_therapist -> find_slots(day)"),
-    ("booking.services.booking", "_add_patient", "    _add_patient (insert + select)"),
+    ("booking.services.booking", "_add_patient", "    _add_patient (insert)"),
     ("booking.services.booking", "_write", "    _write (INSERT appointment)"),
     ("booking.services.booking", "insert_rows", "    insert_rows (audit rows)"),
     ("booking.mail.outbox", "insert_rows", "    insert_rows (outbox rows)"),

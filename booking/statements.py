@@ -44,6 +44,10 @@ class Rows:
     def all(self) -> list[tuple[Any, ...]]:
         return self.rows
 
+    def first(self) -> tuple[Any, ...] | None:
+        """The first row, or None if there is no row."""
+        return self.rows[0] if self.rows else None
+
     def scalar(self) -> Any:
         """The first column of the first row, or None if there is no row."""
         return self.rows[0][0] if self.rows else None

@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NoReturn
+from typing import Any, NamedTuple, NoReturn
 
 from flask import current_app
 from sqlalchemy import bindparam, insert, select
@@ -47,6 +47,7 @@ from booking.models import (
     Source,
     Status,
     Therapist,
+    UTCDateTime,
     normalize_email,
 )
 from booking.services import catalog as catalogs
@@ -73,7 +74,21 @@ REFERENCE_ATTEMPTS = 3
 MANAGE_LINK_LIFETIME = timedelta(days=30)
 # An assessment counts for a follow-up if it is booked or took place; not a no-show.
 HAPPENING = (Status.BOOKED.value, Status.COMPLETED.value)
-_PATIENT_ID = select(Patient.__table__.c.id).where(Patient.__table__.c.email == bindparam("email"))
+_EARLIER_VISIT = (
+    select(Appointment.id)
+    .where(
+        Appointment.patient_id == bindparam("patient"),
+        Appointment.service_id == bindparam("service"),
+        Appointment.status.in_(HAPPENING),
+        Appointment.start_at < bindparam("start", type_=UTCDateTime()),
+        Appointment.id != bindparam("exclude"),
+    )
+    .limit(1)
+)
+_PATIENTS = Patient.__table__
+_PATIENT = select(_PATIENTS.c.id, _PATIENTS.c.name, _PATIENTS.c.email).where(
+    _PATIENTS.c.email == bindparam("email")
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,20 +199,24 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     therapist_id = _free_therapist(
         catalog, service, request.start, now, therapists=chosen, notice=notice
     )
-    patient_id = execute(_PATIENT_ID, {"email": email}).scalar()
+    # An assessment is mostly a new patient's first visit: add them at once, and look them up
+    # only when the email is on record. Other services need the record first, for the rules.
+    added = _add_patient(request.patient, email, now) if service.prerequisite_id is None else None
+    patient = added or _on_record(email)
     if not request.skip_prerequisite:
-        _require_prerequisite(service, patient_id, request.start)
-    contact = None
-    if patient_id is None:
-        patient_id = _add_patient(request.patient, email, now)
-        contact = (request.patient.name.strip(), email)  # just written: no need to read it
+        _require_prerequisite(service, patient.id if patient else None, request.start)
+    if patient is None:
+        added = _add_patient(request.patient, email, now)
+        patient = added or _on_record(email)  # or a concurrent booking added them just now
+    if patient is None:
+        raise RuntimeError("a patient vanished while being booked")
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
     appointment = Appointment(
         reference=tokens.new_reference(),
         therapist_id=therapist_id,
         service_id=service.id,  # the catalog's objects are read-only values: ids only
-        patient_id=patient_id,
+        patient_id=patient.id,
         start_at=request.start,
         end_at=request.start + service.duration,
         occupied_until=request.start + service.duration + service.buffer,
@@ -217,13 +236,15 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         answers = {"appointment_id": appointment.id, **request.screening, "consented_at": now}
         _write(_INSERT_SCREENING, answers)
     audit = []
-    if contact is not None:
-        audit.append(_audit_row(actor, "created", patient_id, entity="patient", now=now))
+    if added is not None:
+        audit.append(_audit_row(actor, "created", patient.id, entity="patient", now=now))
     audit.append(_audit_row(actor, "booked", appointment.id, now=now, after=appointment.snapshot()))
     if overrides:
         audit.append(_audit_row(actor, "rule_overridden", appointment.id, now=now, after=overrides))
     insert_rows(_AUDIT, audit)
-    outbox.record(Event.BOOKED, appointment, catalog=catalog, now=now, contact=contact)
+    outbox.record(
+        Event.BOOKED, appointment, catalog=catalog, now=now, contact=(patient.name, patient.email)
+    )
     if key:
         _write(
             _INSERT_KEY,
@@ -391,16 +412,17 @@ def _require_prerequisite(
     if service.prerequisite_id is None:
         return
     required = service.prerequisite
-    found = patient_id is not None and db.session.scalar(
-        select(Appointment.id)
-        .where(
-            Appointment.patient_id == patient_id,
-            Appointment.service_id == required.id,
-            Appointment.status.in_(HAPPENING),
-            Appointment.start_at < start,
-            Appointment.id != (exclude or 0),
-        )
-        .limit(1)
+    found = (
+        patient_id is not None
+        and execute(
+            _EARLIER_VISIT,
+            {
+                "patient": patient_id,
+                "service": required.id,
+                "start": start,
+                "exclude": exclude or 0,
+            },
+        ).first()
     )
     if not found:
         raise AssessmentRequired(
@@ -499,16 +521,23 @@ def _changeable(clinic: Clinic, appointment_id: int, now: datetime, change: _Cha
     return appointment
 
 
-def _add_patient(details: PatientDetails, email: str, now: datetime) -> int:
-    """Insert the patient, or find the one a concurrent booking just added; return the id."""
-    patient_id = execute(
-        _INSERT_PATIENT[dialect_name()],
-        {"name": details.name.strip(), "email": email, "phone": details.phone.strip(),
-         "created_at": now},
-    ).scalar()  # fmt: skip
-    if patient_id is None:  # a concurrent booking added this patient first
-        return execute(_PATIENT_ID, {"email": email}).scalar_one()
-    return patient_id
+class _Patient(NamedTuple):
+    id: int
+    name: str
+    email: str
+
+
+def _add_patient(details: PatientDetails, email: str, now: datetime) -> _Patient | None:
+    """Insert the patient and return them, or return None if the email is on record."""
+    name = details.name.strip()
+    params = {"name": name, "email": email, "phone": details.phone.strip(), "created_at": now}
+    patient_id = execute(_INSERT_PATIENT[dialect_name()], params).scalar()
+    return None if patient_id is None else _Patient(patient_id, name, email)
+
+
+def _on_record(email: str) -> _Patient | None:
+    row = execute(_PATIENT, {"email": email}).first()
+    return None if row is None else _Patient(*row)
 
 
 def _flush() -> None:

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from support import MONDAY, local, patient
 
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Patient
+from booking.models import Appointment, AuditEvent, OutboxMessage, Patient
 
 TUESDAY = MONDAY + timedelta(days=1)
 
@@ -147,6 +147,31 @@ def test_booking_returns_the_booking_and_records_it(app, client, clinic):
             text("SELECT count(*) FROM audit_event WHERE before IS NULL")
         ).scalar()
         assert absent == 2
+
+
+def test_a_patient_on_record_keeps_their_record_when_booking_an_assessment_again(
+    app, client, clinic
+):
+    first = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims)
+    body = {
+        "service": "assessment",
+        "start": local(TUESDAY, 14).isoformat(),
+        "therapist_id": clinic.ims,
+        "patient": {**patient(1), "name": "Another Name", "email": "PATIENT1@example.com "},
+    }
+    again = client.post("/api/v1/bookings", json=body)
+
+    assert first.status_code == again.status_code == 201
+    with app.app_context():
+        assert count(app, Patient) == 1
+        ids = db.session.scalars(select(Appointment.patient_id)).all()
+        assert len(set(ids)) == 1
+        actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
+        assert actions == ["created", "booked", "booked"]  # the patient was created once
+        names = db.session.scalars(
+            select(OutboxMessage.to_name).where(OutboxMessage.appointment_id == again.json["id"])
+        ).all()
+        assert "Another Name" not in names and "Pat Ient1" in names  # the name on record
 
 
 def test_first_available_picks_a_free_therapist(client, clinic):
