@@ -35,15 +35,18 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from booking import database  # noqa: F401  (installs the SQLite engine hooks)
-    from booking.extensions import csrf, db, limiter, login_manager, migrate
+    from booking import (
+        database,  # noqa: F401  (installs the SQLite engine hooks)
+        ratelimit,
+    )
+    from booking.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(
         app, db, directory=str(ROOT / "migrations"), compare_type=True, render_as_batch=True
     )
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     login_manager.init_app(app)
 
 

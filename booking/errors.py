@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -57,19 +57,27 @@ def _code(exc: HTTPException) -> str:
     return re.sub(r"\W+", "_", (exc.name or "error").lower()).strip("_")
 
 
-def handle_http(exc: HTTPException) -> Response | tuple[str, int]:
+def handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if _wants_json():
         response = error_response(status, _code(exc), exc.description or exc.name)
         if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
             response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return response
+        return _retry_after(exc, response)
     page = "errors/404.html" if status == 404 else "errors/error.html"
     # Werkzeug's stock descriptions talk to developers; only a view's own words are shown.
     message = exc.description if exc.description != type(exc).description else None
-    if status == 429:  # Flask-Limiter describes the limit itself ("2 per 1 minute")
-        message = None
-    return render_template(page, status=status, title=exc.name, message=message), status
+    response = make_response(render_template(page, status=status, title=exc.name, message=message))
+    response.status_code = status
+    return _retry_after(exc, response)
+
+
+def _retry_after(exc: HTTPException, response: Response) -> Response:
+    """Tell a client that went over a rate limit when to try again (see booking.ratelimit)."""
+    retry_after = getattr(exc, "retry_after", None)
+    if isinstance(retry_after, int):
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 def handle_csrf(exc: CSRFError) -> Response | tuple[str, int]:

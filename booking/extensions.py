@@ -1,7 +1,5 @@
 """Unbound extensions, bound to the app in `create_app`."""
 
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -14,7 +12,6 @@ from booking.models.base import Base
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 csrf = CSRFProtect()
-limiter = Limiter(get_remote_address)
 login_manager = LoginManager()
 login_manager.login_view = "staff.login"
 login_manager.login_message = "Please sign in to continue."

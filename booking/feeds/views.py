@@ -7,15 +7,14 @@ import hashlib
 from flask import abort, request
 from werkzeug.wrappers import Response
 
-from booking import clock
-from booking.extensions import limiter
+from booking import clock, ratelimit
 from booking.feeds import bp
 from booking.services import feeds
 from booking.services.errors import NotFound
 
 
 @bp.get("/therapists/<int:therapist_id>/<token>.ics")
-@limiter.limit("120 per minute")
+@ratelimit.limit("120 per minute", scope="calendar-feed", methods=("GET",))
 def therapist(therapist_id: int, token: str) -> Response:
     try:
         body = feeds.feed_calendar(therapist_id, token, now=clock.now())

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from flask import abort, current_app
 
-from booking.extensions import limiter
+from booking import ratelimit
 from booking.services.validation import calendar_date
 
 START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
@@ -31,13 +31,13 @@ def parse_sequence(raw: str | None) -> int:
 
 
 def booking_rate_limit() -> str:
-    """Return the limit on POSTs that book or change appointments (Flask-Limiter syntax)."""
+    """Return the limit on POSTs that book or change appointments ("10 per minute; 50 per hour")."""
     return current_app.config["BOOKING_RATE_LIMIT"]
 
 
 # Booking, rescheduling and cancelling, on the site and through the API, share one count per
 # client address: neither is a way around the other's limit.
-changes_limit = limiter.shared_limit(booking_rate_limit, scope="booking-changes", methods=["POST"])
+changes_limit = ratelimit.limit(booking_rate_limit, scope="booking-changes")
 
 
 def parse_start(raw: str | None) -> datetime:

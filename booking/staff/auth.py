@@ -6,8 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from booking import clock
-from booking.extensions import limiter
+from booking import clock, ratelimit
 from booking.public.params import require_valid
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
@@ -42,7 +41,7 @@ def _login_limit() -> str:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@ratelimit.limit(_login_limit, scope="sign-in")
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))

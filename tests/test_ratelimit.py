@@ -1,0 +1,58 @@
+"""Rate limits per client address: every part of a rule applies, scopes count apart."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+
+from booking import ratelimit
+from booking.extensions import csrf
+
+
+@pytest.fixture
+def limited(app: Flask) -> Flask:
+    """Two views of the test app, one sharing the booking changes' scope."""
+    app.config["BOOKING_RATE_LIMIT"] = "3 per minute; 2 per hour"
+    rule = lambda: app.config["BOOKING_RATE_LIMIT"]  # noqa: E731  (read on each request)
+    app.add_url_rule(
+        "/_test/changes",
+        "changes",
+        ratelimit.limit(rule, scope="booking-changes", methods=("GET", "POST"))(lambda: "ok"),
+        methods=["GET", "POST"],
+    )
+    feed = ratelimit.limit("1 per minute", scope="feed-test")(lambda: "ok")
+    app.add_url_rule("/_test/feed", "feed", csrf.exempt(feed), methods=["GET", "POST"])
+    return app
+
+
+def test_every_part_of_a_rule_applies_and_the_answer_says_when_to_retry(limited):
+    client = limited.test_client()
+    assert [client.get("/_test/changes").status_code for _ in range(2)] == [200, 200]
+
+    refused = client.get("/_test/changes")  # the hourly part, though the minute allows 3
+
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 3600
+    assert "too many attempts" in refused.text  # the page, in the patient's words
+
+
+def test_scopes_and_addresses_count_apart_and_other_methods_are_free(limited):
+    client = limited.test_client()
+    assert client.post("/_test/feed").status_code == 200
+    assert client.post("/_test/feed").status_code == 429
+    assert client.get("/_test/feed").status_code == 200  # only POST is limited here
+    assert client.get("/_test/changes").status_code == 200  # another scope
+    other = {"REMOTE_ADDR": "203.0.113.9"}
+    assert client.post("/_test/feed", environ_base=other).status_code == 200
+
+
+def test_the_api_answers_in_its_envelope_with_retry_after(limited):
+    client = limited.test_client()
+    for _ in range(2):
+        client.get("/_test/changes")
+
+    refused = client.post("/api/v1/bookings", json={})  # the API shares the scope
+
+    assert refused.status_code == 429
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert int(refused.headers["Retry-After"]) >= 1
