@@ -152,12 +152,12 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
     therapist then wait in line and see the winner, instead of meeting inside the constraint's
     index, where three or more can deadlock and wait a second for PostgreSQL to notice. SQLite
     needs nothing: BEGIN IMMEDIATE already lets one writer in at a time. The lock's statement
-    also has this transaction plan repeated statements once (see `_ADVISORY_LOCK`).
+    also has this transaction plan repeated statements once (see `_ADVISORY_LOCKS`).
     """
     if dialect_name() != "postgresql":
         return
-    for therapist_id in sorted(set(therapist_ids)):  # one order everywhere: no lock cycles
-        execute(_ADVISORY_LOCK, {"space": THERAPIST_LOCKS, "id": therapist_id})
+    # One round trip for all of them, taken in one order everywhere: no lock cycles.
+    execute(_ADVISORY_LOCKS, {"space": THERAPIST_LOCKS, "ids": sorted(set(therapist_ids))})
 
 
 # The same round trip tells PostgreSQL to plan the rest of this transaction's repeated
@@ -165,10 +165,12 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
 # booking, and planning its time range probes the index for the newest start (new bookings
 # lie beyond the column's statistics), at a cost that grows with the table and exceeded the
 # query's own. Only here: for other queries, such as the staff's day view, generic plans
-# can be worse than planning each time.
-_ADVISORY_LOCK = text(
-    "SELECT pg_advisory_xact_lock(:space, :id),"
-    " set_config('plan_cache_mode', 'force_generic_plan', true)"
+# can be worse than planning each time. `unnest` yields the ids in the array's (sorted)
+# order, and each row takes its lock before the next row is read.
+_ADVISORY_LOCKS = text(
+    "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
+    " count(pg_advisory_xact_lock(:space, id))"
+    " FROM unnest(CAST(:ids AS integer[])) AS id"
 )
 
 
