@@ -10,6 +10,7 @@ and no default limit. Flask-Limiter resolved and evaluated every request's limit
 `before_request` hook and again in the view's decorator), which cost a tenth of a booking's
 CPU time; here one decorator checks one scope.
 """
+
 from __future__ import annotations
 
 import functools
