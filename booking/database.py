@@ -12,7 +12,7 @@ import functools
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -83,7 +83,16 @@ def _ping(dbapi_connection: Any) -> None:
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin(conn: Connection) -> None:
+def _begin(conn: Connection) -> None:
+    current = _connection.get()
+    if (
+        _write.get()
+        and current is not None
+        and current is not conn
+        and current.engine is conn.engine
+    ):
+        # On SQLite it would wait for the write lock its own transaction holds.
+        raise RuntimeError("a second connection inside a write transaction: use `execute`")
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN IMMEDIATE" if _write.get() else "BEGIN")
 
@@ -122,14 +131,46 @@ def read_session() -> Iterator[Session]:
         _write.reset(token)
 
 
+@contextmanager
+def core_transaction() -> Iterator[Connection]:
+    """Like `write_transaction`, for work that runs Core statements (`execute`) only.
+
+    The booking's path: it never loads objects, and the session's bookkeeping of a
+    transaction cost more than the connection's own. Nothing inside may use `db.session`,
+    which would open a second connection (on SQLite, one that waits for this one's lock).
+    """
+    if db.session.registry.has() and db.session().in_transaction():
+        db.session.rollback()  # only reads came before; later ones must see this write
+    token = _write.set(True)
+    try:
+        with db.engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, see `_begin`
+            reset = _connection.set(connection)
+            try:
+                yield connection
+            finally:
+                _connection.reset(reset)
+    finally:
+        _write.reset(token)
+
+
 def transactional(work: Callable[P, T]) -> Callable[P, T]:
     """Run `work` as one write transaction, from the start again when the database asks."""
+    return _retried(work, write_transaction)
 
+
+def core_transactional(work: Callable[P, T]) -> Callable[P, T]:
+    """`transactional`, for work that runs Core statements only (see `core_transaction`)."""
+    return _retried(work, core_transaction)
+
+
+def _retried(
+    work: Callable[P, T], transaction: Callable[[], AbstractContextManager[Any]]
+) -> Callable[P, T]:
     @functools.wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         for attempt in range(ATTEMPTS):
             try:
-                with write_transaction():
+                with transaction():
                     return work(*args, **kwargs)
             except OperationalError as exc:
                 sqlstate = getattr(exc.orig, "sqlstate", None)

@@ -22,6 +22,7 @@ from sqlalchemy.sql import Executable
 
 from booking.database import (
     Rows,
+    core_transactional,
     dialect_name,
     execute,
     insert_rows,
@@ -155,6 +156,8 @@ def book(
     idempotency_key: str | None = None,
 ) -> Booked:
     """Book an appointment, or raise a `BookingError` saying why not."""
+    if idempotency_key and (replay := _replay(idempotency_key, request)):
+        return replay
     for _ in range(REFERENCE_ATTEMPTS):
         try:
             booked = _book(request, now, actor, idempotency_key)
@@ -179,10 +182,10 @@ def book(
     raise RuntimeError("could not draw an unused booking reference")
 
 
-@transactional
+@core_transactional
 def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
-    if key and (replay := _replay(key, request)):
-        return replay
+    # Statements through `execute` only, never the session: see `core_transaction`. A retry
+    # whose first attempt committed was answered by `book`, or meets its key here (_KeyTaken).
     catalog = catalogs.current()
     service = catalog.service(request.service)
     if request.screening is not None and set(request.screening) != {k for k, _ in QUESTIONS}:

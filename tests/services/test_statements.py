@@ -103,3 +103,11 @@ def test_a_connection_lost_mid_transaction_is_invalidated_and_replaced(ctx, data
     assert lost.value.connection_invalidated
     again = database.execute(text("SELECT pg_backend_pid()")).scalar_one()
     assert again != pid
+
+
+def test_the_session_inside_a_core_transaction_is_refused_at_once(ctx):
+    with pytest.raises(RuntimeError, match="second connection"), database.core_transaction():
+        database.execute(_ADD, _patient("eve@example.com"))
+        db.session.scalar(select(Patient.id))  # on SQLite this would wait for our own lock
+
+    assert database.execute(_CREATED, {"email": "eve@example.com"}).first() is None
