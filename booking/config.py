@@ -49,7 +49,6 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         # Rate limits on the POSTs that book or change appointments, per client address.
         # Several app processes must share one store: RATELIMIT_STORAGE_URI=redis://...
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
-        "RATELIMIT_HEADERS_ENABLED": True,
         "BOOKING_RATE_LIMIT": env.get("BOOKING_RATE_LIMIT", "10 per minute; 50 per hour"),
         # How many reverse proxies (load balancer, nginx) stand in front of the app. Their
         # X-Forwarded-For/-Proto/-Host headers are then believed: rate limits count patients,

@@ -139,8 +139,10 @@ def core_transaction() -> Iterator[Connection]:
     transaction cost more than the connection's own. Nothing inside may use `db.session`,
     which would open a second connection (on SQLite, one that waits for this one's lock).
     """
-    if db.session.registry.has() and db.session().in_transaction():
-        db.session.rollback()  # only reads came before; later ones must see this write
+    if db.session.registry.has() and (session := db.session()).in_transaction():
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("unflushed ORM changes before a Core transaction")
+        session.rollback()  # only reads came before; later ones must see this write
     token = _write.set(True)
     try:
         with db.engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, see `_begin`

@@ -57,15 +57,19 @@ def limit(
 
 
 def check(rule: str, scope: str) -> None:
-    """Count one request of this client in `scope`; raise 429 if it goes over `rule`."""
+    """Count one request of this client in `scope`; raise 429 if it goes over `rule`.
+
+    The parts are counted shortest window first, and counting stops at the first one over:
+    requests refused by the minute do not use up the hour.
+    """
     window: FixedWindowRateLimiter = current_app.extensions[_KEY]
     client = request.remote_addr or "unknown"  # behind trusted proxies: see TRUSTED_PROXIES
-    over = [item for item in _items(rule) if not window.hit(item, scope, client)]
-    if over:
-        reset = max(window.get_window_stats(item, scope, client).reset_time for item in over)
-        raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
+    for item in _items(rule):
+        if not window.hit(item, scope, client):
+            reset = window.get_window_stats(item, scope, client).reset_time
+            raise TooManyRequests(retry_after=max(1, math.ceil(reset - time.time())))
 
 
 @functools.lru_cache(maxsize=64)
 def _items(rule: str) -> tuple[RateLimitItem, ...]:
-    return tuple(parse_many(rule))
+    return tuple(sorted(parse_many(rule), key=lambda item: item.get_expiry()))

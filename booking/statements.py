@@ -8,10 +8,12 @@ the column types' own bind and result processors, so the same code runs on Postg
 SQLite and stores exactly what the ORM would. Whatever a plan cannot express (Python-side
 column defaults, literal-rendered parameters) is left to `Connection.execute`.
 
-Errors come out as SQLAlchemy's (`IntegrityError`, `OperationalError`, ...), with the values
-hidden as the engine's `hide_parameters` says, and a lost connection is invalidated; listeners
-of `before_cursor_execute` / `after_cursor_execute` still see every statement (with no
-execution context).
+Errors come out as SQLAlchemy's (`IntegrityError`, `OperationalError`, `StatementError`,
+`NoResultFound`, ...), with the values hidden as the engine's `hide_parameters` says; a lost
+connection is invalidated and so is the rest of the pool, as SQLAlchemy does. While anything
+listens to `before_cursor_execute` / `after_cursor_execute` (a tracer, a test counting
+statements), every statement goes through `Connection.execute`, so that listeners get the
+execution context they expect; `bench/profile_app.py` times `_cursor_execute` instead.
 """
 
 from __future__ import annotations
@@ -21,9 +23,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.sql import Executable
+from sqlalchemy.exc import (
+    DBAPIError,
+    InvalidRequestError,
+    MultipleResultsFound,
+    NoResultFound,
+    StatementError,
+)
+from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.sqltypes import TupleType
 
 _Processor = Callable[[Any], Any]
 _MAX_PLANS = 512  # statements are module constants; this only bounds a caller's mistake
@@ -54,8 +63,10 @@ class Rows:
 
     def scalar_one(self) -> Any:
         """The first column of the only row; raise if there is not exactly one row."""
-        if len(self.rows) != 1:
-            raise LookupError(f"expected exactly one row, got {len(self.rows)}")
+        if not self.rows:
+            raise NoResultFound("No row was found when one was required")
+        if len(self.rows) > 1:
+            raise MultipleResultsFound("Multiple rows were found when exactly one was required")
         return self.rows[0][0]
 
 
@@ -64,6 +75,7 @@ class _Plan:
 
     __slots__ = (
         "defaults",
+        "dialect",
         "expansion",
         "positions",
         "processors",
@@ -77,6 +89,7 @@ class _Plan:
         dialect = compiled.dialect
         state = compiled.construct_expanded_state(params, escape_names=False)
         self.statement = statement  # held, so that its id is never reused while cached
+        self.dialect = dialect
         self.sql = state.statement
         self.positions = tuple(state.positiontup) if state.positiontup is not None else None
         self.expansion = {name: tuple(names) for name, names in state.parameter_expansion.items()}
@@ -98,11 +111,14 @@ class _Plan:
         self.results: dict[tuple[Any, ...], tuple[_Processor | None, ...]] = {}
 
     def values(self, params: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        values = {**self.defaults, **params}
-        for name, names in self.expansion.items():
-            values.update(zip(names, values.pop(name), strict=True))
-        for name, process in self.processors:
-            values[name] = process(values[name])
+        try:
+            values = {**self.defaults, **params}
+            for name, names in self.expansion.items():
+                values.update(zip(names, values.pop(name), strict=True))
+            for name, process in self.processors:
+                values[name] = process(values[name])
+        except (KeyError, TypeError, ValueError) as exc:  # a missing or unconvertible value
+            raise StatementError(str(exc), self.sql, None, exc, hide_parameters=True) from exc
         if self.positions is None:
             return values
         return [values[name] for name in self.positions]
@@ -116,29 +132,33 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
     """Execute `statement` with `params` on the connection's current transaction."""
     params = params or {}
     dialect = connection.dialect
-    plan = _plan(statement, dialect, params)
+    events = connection.dispatch
+    direct = not (events.before_cursor_execute or events.after_cursor_execute)
+    plan = _plan(statement, dialect, params) if direct else None
     if plan is None:
         result = connection.execute(statement, dict(params))
         rows = [tuple(row) for row in result] if result.returns_rows else []
         return Rows(rows, result.rowcount)
     values = plan.values(params)
-    dbapi_connection = connection.connection.driver_connection
-    events = connection.dispatch
-    cursor = dbapi_connection.cursor()
+    cursor = None
     try:
-        for listener in events.before_cursor_execute:
-            listener(connection, cursor, plan.sql, values, None, False)
-        cursor.execute(plan.sql, values)
+        cursor = connection.connection.driver_connection.cursor()
+        _cursor_execute(cursor, plan.sql, values)
         description = cursor.description
         raw = cursor.fetchall() if description is not None else []
         rowcount = cursor.rowcount
-        for listener in events.after_cursor_execute:
-            listener(connection, cursor, plan.sql, values, None, False)
     except dialect.loaded_dbapi.Error as exc:
         raise _translated(connection, cursor, plan.sql, values, exc) from exc
+    except BaseException as exc:
+        if not isinstance(exc, Exception):  # interrupted mid-statement: the state is unknown
+            connection.invalidate(exc)
+        raise
     finally:
-        cursor.close()
+        if cursor is not None:
+            cursor.close()
     if raw and plan.types:
+        if len(description) != len(plan.types):
+            raise RuntimeError(f"{len(description)} columns came back, not {len(plan.types)}")
         processors = _result_processors(plan, dialect, description)
         if any(processors):
             raw = [
@@ -148,28 +168,57 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
     return Rows(raw, rowcount)
 
 
+def _cursor_execute(cursor: Any, sql: str, values: Any) -> None:
+    """The driver's own call: one seam for a profiler to time."""
+    cursor.execute(sql, values)
+
+
 def _plan(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:
-    lengths = tuple(
-        (name, len(value)) for name, value in params.items() if isinstance(value, list | tuple)
-    )
-    key = (id(statement), dialect.name, tuple(params), lengths)
+    lengths = tuple((name, len(value)) for name, value in params.items() if _is_list(value))
+    key = (id(statement), id(dialect), tuple(params), lengths)
     plan = _plans.get(key, False)
-    if plan is not False and (plan is None or plan.statement is statement):
+    if plan is not False and (
+        plan is None or (plan.statement is statement and plan.dialect is dialect)
+    ):
         return plan
     compiled = statement.compile(dialect=dialect, column_keys=list(params))
-    simple = isinstance(compiled, SQLCompiler) and not (
-        compiled.insert_prefetch
-        or compiled.update_prefetch
-        or compiled.literal_execute_params
-        or compiled.escaped_bind_names
-        or any(not bind.expanding for bind in compiled.post_compile_params)
+    simple = (
+        isinstance(compiled, SQLCompiler)
+        and not (
+            compiled.insert_prefetch
+            or compiled.update_prefetch
+            or compiled.literal_execute_params
+            or compiled.escaped_bind_names
+            or any(not bind.expanding for bind in compiled.post_compile_params)
+        )
+        and all(
+            bind.callable is None  # a value computed at each execution
+            and not (bind.expanding and isinstance(bind.type, TupleType))  # (a, b) IN (...)
+            and (not bind.expanding or _is_list(params.get(name, bind.value)))
+            for name, bind in compiled.binds.items()
+        )
+        and not _has_entities(statement)
     )
-    plan = _Plan(statement, compiled, params) if simple else None
+    try:
+        plan = _Plan(statement, compiled, params) if simple else None
+    except InvalidRequestError:  # a value is missing: SQLAlchemy's own path says which
+        plan = None
     with _lock:
         if len(_plans) >= _MAX_PLANS:
             _plans.clear()
         _plans[key] = plan
     return plan
+
+
+def _is_list(value: Any) -> bool:
+    return isinstance(value, list | tuple)
+
+
+def _has_entities(statement: Executable) -> bool:
+    """Whether the statement selects ORM entities, whose columns only the ORM can map."""
+    if not isinstance(statement, Select):
+        return False
+    return any(isinstance(d["type"], type) for d in statement.column_descriptions)
 
 
 def _result_processors(
@@ -193,7 +242,9 @@ def _translated(
     dialect = connection.dialect
     lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
     if lost:
+        # The server went away for every pooled connection, not only this one: start afresh.
         connection.invalidate(exc)
+        connection.engine.dispose()  # closes the idle ones: the next checkout connects afresh
     return DBAPIError.instance(
         sql,
         values,

@@ -56,3 +56,23 @@ def test_the_api_answers_in_its_envelope_with_retry_after(limited):
     assert refused.status_code == 429
     assert refused.get_json()["error"]["code"] == "too_many_requests"
     assert int(refused.headers["Retry-After"]) >= 1
+
+
+def test_requests_refused_by_the_minute_do_not_use_up_the_hour(limited):
+    limited.config["BOOKING_RATE_LIMIT"] = "5 per hour; 2 per minute"
+    client = limited.test_client()
+    statuses = [client.get("/_test/changes").status_code for _ in range(6)]
+
+    assert statuses == [200, 200, 429, 429, 429, 429]
+    assert int(client.get("/_test/changes").headers["Retry-After"]) <= 60  # the minute's
+    window = limited.extensions["booking.ratelimit"]
+    with limited.test_request_context():
+        [hour] = [i for i in ratelimit._items("5 per hour") if i.get_expiry() == 3600]
+        assert window.get_window_stats(hour, "booking-changes", "127.0.0.1").remaining == 3
+
+
+def test_the_calendar_feed_counts_head_requests_too(app, client):
+    url = "/calendar/therapists/1/not-a-token.ics"
+    statuses = [client.head(url).status_code for _ in range(121)]
+
+    assert statuses[:120] == [404] * 120 and statuses[120] == 429

@@ -14,7 +14,7 @@ from booking.services.errors import NotFound
 
 
 @bp.get("/therapists/<int:therapist_id>/<token>.ics")
-@ratelimit.limit("120 per minute", scope="calendar-feed", methods=("GET",))
+@ratelimit.limit("120 per minute", scope="calendar-feed", methods=("GET", "HEAD"))
 def therapist(therapist_id: int, token: str) -> Response:
     try:
         body = feeds.feed_calendar(therapist_id, token, now=clock.now())

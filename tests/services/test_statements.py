@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import bindparam, create_engine, event, insert, select, text
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError, StatementError
 
 from booking import database, statements
 from booking.extensions import db
@@ -72,21 +72,51 @@ def test_a_refusal_is_sqlalchemys_error_and_never_shows_the_values(ctx):
     assert db.session.scalar(select(db.func.count()).select_from(PATIENTS)) == 1
 
 
-def test_listeners_see_every_statement(ctx):
+def test_while_something_listens_statements_go_through_sqlalchemy(ctx, monkeypatch):
     seen = []
 
     def listener(conn, cursor, statement, parameters, context, executemany):
-        seen.append(statement)
+        seen.append((statement, context))  # a tracer keeps its state on the context
 
+    direct = []
+    monkeypatch.setattr(statements, "_cursor_execute", lambda *args: direct.append(args))
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         database.execute(_CREATED, {"email": "nobody@example.com"})
     finally:
         event.remove(db.engine, "before_cursor_execute", listener)
 
-    assert [s for s in seen if s != "BEGIN"] == [
-        statements._plan(_CREATED, db.engine.dialect, {"email": ""}).sql
-    ]
+    [(statement, context)] = [(s, c) for s, c in seen if s != "BEGIN"]
+    assert "FROM patient" in statement and context is not None
+    assert direct == []
+
+
+def test_what_the_direct_path_cannot_express_is_left_to_sqlalchemy(ctx, world):
+    ids = [world.make_therapist(f"T{n}") for n in range(3)]
+    by_entity = select(Therapist).where(Therapist.id == bindparam("id"))
+    counter = iter(range(3))
+    computed = select(Therapist.id).where(
+        Therapist.id == bindparam("id", callable_=lambda: ids[next(counter)])
+    )
+    dialect = db.engine.dialect
+
+    assert statements._plan(by_entity, dialect, {"id": ids[0]}) is None  # ORM entities
+    assert statements._plan(computed, dialect, {}) is None  # a value computed each time
+    assert statements._plan(_BY_ID, dialect, {"ids": set(ids)}) is None  # not a list
+    assert database.execute(computed).scalar() == ids[0]
+    assert database.execute(computed).scalar() == ids[1]
+    assert len(database.execute(_BY_ID, {"ids": set(ids[:2])}).all()) == 2
+    assert len(database.execute(_BY_ID, {"ids": set(ids)}).all()) == 3
+
+
+def test_a_missing_value_or_a_wrong_row_count_is_sqlalchemys_error(ctx):
+    with pytest.raises(StatementError):
+        database.execute(_CREATED, {})
+    naive = _patient("x@example.com", created_at=WHEN.replace(tzinfo=None))
+    with pytest.raises(StatementError, match="naive"), database.write_transaction():
+        database.execute(_ADD, naive)
+    with pytest.raises(NoResultFound):
+        database.execute(_CREATED, {"email": "nobody@example.com"}).scalar_one()
 
 
 @pytest.mark.postgresql
@@ -103,6 +133,30 @@ def test_a_connection_lost_mid_transaction_is_invalidated_and_replaced(ctx, data
     assert lost.value.connection_invalidated
     again = database.execute(text("SELECT pg_backend_pid()")).scalar_one()
     assert again != pid
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_after_a_lost_connection_the_idle_ones_are_not_trusted_either(app):
+    def backend() -> int:
+        with app.app_context():
+            return database.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    with app.app_context():  # two pooled connections, both idle now
+        first, second = db.engine.connect(), db.engine.connect()
+        pids = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar() for c in (first, second)}
+        first.close()
+        second.close()
+        killer = create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    with killer.connect() as conn:  # as if the server restarted
+        for pid in pids:
+            conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    killer.dispose()
+
+    with pytest.raises(OperationalError):
+        backend()  # the first request meets a dead connection ...
+
+    assert backend() not in pids  # ... and the next one is not handed the other
 
 
 def test_the_session_inside_a_core_transaction_is_refused_at_once(ctx):
