@@ -86,6 +86,9 @@ _EARLIER_VISIT = (
     )
     .limit(1)
 )
+_KEY_USED = select(IdempotencyKey.__table__.c.key).where(
+    IdempotencyKey.__table__.c.key == bindparam("key")
+)
 _PATIENTS = Patient.__table__
 _PATIENT = select(_PATIENTS.c.id, _PATIENTS.c.name, _PATIENTS.c.email).where(
     _PATIENTS.c.email == bindparam("email")
@@ -156,8 +159,6 @@ def book(
     idempotency_key: str | None = None,
 ) -> Booked:
     """Book an appointment, or raise a `BookingError` saying why not."""
-    if idempotency_key and (replay := _replay(idempotency_key, request)):
-        return replay
     for _ in range(REFERENCE_ATTEMPTS):
         try:
             booked = _book(request, now, actor, idempotency_key)
@@ -185,7 +186,9 @@ def book(
 @core_transactional
 def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
     # Statements through `execute` only, never the session: see `core_transaction`. A retry
-    # whose first attempt committed was answered by `book`, or meets its key here (_KeyTaken).
+    # whose first attempt committed finds its key here; `book` answers with that result.
+    if key and execute(_KEY_USED, {"key": key}).first():
+        raise _KeyTaken()
     catalog = catalogs.current()
     service = catalog.service(request.service)
     if request.screening is not None and set(request.screening) != {k for k, _ in QUESTIONS}:
@@ -202,17 +205,14 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     therapist_id = _free_therapist(
         catalog, service, request.start, now, therapists=chosen, notice=notice
     )
-    # An assessment is mostly a new patient's first visit: add them at once, and look them up
-    # only when the email is on record. Other services need the record first, for the rules.
-    added = _add_patient(request.patient, email, now) if service.prerequisite_id is None else None
-    patient = added or _on_record(email)
-    if not request.skip_prerequisite:
-        _require_prerequisite(service, patient.id if patient else None, request.start)
-    if patient is None:
-        added = _add_patient(request.patient, email, now)
-        patient = added or _on_record(email)  # or a concurrent booking added them just now
-    if patient is None:
-        raise RuntimeError("a patient vanished while being booked")
+    if service.prerequisite_id is None:
+        # Mostly a new patient's first visit: add them at once, look them up only if on record.
+        patient, added = _ensure_patient(request.patient, email, now)
+    else:  # the follow-up rule needs the record first, and refuses before anything is written
+        known = _on_record(email)
+        if not request.skip_prerequisite:
+            _require_prerequisite(service, known.id if known else None, request.start)
+        patient, added = (known, False) if known else _ensure_patient(request.patient, email, now)
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
     appointment = Appointment(
@@ -239,7 +239,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         answers = {"appointment_id": appointment.id, **request.screening, "consented_at": now}
         _write(_INSERT_SCREENING, answers)
     audit = []
-    if added is not None:
+    if added:
         audit.append(_audit_row(actor, "created", patient.id, entity="patient", now=now))
     audit.append(_audit_row(actor, "booked", appointment.id, now=now, after=appointment.snapshot()))
     if overrides:
@@ -541,6 +541,17 @@ def _add_patient(details: PatientDetails, email: str, now: datetime) -> _Patient
 def _on_record(email: str) -> _Patient | None:
     row = execute(_PATIENT, {"email": email}).first()
     return None if row is None else _Patient(*row)
+
+
+def _ensure_patient(details: PatientDetails, email: str, now: datetime) -> tuple[_Patient, bool]:
+    """Return the patient with this email, added if new, and whether they were added."""
+    added = _add_patient(details, email, now)
+    if added is not None:
+        return added, True
+    patient = _on_record(email)  # on record already, or a concurrent booking just added them
+    if patient is None:
+        raise RuntimeError("a patient vanished while being booked")
+    return patient, False
 
 
 def _flush() -> None:
