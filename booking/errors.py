@@ -61,22 +61,17 @@ def handle_http(exc: HTTPException) -> Response:
     status = exc.code or 500
     if _wants_json():
         response = error_response(status, _code(exc), exc.description or exc.name)
-        if status == 405 and exc.valid_methods:  # type: ignore[attr-defined]
-            response.headers["Allow"] = ", ".join(exc.valid_methods)  # type: ignore[attr-defined]
-        return _retry_after(exc, response)
-    page = "errors/404.html" if status == 404 else "errors/error.html"
-    # Werkzeug's stock descriptions talk to developers; only a view's own words are shown.
-    message = exc.description if exc.description != type(exc).description else None
-    response = make_response(render_template(page, status=status, title=exc.name, message=message))
-    response.status_code = status
-    return _retry_after(exc, response)
-
-
-def _retry_after(exc: HTTPException, response: Response) -> Response:
-    """Tell a client that went over a rate limit when to try again (see booking.ratelimit)."""
-    retry_after = getattr(exc, "retry_after", None)
-    if isinstance(retry_after, int):
-        response.headers["Retry-After"] = str(retry_after)
+    else:
+        page = "errors/404.html" if status == 404 else "errors/error.html"
+        # Werkzeug's stock descriptions talk to developers; only a view's own words are shown.
+        message = exc.description if exc.description != type(exc).description else None
+        response = make_response(
+            render_template(page, status=status, title=exc.name, message=message), status
+        )
+    # What the exception says about itself: Allow on a 405, Retry-After on a 429.
+    for name, value in exc.get_headers():
+        if name != "Content-Type":
+            response.headers[name] = value
     return response
 
 

@@ -410,6 +410,14 @@ def test_unknown_routes_and_methods_answer_in_the_envelope(client, clinic):
     assert "POST" in wrong.headers["Allow"]
 
 
+def test_pages_say_what_their_exception_says_about_itself(client):
+    wrong = client.get("/staff/logout")  # a page, not the API: POST only
+
+    assert wrong.status_code == 405
+    assert "POST" in wrong.headers["Allow"]
+    assert wrong.mimetype == "text/html"
+
+
 def test_idempotency_key_returns_the_first_result(app, client, clinic):
     headers = {"Idempotency-Key": "retry-1234"}
     first = post_booking(client, start=local(TUESDAY, 9), headers=headers)
