@@ -30,6 +30,9 @@ ZONE = ZoneInfo("America/Vancouver")
 # Sunday 4 April 2027, 12:00 in Vancouver: the app's frozen "now" (config CLOCK).
 NOW = datetime(2027, 4, 4, 12, 0, tzinfo=ZONE).astimezone(UTC)
 THERAPISTS = 20
+# The load stands in for many patients from one address: the rate limit is still checked on
+# every booking (its cost is measured), never reached.
+UNLIMITED = "100000000 per minute"
 # 45-minute grid: 08:00 .. 11:00 (5 starts), 13:00 .. 17:30 (7 starts).
 GRID = [(8 * 60 + 45 * i) for i in range(5)] + [(13 * 60 + 45 * i) for i in range(7)]
 FUTURE_FILL = "((d * 12 + p) * 7 + t * 3) %% 5 < 2"  # 40% of the measured week's cells

@@ -6,7 +6,8 @@ fixed statements, so `run` does only what those need, with SQLAlchemy's own piec
 statement is compiled by SQLAlchemy for the connection's dialect, and its values go through
 the column types' own bind and result processors, so the same code runs on PostgreSQL and
 SQLite and stores exactly what the ORM would. Whatever a plan cannot express (Python-side
-column defaults, literal-rendered parameters) is left to `Connection.execute`.
+column defaults, literal-rendered parameters, values computed per execution, ORM entities)
+is left to `Connection.execute`.
 
 Errors come out as SQLAlchemy's (`IntegrityError`, `OperationalError`, `StatementError`,
 `NoResultFound`, ...), with the values hidden as the engine's `hide_parameters` says; a lost
@@ -41,11 +42,10 @@ _MAX_PLANS = 512  # statements are module constants; this only bounds a caller's
 class Rows:
     """The rows a statement returned, already converted by their column types."""
 
-    __slots__ = ("rowcount", "rows")
+    __slots__ = ("rows",)
 
-    def __init__(self, rows: list[tuple[Any, ...]], rowcount: int) -> None:
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
         self.rows = rows
-        self.rowcount = rowcount
 
     def __iter__(self) -> Iterator[tuple[Any, ...]]:
         return iter(self.rows)
@@ -138,7 +138,7 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
     if plan is None:
         result = connection.execute(statement, dict(params))
         rows = [tuple(row) for row in result] if result.returns_rows else []
-        return Rows(rows, result.rowcount)
+        return Rows(rows)
     values = plan.values(params)
     cursor = None
     try:
@@ -146,7 +146,6 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
         _cursor_execute(cursor, plan.sql, values)
         description = cursor.description
         raw = cursor.fetchall() if description is not None else []
-        rowcount = cursor.rowcount
     except dialect.loaded_dbapi.Error as exc:
         raise _translated(connection, cursor, plan.sql, values, exc) from exc
     except BaseException as exc:
@@ -166,7 +165,7 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
                 for p, column in zip(processors, zip(*raw, strict=True), strict=True)
             ]
             raw = list(zip(*columns, strict=True))
-    return Rows(raw, rowcount)
+    return Rows(raw)
 
 
 def _cursor_execute(cursor: Any, sql: str, values: Any) -> None:

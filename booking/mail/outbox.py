@@ -73,8 +73,8 @@ def record(
 ) -> None:
     """Queue the messages a change causes, in the caller's transaction.
 
-    `contact` is the patient's (name, email) when the caller has it (a new patient), which
-    saves a query. The rows go in as one multi-row INSERT, not through the unit of work: this
+    `contact` is the patient's (name, email) when the caller has it (a booking always does),
+    which saves a query. The rows go in as one multi-row INSERT, not through the unit of work: this
     runs inside every booking, while its therapist lock is held.
     """
     if contact is None:
