@@ -25,6 +25,7 @@ from booking.services.clinic import local_day_bounds
 
 MAX_RANGE_DAYS = 31
 LONGEST_OCCUPANCY = timedelta(days=1)  # enforced by the database: see migration 0001
+NEAR = timedelta(days=7)  # how far either side of a wanted day alternatives are looked for
 
 
 # Built once: the hottest query in the app, so SQLAlchemy compiles and caches it one time.
@@ -155,18 +156,22 @@ def nearest_slots(
 ) -> list[Slot]:
     """Return up to `limit` bookable slots closest to `wanted`, within a week either side."""
     zone = catalog.clinic.zone
-    day = wanted.astimezone(zone).date()
-    today = now.astimezone(zone).date()
+    first, last = near_days(wanted.astimezone(zone).date(), now.astimezone(zone).date())
     slots = find_slots(
         catalog,
         service,
-        max(day - timedelta(days=7), today),
-        max(day + timedelta(days=7), today),
+        first,
+        last,
         now=now,
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
     )
     return closest(slots, wanted, limit)
+
+
+def near_days(day: date, today: date) -> tuple[date, date]:
+    """Return the days (first, last) to look for alternatives to `day`: a week either side."""
+    return max(day - NEAR, today), max(day + NEAR, today)
 
 
 def closest(slots: Iterable[Slot], wanted: datetime, limit: int) -> list[Slot]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -24,7 +24,7 @@ from booking.models import (
 from booking.public.params import format_start, parse_sequence, parse_start, require_valid
 from booking.services import booking, checkin
 from booking.services import catalog as catalogs
-from booking.services.availability import closest, find_slots
+from booking.services.availability import closest, find_slots, near_days
 from booking.services.clinic import local_day_bounds
 from booking.services.errors import BookingError
 from booking.staff import bp
@@ -255,15 +255,15 @@ def move_day(therapist_id: int) -> str:
     # Every visit looks in the same fortnight around the day, so each service's free times are
     # found once. The cleared therapist's times that day are what is being given up; the
     # visits' own times need not be freed, since they are among those.
-    today = now.astimezone(zone).date()
+    first, last = near_days(shown, now.astimezone(zone).date())
     free: dict[int, list] = {}
     for service_id in {visit.service_id for visit, _ in visits}:
         service = catalog.services[service_id]
         slots = find_slots(
             catalog,
             service,
-            max(shown - timedelta(days=7), today),
-            shown + timedelta(days=7),
+            first,
+            last,
             now=now,
             therapists=catalog.therapists_for(service),
         )
