@@ -46,6 +46,7 @@ def test_screening_is_asked_for_the_assessment_only(client, clinic):
     assessment = client.get(details_url()).text
     assert assessment.count('<fieldset class="yes-no"') == len(QUESTIONS)
     assert "blood thinners" in assessment and 'name="consent"' in assessment
+    assert re.search(r'<input[^>]*name="consent"[^>]*required', assessment)  # its validator
     physio = client.get(details_url("physio")).text
     assert "blood thinners" not in physio and 'name="consent"' not in physio
 
