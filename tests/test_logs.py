@@ -1,0 +1,152 @@
+"""An unexpected database error is logged without the patient data the database quotes."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import psycopg
+import pytest
+from rawsql import raw_connection
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+from support import MONDAY, local, patient
+
+from booking.database import execute
+from booking.extensions import db
+from booking.logs import describe, format_exception, get_logger
+from booking.models import Patient
+from booking.services import booking
+
+
+def _post(client, hour: int, n: int = 1):
+    return client.post(
+        "/api/v1/bookings",
+        json={
+            "service": "physio",
+            "start": local(MONDAY + timedelta(days=1), hour).isoformat(),
+            "patient": patient(n),
+        },
+    )
+
+
+def test_a_500_from_the_database_logs_its_codes_not_the_patient(
+    app, client, world, caplog, monkeypatch
+):
+    world.make_therapist()
+    assert _post(client, 9).status_code == 201  # patient1@example.com is now on record
+
+    def insert_again(details, email, now):  # a bug: a second row for the same email
+        execute(
+            insert(Patient),
+            {"name": details.name, "email": email, "phone": details.phone, "created_at": now},
+        )
+
+    monkeypatch.setattr(booking, "_ensure_patient", insert_again)
+    caplog.set_level(logging.ERROR)
+    response = _post(client, 11)
+
+    assert response.status_code == 500
+    assert response.get_json()["error"]["code"] == "internal_server_error"
+    [record] = [r for r in caplog.records if r.name == "booking.errors"]
+    assert record.exc_info is None and "IntegrityError" in record.exc_text  # redacted
+    assert "unhandled error on POST /api/v1/bookings" in caplog.text
+    assert "Traceback (most recent call last)" in caplog.text
+    assert "insert_again" in caplog.text  # the frames are all there
+    assert "IntegrityError" in caplog.text
+    for secret in ("patient1@example.com", "Pat Ient1", "604-555-0199"):
+        assert secret not in caplog.text
+    assert "INSERT INTO patient" in caplog.text  # the statement, with placeholders
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            assert "SQLSTATE 23505, constraint uq_patient_email, table patient" in caplog.text
+        assert db.session.query(Patient).count() == 1  # nothing of the failed booking written
+
+
+@pytest.mark.postgresql
+def test_the_servers_words_are_withheld_and_the_drivers_kept(postgres_url):
+    with raw_connection(postgres_url) as conn:
+        conn.execute("CREATE TEMP TABLE t (email text CONSTRAINT t_email UNIQUE, n int)")
+        conn.execute("INSERT INTO t VALUES ('pat@example.com', 1)")
+        with pytest.raises(psycopg.errors.UniqueViolation) as raised:
+            conn.execute("INSERT INTO t VALUES ('pat@example.com', 2)")
+        with pytest.raises(psycopg.errors.InvalidTextRepresentation) as bad_input:
+            conn.execute("SELECT 'Pat Ient'::int")
+    assert "pat@example.com" in str(raised.value)  # what the server says...
+    assert describe(raised.value) == (
+        "SQLSTATE 23505, constraint t_email, table t"
+        " (the server's message is withheld: it may quote patient data)"
+    )
+    assert "Pat Ient" in str(bad_input.value)
+    assert "Pat Ient" not in describe(bad_input.value)
+    assert describe(bad_input.value).startswith("SQLSTATE 22P02")
+
+    wrapped = IntegrityError("INSERT INTO t VALUES (%(email)s)", {"email": "x"}, raised.value)
+    assert describe(wrapped).startswith("(psycopg.errors.UniqueViolation) SQLSTATE 23505")
+    assert describe(wrapped).endswith("[SQL: INSERT INTO t VALUES (%(email)s)]")
+
+    with pytest.raises(psycopg.OperationalError) as refused:
+        psycopg.connect("postgresql://nobody@127.0.0.1:1/none", connect_timeout=2)
+    assert describe(refused.value) == str(refused.value)  # no server spoke: nothing to hide
+
+
+def test_the_traceback_keeps_its_chain_and_frames():
+    def fail():
+        try:
+            {}["missing"]
+        except KeyError as exc:
+            raise ValueError("looked up") from exc
+
+    try:
+        try:
+            fail()
+        except ValueError:
+            raise RuntimeError("while reporting") from None
+    except RuntimeError as exc:
+        suppressed = format_exception(exc)
+    try:
+        try:
+            fail()
+        except ValueError:
+            raise RuntimeError("while reporting")  # noqa: B904 - the implicit context is the point
+    except RuntimeError as exc:
+        text = format_exception(exc)
+
+    assert "KeyError" not in suppressed and suppressed.endswith("RuntimeError: while reporting")
+    assert text.count("Traceback (most recent call last):") == 3
+    assert text.index("KeyError: 'missing'") < text.index("ValueError: looked up")
+    assert "direct cause of the following exception" in text
+    assert "During handling of the above exception" in text
+    assert 'raise ValueError("looked up") from exc' in text
+    assert text.endswith("RuntimeError: while reporting")
+
+
+def test_every_logger_of_the_app_redacts(caplog):
+    log = get_logger("booking.test")
+    assert get_logger("booking.test").filters.count(log.filters[0]) == 1  # added once
+    caplog.set_level(logging.ERROR)
+    try:
+        raise KeyError("x")
+    except KeyError:
+        log.exception("failed")
+    [record] = caplog.records
+    assert record.exc_info is None and record.exc_text.endswith("KeyError: 'x'")
+    assert caplog.text.rstrip().endswith("KeyError: 'x'")
+
+
+def test_every_module_logs_through_get_logger():
+    import importlib
+    from pathlib import Path
+
+    import booking as package
+
+    root = Path(package.__file__).parent
+    loggers = {}
+    for path in root.rglob("*.py"):
+        name = ".".join(("booking", *path.relative_to(root).with_suffix("").parts))
+        module = importlib.import_module(name.removesuffix(".__init__"))
+        if isinstance(getattr(module, "log", None), logging.Logger):
+            loggers[module.__name__] = module.log
+    assert {"booking.errors", "booking.mail.delivery", "booking.services.booking"} <= set(loggers)
+    unredacted = [name for name, log in loggers.items() if not log.filters]
+    assert unredacted == []
