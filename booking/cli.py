@@ -22,6 +22,12 @@ outbox_cli = AppGroup("outbox", help="Send queued emails; list and retry failed 
 therapist_cli = AppGroup("therapist", help="Therapists' calendar feeds.")
 
 
+def _refused(exc: BookingError) -> click.ClickException:
+    """The refusal as the command's error, naming each field at fault."""
+    details = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
+    return click.ClickException(details or exc.message)
+
+
 @clinic_cli.command("show")
 def clinic_show() -> None:
     """Print every clinic setting."""
@@ -41,8 +47,7 @@ def clinic_set(name: str, value: str) -> None:
     try:
         stored = clinic_service.change_setting(name, value, actor="cli", now=clock.now())
     except BookingError as exc:
-        details = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
-        raise click.ClickException(details or exc.message) from None
+        raise _refused(exc) from None
     click.echo(f"{name} = {stored}")
 
 
@@ -140,9 +145,23 @@ def create_user(email: str, name: str, role: str, therapist_id: int | None, pass
             now=clock.now(),
         )
     except BookingError as exc:
-        details = "; ".join(f"{k}: {v}" for k, v in exc.details.get("fields", {}).items())
-        raise click.ClickException(details or exc.message) from None
+        raise _refused(exc) from None
     click.echo(f"Created {user.role} account {user.email}.")
+
+
+@click.command("set-password")
+@click.argument("email")
+@click.password_option(help="Prompted for (twice) when not given.")
+@with_appcontext
+def set_password(email: str, password: str) -> None:
+    """Give a staff account a new password (a locked-out admin, say); signs it out everywhere."""
+    try:
+        user = accounts.reset_password(
+            accounts.find(email).id, password, actor="cli", now=clock.now()
+        )
+    except BookingError as exc:
+        raise _refused(exc) from None
+    click.echo(f"New password set for {user.email}; its sessions are signed out.")
 
 
 def register(app: Flask) -> None:
@@ -151,3 +170,4 @@ def register(app: Flask) -> None:
     app.cli.add_command(therapist_cli)
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(set_password)

@@ -1,4 +1,4 @@
-"""Staff accounts: creation, sign-in and password changes.
+"""Staff accounts: creation, sign-in, password changes and resets.
 
 Passwords are hashed with scrypt (Werkzeug's default), each with its own salt. Signing in
 takes the same time whether or not the account exists, and says the same thing on failure,
@@ -143,15 +143,37 @@ def change_password(user_id: int, current: str, new: str, *, now: datetime) -> S
             raise NotFound("No such account.")
         if not check_password_hash(user.password_hash, current[:MAX_PASSWORD]):
             raise InvalidRequest({"current": "That is not your current password."})
-        user.password_hash = generate_password_hash(new)
-        user.session_version += 1
-        session.add(
-            AuditEvent(
-                at=now,
-                actor=f"staff:{user.id}",
-                action="password_changed",
-                entity="staff_user",
-                entity_id=user.id,
-            )
-        )
+        _set_password(user, new, actor=f"staff:{user.id}", action="password_changed", now=now)
     return user
+
+
+def reset_password(user_id: int, new: str, *, actor: str, now: datetime) -> StaffUser:
+    """Give someone who lost their password a new one (an admin does, or the CLI).
+
+    Every session of the account is signed out, wherever it is. The old password is not
+    asked for: the actor is trusted to have checked who is asking, in person.
+    """
+    check_password_rules(new)
+    with write_transaction() as session:
+        user = session.get(StaffUser, user_id)
+        if user is None:
+            raise NotFound("No such account.")
+        _set_password(user, new, actor=actor, action="password_reset", now=now)
+    log.info("password of staff account %s reset by %s", user.id, actor)
+    return user
+
+
+def find(email: str) -> StaffUser:
+    """The account with this email, or `NotFound`."""
+    user = db.session.scalar(select(StaffUser).where(StaffUser.email == normalize(email)))
+    if user is None:
+        raise NotFound("There is no account with this email.")
+    return user
+
+
+def _set_password(user: StaffUser, new: str, *, actor: str, action: str, now: datetime) -> None:
+    user.password_hash = generate_password_hash(new)
+    user.session_version += 1  # a session carries the version it began with: all are void
+    db.session.add(
+        AuditEvent(at=now, actor=actor, action=action, entity="staff_user", entity_id=user.id)
+    )

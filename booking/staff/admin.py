@@ -22,6 +22,7 @@ from booking.staff.forms import (
     AccountForm,
     ActionForm,
     ClosureForm,
+    NewPasswordForm,
     ServiceForm,
     SettingsForm,
     TherapistForm,
@@ -233,6 +234,32 @@ def admin_account() -> Response | str | tuple[str, int]:
             flash(f"The account {user.email} is made. Give them the password in person.", "success")
             return redirect(url_for("staff.admin_home"))
     return _form_page("staff/admin/account.html", form)
+
+
+@bp.route("/admin/accounts/<int:user_id>/password", methods=["GET", "POST"])
+@require(*ADMIN)
+def admin_account_password(user_id: int) -> Response | str | tuple[str, int]:
+    if user_id == current_user.id:  # one's own: with the current password, staying signed in
+        return redirect(url_for("staff.password"))
+    user = db.session.get(StaffUser, user_id)
+    if user is None:
+        abort(404)
+    form = NewPasswordForm()
+    if _check_post(form):
+        try:
+            accounts.reset_password(user_id, form.new.data, actor=_actor(), now=clock.now())
+        except InvalidRequest as exc:
+            form.new.errors = [*form.new.errors, *exc.details["fields"].values()]
+        except BookingError:
+            abort(404)
+        else:
+            flash(
+                f"{user.name} has a new password and is signed out everywhere."
+                " Give them the password in person.",
+                "success",
+            )
+            return redirect(url_for("staff.admin_home"))
+    return _form_page("staff/admin/account_password.html", form, user=user)
 
 
 @bp.post("/admin/accounts/<int:user_id>/<any(enable, disable):what>")

@@ -65,6 +65,13 @@ class PasswordForm(FlaskForm):
     )
 
 
+class NewPasswordForm(FlaskForm):
+    """An admin gives a staff member who lost their password a new one."""
+
+    new = PasswordForm.new
+    repeat = PasswordForm.repeat
+
+
 class ActionForm(FlaskForm):
     """A POST button: nothing but the CSRF token."""
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from staffing import PASSWORD, csrf_of, sign_in
 
 from booking.extensions import db
-from booking.models import StaffUser
+from booking.models import AuditEvent, StaffUser
 
 
 def test_staff_pages_need_a_sign_in(client, staff):
@@ -176,3 +176,85 @@ def test_create_user_command(runner, world):
     assert linked.exit_code == 0, linked.output
     weak = create("w@clinic.example", "W", password="short")
     assert weak.exit_code != 0 and "at least 12" in weak.output
+
+
+def account_id(app, email: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
+
+
+def test_an_admin_gives_a_lost_password_a_new_one(app, staff):
+    desk = app.test_client()
+    sign_in(desk, staff.reception)
+    boss = app.test_client()
+    sign_in(boss, staff.admin)
+    target = account_id(app, staff.reception)
+    url = f"/staff/admin/accounts/{target}/password"
+    assert url in boss.get("/staff/admin").text
+    page = boss.get(url)
+    assert page.status_code == 200 and "New password for Rita Desk" in page.text
+    new = "a brand new long password"
+    response = boss.post(url, data={"csrf_token": csrf_of(page.text), "new": new, "repeat": new})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/staff/admin")
+    assert "Rita Desk has a new password" in boss.get("/staff/admin").text
+    assert desk.get("/staff/day").status_code == 302  # signed out on every device
+    assert sign_in(app.test_client(), staff.reception).status_code == 401  # old one refused
+    assert sign_in(app.test_client(), staff.reception, new).status_code == 302
+    assert boss.get("/staff/day").status_code == 200  # the admin stays signed in
+    with app.app_context():
+        event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "password_reset"))
+    assert (event.entity_id, event.actor) == (target, f"staff:{account_id(app, staff.admin)}")
+    assert event.before is None and event.after is None  # no hash, old or new, in the audit
+
+
+@pytest.mark.parametrize(
+    ("new", "repeat", "error", "status"),
+    [
+        ("short", "short", "at least 12", 422),
+        ("a brand new long password", "another long password", "differ", 422),
+        ("", "", "This field is required", 422),
+        ("x" * 300, "x" * 300, "at most 256", 422),
+    ],
+)
+def test_a_refused_new_password_changes_nothing(app, staff, new, repeat, error, status):
+    boss = app.test_client()
+    sign_in(boss, staff.admin)
+    url = f"/staff/admin/accounts/{account_id(app, staff.reception)}/password"
+    page = boss.get(url).text
+    response = boss.post(url, data={"csrf_token": csrf_of(page), "new": new, "repeat": repeat})
+    assert response.status_code == status
+    assert error in response.text and 'aria-invalid="true"' in response.text
+    stale = boss.post(url, data={"csrf_token": "stale", "new": new, "repeat": new})
+    assert stale.status_code == 400
+    assert sign_in(app.test_client(), staff.reception).status_code == 302  # unchanged
+
+
+def test_new_password_page_for_oneself_or_nobody(app, staff):
+    boss = app.test_client()
+    sign_in(boss, staff.admin)
+    own = boss.get(f"/staff/admin/accounts/{account_id(app, staff.admin)}/password")
+    assert own.status_code == 302 and own.headers["Location"].endswith("/staff/password")
+    assert boss.get("/staff/admin/accounts/999999/password").status_code == 404
+    token = csrf_of(boss.get("/staff/password").text)
+    new = "a brand new long password"
+    gone = boss.post(
+        "/staff/admin/accounts/999999/password",
+        data={"csrf_token": token, "new": new, "repeat": new},
+    )
+    assert gone.status_code == 404
+
+
+def test_set_password_command(app, runner, staff):
+    desk = app.test_client()
+    sign_in(desk, staff.reception)
+    new = "a brand new long password"
+    result = runner.invoke(args=["set-password", "DESK@clinic.example"], input=f"{new}\n{new}\n")
+    assert result.exit_code == 0, result.output
+    assert "New password set for desk@clinic.example" in result.output
+    assert desk.get("/staff/day").status_code == 302
+    assert sign_in(app.test_client(), staff.reception, new).status_code == 302
+    unknown = runner.invoke(args=["set-password", "nobody@clinic.example", "--password", new])
+    assert unknown.exit_code != 0 and "no account with this email" in unknown.output
+    weak = runner.invoke(args=["set-password", staff.reception, "--password", "short"])
+    assert weak.exit_code != 0 and "at least 12" in weak.output
+    assert sign_in(app.test_client(), staff.reception, new).status_code == 302  # unchanged

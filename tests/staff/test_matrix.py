@@ -10,9 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from staffing import csrf_of, sign_in
 from support import MONDAY, local
 from test_workspace import book
+
+from booking.extensions import db
+from booking.models import StaffUser
 
 TUESDAY = MONDAY + timedelta(days=1)
 OK, DENY, LOGIN = "ok", 403, "login"
@@ -48,6 +52,10 @@ ROUTES = [
     ("POST", "/staff/admin/therapists/{own}", dict(admin=OK, reception=DENY, maya=DENY)),
     ("GET", "/staff/admin/services/new", dict(admin=OK, reception=DENY, maya=DENY)),
     ("GET", "/staff/admin/accounts/new", dict(admin=OK, reception=DENY, maya=DENY)),
+    ("GET", "/staff/admin/accounts/{desk_account}/password",
+     dict(admin=OK, reception=DENY, maya=DENY)),
+    ("POST", "/staff/admin/accounts/{desk_account}/password",
+     dict(admin=OK, reception=DENY, maya=DENY)),
     ("GET", "/staff/password", dict(admin=OK, reception=OK, maya=OK)),
 ]  # fmt: skip
 
@@ -60,7 +68,13 @@ def places(app, world, staff, clock):
         "other": world.daniel,
         "own_visit": book_at(app, clock, world.maya, 1),
         "other_visit": book_at(app, clock, world.daniel, 2),
+        "desk_account": account_id(app, staff.reception),
     }
+
+
+def account_id(app, email):
+    with app.app_context():
+        return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
 
 
 def book_at(app, clock, therapist, n):
