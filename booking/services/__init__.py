@@ -1,0 +1,1 @@
+"""The services: what the clinic does, with no Flask request in sight (views call these)."""
