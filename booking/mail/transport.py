@@ -73,11 +73,15 @@ class SMTPTransport:
             )
         else:
             smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
+        try:
+            if self.use_tls:
+                smtp.starttls(context=context)
+            if self.username:
+                smtp.login(self.username, self.password)
+        except BaseException:
+            smtp.close()  # a refused certificate or login leaves no connection open
+            raise
         self._smtp = smtp
-        if self.use_tls:
-            smtp.starttls(context=context)
-        if self.username:
-            smtp.login(self.username, self.password)
 
     def __exit__(
         self,
@@ -143,7 +147,14 @@ class FileTransport:
             raise TransientError(f"cannot write {final.name}: {exc.strerror}") from exc
 
 
+# 5xx answers that are about the connection, not the message: the server wants STARTTLS or a
+# login (530), or refused the login (535). Fixing the settings lets every message through.
+_SETTINGS_REFUSED = {530: "the server wants TLS or a login first", 535: "the login was refused"}
+
+
 def _by_code(code: int, text: str) -> Exception:
+    if code in _SETTINGS_REFUSED:
+        return TransientError(f"{text}: {_SETTINGS_REFUSED[code]}; check the MAIL_ settings")
     return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email import policy
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from icalendar import Calendar
@@ -19,6 +20,7 @@ class Received:
     mail_from: str
     rcpt_tos: tuple[str, ...]
     raw: bytes
+    encrypted: bool = False  # the message came over TLS (STARTTLS or implicit)
 
     @property
     def message(self) -> EmailMessage:
@@ -60,7 +62,12 @@ class Handler:
     arrived: threading.Condition = field(default_factory=threading.Condition)
 
     async def handle_DATA(self, server, session, envelope) -> str:
-        received = Received(envelope.mail_from, tuple(envelope.rcpt_tos), envelope.original_content)
+        received = Received(
+            envelope.mail_from,
+            tuple(envelope.rcpt_tos),
+            envelope.original_content,
+            encrypted=server.transport.get_extra_info("ssl_object") is not None,
+        )
         refusal = self.answer(received)
         if refusal:
             return refusal
@@ -82,11 +89,16 @@ def free_port() -> int:
 
 
 class SMTPServer:
-    """An aiosmtpd server on 127.0.0.1 that can be stopped and started on the same port."""
+    """An aiosmtpd server on 127.0.0.1 that can be stopped and started on the same port.
 
-    def __init__(self) -> None:
+    `options` go to aiosmtpd's `Controller`: `ssl_context` for implicit TLS, `tls_context`
+    and `require_starttls` for STARTTLS, `authenticator` and `auth_require_tls` for a login.
+    """
+
+    def __init__(self, **options: Any) -> None:
         self.port = free_port()
         self.handler = Handler()
+        self.options = options
         self.controller: Controller | None = None
 
     @property
@@ -94,7 +106,9 @@ class SMTPServer:
         return self.handler.inbox
 
     def start(self) -> None:
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=self.port, **self.options
+        )
         self.controller.start()
 
     def stop(self) -> None:
