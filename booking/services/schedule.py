@@ -221,8 +221,11 @@ def _visits(
         .where(Appointment.start_at >= start, Appointment.start_at < end)
         .order_by(Appointment.start_at, Appointment.id)
     )
-    if therapist_ids is not None:
-        query = query.where(Appointment.therapist_id.in_(therapist_ids))
+    # Everyone's still goes through the (therapist_id, start_at) index, one descent per
+    # therapist: on the start time alone PostgreSQL read a whole index, 20 ms at 1M rows.
+    everyone = select(Therapist.id).scalar_subquery()
+    ids = everyone if therapist_ids is None else therapist_ids
+    query = query.where(Appointment.therapist_id.in_(ids))
     rows = db.session.execute(query)
     for appointment, patient_name in rows:
         service: Service = catalog.services[appointment.service_id]
