@@ -12,9 +12,11 @@ See bench/README.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import math
 import os
+import re
 import signal
 import socket
 import statistics
@@ -28,6 +30,7 @@ from dataclasses import astuple, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import psycopg
 import seed
@@ -54,6 +57,7 @@ class Sample:
     client_ms: float
     server_ms: float | None
     body: bytes
+    headers: dict[bytes, bytes] = field(default_factory=dict)
 
 
 class ServerClosed(ConnectionError):
@@ -69,9 +73,10 @@ class Client:
     only what gunicorn answers here: a status line, headers and a Content-Length body.
     """
 
-    def __init__(self, port: int, timeout: float = 60.0) -> None:
+    def __init__(self, port: int, timeout: float = 60.0, cookie: str = "") -> None:
         self.port = port
         self.timeout = timeout
+        self.cookie = cookie  # a signed-in staff session, for the workspace's pages
         self.sock: socket.socket | None = None
         self.pending = b""
 
@@ -80,12 +85,22 @@ class Client:
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.pending = b""
 
-    def request(self, method: str, path: str, payload: Any = None) -> Sample:
+    def request(
+        self, method: str, path: str, payload: Any = None, form: dict[str, str] | None = None
+    ) -> Sample:
         head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+        if self.cookie:
+            head += f"Cookie: {self.cookie}\r\n"
         body = b""
         if payload is not None:
             body = json.dumps(payload).encode()
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        elif form is not None:
+            body = urlencode(form).encode()
+            head += (
+                "Content-Type: application/x-www-form-urlencoded\r\n"
+                f"Content-Length: {len(body)}\r\n"
+            )
         message = head.encode() + b"\r\n" + body
         for attempt in (1, 2):
             if self.sock is None:
@@ -104,7 +119,8 @@ class Client:
             elapsed = (time.perf_counter() - started) * 1000
             if headers.get(b"connection", b"").lower() == b"close":
                 self.close()
-            return Sample(status, elapsed, _server_ms(headers.get(b"server-timing")), data)
+            timing = _server_ms(headers.get(b"server-timing"))
+            return Sample(status, elapsed, timing, data, headers)
         raise AssertionError("unreachable")
 
     def _response(self) -> tuple[int, dict[bytes, bytes], bytes]:
@@ -272,9 +288,11 @@ def cpu_use(before: CpuSnapshot, after: CpuSnapshot) -> CpuUse:
 # --------------------------------------------------------------------------- load drivers
 
 
-def run_sequential(port: int, requests: Sequence[tuple[str, str, Any]], budget_s: float):
+def run_sequential(
+    port: int, requests: Sequence[tuple[str, str, Any]], budget_s: float, cookie: str = ""
+):
     """Send the requests one after another on one connection; stop at the time budget."""
-    client = Client(port)
+    client = Client(port, cookie=cookie)
     samples: list[Sample] = []
     deadline = time.monotonic() + budget_s
     try:
@@ -355,6 +373,43 @@ class ServerSettings:
         return f"gunicorn -w {self.workers} -k {self.worker_class}"
 
 
+def app_environment(database: str, now: datetime) -> dict[str, str]:
+    """The environment the app runs in, served or as a `flask` command."""
+    return os.environ | {
+        "DATABASE_URL": database,
+        "SECRET_KEY": "bench-secret-not-for-production",
+        "BASE_URL": "http://127.0.0.1",  # links in queued emails; nothing is sent
+        "BOOKING_RATE_LIMIT": seed.UNLIMITED,
+        "BENCH_NOW": now.isoformat(),
+        "FLASK_DEBUG": "0",
+    }
+
+
+def staff_session(port: int, database: str) -> str:
+    """Make a reception account with the app's own command, sign it in; return its cookie."""
+    email, password = "desk@bench.example", "bench staff password"
+    command = [str(VENV_BIN / "flask"), "--app", "wsgi", "create-user", "--role", "reception"]
+    subprocess.run(
+        [*command, "--email", email, "--name", "Bench Desk", "--password", password],
+        cwd=ROOT,
+        env=app_environment(database, seed.NOW),
+        check=True,
+        capture_output=True,
+    )
+    client = Client(port)
+    try:
+        page = client.request("GET", "/staff/login")
+        token = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page.body).group(1).decode()
+        client.cookie = page.headers[b"set-cookie"].split(b";")[0].decode()
+        form = {"csrf_token": token, "email": email, "password": password}
+        signed_in = client.request("POST", "/staff/login", form=form)
+    finally:
+        client.close()
+    if signed_in.status != 302:
+        raise RuntimeError(f"staff sign-in -> {signed_in.status}: {signed_in.body[:200]!r}")
+    return signed_in.headers[b"set-cookie"].split(b";")[0].decode()
+
+
 @contextmanager
 def gunicorn(
     settings: ServerSettings, database: str, now: datetime, log: Path
@@ -377,14 +432,7 @@ def gunicorn(
         f"--pythonpath={BENCH}",
         "wsgi_bench:app",
     ]
-    env = os.environ | {
-        "DATABASE_URL": database,
-        "SECRET_KEY": "bench-secret-not-for-production",
-        "BASE_URL": "http://127.0.0.1",  # links in queued emails; nothing is sent
-        "BOOKING_RATE_LIMIT": seed.UNLIMITED,
-        "BENCH_NOW": now.isoformat(),
-        "FLASK_DEBUG": "0",
-    }
+    env = app_environment(database, now)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -437,6 +485,7 @@ class SizeResult:
     # (201s, 409s, others, rows in the database)
     race_codes: dict[str, int] = field(default_factory=dict)  # codes of the refused requests
     pool: SlotPool | None = None
+    staff_cookie: str = ""  # a reception account's session, for the day view
 
     def record(self, m: Measure, samples: list[Sample], wall: float | None, cpu: CpuUse) -> None:
         """Add one turn's samples, wall time and CPU to the measure `m` of this size."""
@@ -557,10 +606,13 @@ def measure_sizes(
     def part(requests: Sequence[Any], turn: int) -> Sequence[Any]:
         return requests[turn * len(requests) // turns : (turn + 1) * len(requests) // turns]
 
-    def sequential(name: str, requests: Callable[[SizeResult], list[Any]], baseline: str) -> None:
+    def sequential(
+        name: str, requests: Callable[[SizeResult], list[Any]], baseline: str, signed_in=False
+    ) -> None:
         def run(r: SizeResult, turn: int) -> None:
+            cookie = r.staff_cookie if signed_in else ""
             before = cpu_snapshot(r.session)
-            samples = run_sequential(r.port, part(requests(r), turn), budget / turns)
+            samples = run_sequential(r.port, part(requests(r), turn), budget / turns, cookie)
             r.record(
                 Measure(name, baseline=baseline),
                 samples,
@@ -601,6 +653,13 @@ def measure_sizes(
     log("  availability")
     sequential("availability: 1 therapist, 1 week", lambda r: one, "bare")
     sequential("availability: 20 therapists, 1 week", lambda r: everyone, "bare")
+    log("  the staff's day view")
+    for r in results:
+        r.staff_cookie = staff_session(r.port, seed.app_url(args.admin_url, f"{args.db}_{r.size}"))
+    day_view = [("GET", f"/staff/day?date={week + timedelta(days=1)}", None)] * n
+    sequential("staff day view", lambda r: day_view, "bare", signed_in=True)
+    for r in results:
+        _expect_day_view(r.measures["staff day view"])
 
     log("  picking free slots for bookings")
     horizon_last = (seed.NOW + timedelta(days=89)).astimezone(seed.ZONE).date()
@@ -669,6 +728,13 @@ def _check_availability(port: int, first: date, last: date) -> None:
     therapists = {s["therapist_id"] for s in everyone}
     if len(therapists) != seed.THERAPISTS or not one:
         raise RuntimeError(f"measured week offers {len(everyone)} slots from {therapists}")
+
+
+def _expect_day_view(m: Measure) -> None:
+    """Fail loudly unless every day view was the signed-in page with the day's visits."""
+    wrong = [s for s in m.samples if s.status != 200 or b"Bench Desk" not in s.body]
+    if wrong:
+        raise RuntimeError(f"day view -> {wrong[0].status}: {wrong[0].body[:200]!r}")
 
 
 def _expect_created(m: Measure, log: Callable[[str], None]) -> None:
@@ -936,6 +1002,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(message, file=sys.stderr, flush=True)
 
+    # The load generator's own pauses must not show up as the server's latency: with tens of
+    # thousands of samples alive, each with its headers, a full collection stalls whichever
+    # request is in flight. Reference counting frees everything else.
+    gc.disable()
     started = time.perf_counter()
     with ExitStack() as stack:  # stops every server, then drops every database
         results = measure_sizes(sizes, args, settings, stack, log)
