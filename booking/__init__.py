@@ -9,12 +9,14 @@ from typing import Any
 from flask import Flask
 
 from booking import config as settings
+from booking import logs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: configuration, then extensions, blueprints, error handlers, commands."""
+    logs.install()  # before anything can log: no traceback quotes the database's words
     app = Flask(
         __name__,
         instance_relative_config=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -9,7 +10,6 @@ from flask import Flask, Response, jsonify, make_response, render_template, requ
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from booking.logs import get_logger
 from booking.services.errors import (
     AssessmentRequired,
     BookingError,
@@ -23,7 +23,7 @@ from booking.services.errors import (
     TherapistNotOffering,
 )
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 STATUS: dict[type[BookingError], int] = {
     NotFound: 404,

@@ -1,48 +1,53 @@
-"""Loggers whose tracebacks never quote patient data from the database.
+"""Log records whose tracebacks never quote patient data from the database.
 
 `hide_parameters` keeps a failed statement's values out of SQLAlchemy's error text, but the
 database's own words still carry them: PostgreSQL's DETAIL names the key of a unique violation
 ("Key (email)=(pat@example.com) already exists"), lists the whole failing row of a check or
-not-null violation, and quotes the input it could not parse. Logged as they are, those land a
-patient's email, name or phone in the log of any unexpected database error.
+not-null violation, and quotes the input it could not parse; SQLAlchemy repeats that text in
+later errors of the same session. Logged as they are, those land a patient's email, name or
+phone in the log of any unexpected database error.
 
-Every module logs through `get_logger`, whose filter rewrites a record's traceback so that a
-database error says only what identifies it: its class, SQLSTATE, constraint, table and column,
-plus the statement (which holds placeholders, not values). Errors raised by the driver itself,
-before the server answered (a refused connection, say), keep their words: they hold no data.
+`install` (called by `create_app`) makes every log record of the process, whichever logger
+and handler it goes through (the app's, SQLAlchemy's pool, gunicorn's), carry the traceback
+`format_exception` gives: a database error says only what identifies it, its class, SQLSTATE,
+constraint, table and column, plus the statement (which holds placeholders, not values).
+Errors raised by the driver itself, before the server answered (a refused connection, say),
+keep their words: they hold no data.
 """
 
 from __future__ import annotations
 
 import logging
 import traceback
+from typing import Any
 
-from sqlalchemy.exc import DBAPIError, StatementError
+from sqlalchemy.exc import PendingRollbackError, StatementError
 
 _CAUSE = "\nThe above exception was the direct cause of the following exception:\n\n"
 _CONTEXT = "\nDuring handling of the above exception, another exception occurred:\n\n"
+_WITHHELD = "(the server's message is withheld: it may quote patient data)"
 
 
-class RedactDatabaseErrors(logging.Filter):
-    """Replace a record's traceback by `format_exception`'s; the record is always kept."""
+def install() -> None:
+    """Redact the traceback of every log record made from now on, in this process.
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    A record factory rather than a filter: a logger's filters see only the records made on
+    that logger, and handlers belong to whoever runs the app.
+    """
+    make = logging.getLogRecordFactory()
+    if getattr(make, "redacts", False):
+        return
+
+    def redacting(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = make(*args, **kwargs)
         if record.exc_info and record.exc_info[1] is not None:
             record.exc_text = format_exception(record.exc_info[1])
             # Handlers that format `exc_info` themselves would print the original words.
             record.exc_info = None
-        return True
+        return record
 
-
-_FILTER = RedactDatabaseErrors()
-
-
-def get_logger(name: str) -> logging.Logger:
-    """`logging.getLogger(name)`, with database errors redacted from its tracebacks."""
-    logger = logging.getLogger(name)
-    if _FILTER not in logger.filters:
-        logger.addFilter(_FILTER)
-    return logger
+    redacting.redacts = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(redacting)
 
 
 def format_exception(exc: BaseException) -> str:
@@ -71,7 +76,9 @@ def format_exception(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """The exception's message, or for an error the database server sent, its identifiers."""
-    original = exc.orig if isinstance(exc, DBAPIError) else exc
+    if isinstance(exc, PendingRollbackError):  # its message repeats the earlier error's
+        return f"the session was rolled back after an earlier error {_WITHHELD}"
+    original = exc.orig if isinstance(exc, StatementError) else exc
     diag = getattr(original, "diag", None)  # psycopg's diagnostics of a server error
     sqlstate = getattr(diag, "sqlstate", None)
     if not sqlstate:
@@ -81,11 +88,11 @@ def describe(exc: BaseException) -> str:
         value = getattr(diag, f"{label}_name", None)
         if value:
             names.append(f"{label} {value}")
-    text = ", ".join(names) + " (the server's message is withheld: it may quote patient data)"
-    if isinstance(exc, DBAPIError):
+    text = f"{', '.join(names)} {_WITHHELD}"
+    if isinstance(exc, StatementError):
         text = f"({_qualified(type(original))}) {text}"
-    if isinstance(exc, StatementError) and exc.statement:
-        text += f"\n[SQL: {exc.statement}]"
+        if exc.statement:
+            text += f"\n[SQL: {exc.statement}]"
     return text
 
 

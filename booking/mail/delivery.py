@@ -7,6 +7,7 @@ PostgreSQL; see `booking.mail.outbox` for why no message is sent twice.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import signal
@@ -20,13 +21,12 @@ from flask import current_app
 
 from booking import clock
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.mail import outbox
 from booking.mail.compose import CannotCompose, compose
 from booking.mail.transport import PermanentError, TransientError, Transport, from_config
 from booking.models import Delivery, Event, OutboxMessage
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 BATCH = 20  # with MAIL_TIMEOUT 20 s, a batch ends well inside the 10-minute lease
 

@@ -147,14 +147,9 @@ class FileTransport:
             raise TransientError(f"cannot write {final.name}: {exc.strerror}") from exc
 
 
-# 5xx answers that are about the connection, not the message: the server wants STARTTLS or a
-# login (530), or refused the login (535). Fixing the settings lets every message through.
-_SETTINGS_REFUSED = {530: "the server wants TLS or a login first", 535: "the login was refused"}
-
-
 def _by_code(code: int, text: str) -> Exception:
-    if code in _SETTINGS_REFUSED:
-        return TransientError(f"{text}: {_SETTINGS_REFUSED[code]}; check the MAIL_ settings")
+    if code == 530:  # about the settings, not the message: fixing them lets every one through
+        return TransientError(f"{text}: the server wants TLS or a login first; check MAIL_*")
     return PermanentError(text) if 500 <= code < 600 else TransientError(text)
 
 

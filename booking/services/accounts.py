@@ -8,6 +8,7 @@ so the login form cannot be used to find out who works at the clinic.
 from __future__ import annotations
 
 import functools
+import logging
 from datetime import datetime
 
 from email_validator import EmailNotValidError
@@ -16,12 +17,11 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.models import AuditEvent, Role, StaffUser, Therapist
 from booking.services.errors import InvalidRequest, NotFound
 from booking.services.validation import mail_address, one_line
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 MIN_PASSWORD = 12
 MAX_PASSWORD = 256

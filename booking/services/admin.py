@@ -6,6 +6,7 @@ Each change is one audited transaction. Reference data changes bump the catalog 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -14,11 +15,10 @@ from sqlalchemy import select
 
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.models import AuditEvent, Closure, Service, StaffUser, Therapist
 from booking.services.errors import InvalidRequest, NotFound
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*", re.ASCII)
 

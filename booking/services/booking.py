@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
@@ -30,7 +31,6 @@ from booking.database import (
     violated,
 )
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.mail import outbox
 from booking.mail.outbox import Placement
 from booking.models import (
@@ -68,7 +68,7 @@ from booking.services.errors import (
     TherapistNotOffering,
 )
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 REFERENCE_ATTEMPTS = 3

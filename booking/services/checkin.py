@@ -7,15 +7,15 @@ sends a message.
 from __future__ import annotations
 
 import enum
+import logging
 from datetime import datetime, timedelta
 
 from booking.database import transactional
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.models import Appointment, AuditEvent, Status
 from booking.services.errors import NotChangeable, NotFound
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 EARLY_ARRIVAL = timedelta(hours=2)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -11,13 +12,12 @@ from email_validator import EmailNotValidError
 
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
 from booking.services.errors import InvalidRequest, NotFound
 from booking.services.validation import mail_address
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 
 def get_clinic() -> Clinic:

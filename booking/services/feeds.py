@@ -73,8 +73,8 @@ def feed_calendar(therapist_id: int, token: str, *, now: datetime) -> bytes:
             Appointment.therapist_id == therapist_id,
             Appointment.status != Status.CANCELLED.value,
             Appointment.end_at >= now - RECENT,
-            # The same bound on the indexed start: otherwise every visit the therapist
-            # ever had is read (88 ms at 1M appointments, against 1 ms).
+            # The same bound on the indexed start: otherwise the query reads every visit the
+            # therapist ever had (88 ms at 1M appointments, against 1 ms with it).
             Appointment.start_at >= now - RECENT - LONGEST_OCCUPANCY,
         )
         .order_by(Appointment.start_at)

@@ -6,6 +6,7 @@ visits it leaves outside working time are returned so reception can move them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -14,12 +15,11 @@ from sqlalchemy import delete, select
 from booking.availability import overlaps, working_windows
 from booking.database import write_transaction
 from booking.extensions import db
-from booking.logs import get_logger
 from booking.models import Appointment, AuditEvent, Status, Therapist, TimeOff, WorkingHours
 from booking.services import catalog as catalogs
 from booking.services.errors import InvalidRequest, NotFound
 
-log = get_logger(__name__)
+log = logging.getLogger(__name__)
 
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 MAX_WINDOWS = 3  # per day: morning, afternoon, evening

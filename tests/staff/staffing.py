@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from pages import csrf as csrf_of
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import StaffUser
 
 PASSWORD = "correct horse battery"
 
@@ -23,3 +27,9 @@ def sign_in(client, email: str, password: str = PASSWORD):
         "/staff/login",
         data={"csrf_token": csrf_of(page.text), "email": email, "password": password},
     )
+
+
+def account_id(app, email: str) -> int:
+    """The id of the staff account with this email."""
+    with app.app_context():
+        return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))

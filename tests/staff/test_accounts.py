@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from staffing import PASSWORD, csrf_of, sign_in
+from staffing import PASSWORD, account_id, csrf_of, sign_in
 
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
@@ -178,11 +178,6 @@ def test_create_user_command(runner, world):
     assert weak.exit_code != 0 and "at least 12" in weak.output
 
 
-def account_id(app, email: str) -> int:
-    with app.app_context():
-        return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
-
-
 def test_an_admin_gives_a_lost_password_a_new_one(app, staff):
     desk = app.test_client()
     sign_in(desk, staff.reception)
@@ -208,21 +203,21 @@ def test_an_admin_gives_a_lost_password_a_new_one(app, staff):
 
 
 @pytest.mark.parametrize(
-    ("new", "repeat", "error", "status"),
+    ("new", "repeat", "error"),
     [
-        ("short", "short", "at least 12", 422),
-        ("a brand new long password", "another long password", "differ", 422),
-        ("", "", "This field is required", 422),
-        ("x" * 300, "x" * 300, "at most 256", 422),
+        ("short", "short", "at least 12"),
+        ("a brand new long password", "another long password", "differ"),
+        ("", "", "This field is required"),
+        ("x" * 300, "x" * 300, "at most 256"),
     ],
 )
-def test_a_refused_new_password_changes_nothing(app, staff, new, repeat, error, status):
+def test_a_refused_new_password_changes_nothing(app, staff, new, repeat, error):
     boss = app.test_client()
     sign_in(boss, staff.admin)
     url = f"/staff/admin/accounts/{account_id(app, staff.reception)}/password"
     page = boss.get(url).text
     response = boss.post(url, data={"csrf_token": csrf_of(page), "new": new, "repeat": repeat})
-    assert response.status_code == status
+    assert response.status_code == 422
     assert error in response.text and 'aria-invalid="true"' in response.text
     stale = boss.post(url, data={"csrf_token": "stale", "new": new, "repeat": new})
     assert stale.status_code == 400

@@ -10,13 +10,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-from staffing import csrf_of, sign_in
+from staffing import account_id, csrf_of, sign_in
 from support import MONDAY, local
 from test_workspace import book
-
-from booking.extensions import db
-from booking.models import StaffUser
 
 TUESDAY = MONDAY + timedelta(days=1)
 OK, DENY, LOGIN = "ok", 403, "login"
@@ -70,11 +66,6 @@ def places(app, world, staff, clock):
         "other_visit": book_at(app, clock, world.daniel, 2),
         "desk_account": account_id(app, staff.reception),
     }
-
-
-def account_id(app, email):
-    with app.app_context():
-        return db.session.scalar(select(StaffUser.id).where(StaffUser.email == email))
 
 
 def book_at(app, clock, therapist, n):
