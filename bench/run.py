@@ -306,7 +306,10 @@ def run_sequential(
 
 
 def run_concurrent(
-    port: int, per_client: Sequence[Sequence[tuple[str, str, Any]]], budget_s: float
+    port: int,
+    per_client: Sequence[Sequence[tuple[str, str, Any]]],
+    budget_s: float,
+    cookie: str = "",
 ) -> tuple[list[Sample], float]:
     """One thread and connection per list of requests, all released together.
 
@@ -318,7 +321,7 @@ def run_concurrent(
     deadline = [0.0]
 
     def worker(i: int) -> None:
-        client = Client(port)
+        client = Client(port, cookie=cookie)
         try:
             client.connect()
             barrier.wait()
@@ -486,10 +489,14 @@ class SizeResult:
     race_codes: dict[str, int] = field(default_factory=dict)  # codes of the refused requests
     pool: SlotPool | None = None
     staff_cookie: str = ""  # a reception account's session, for the day view
+    visits_on_tuesday: int = 0  # the measured day view's, counted in the database
 
     def record(self, m: Measure, samples: list[Sample], wall: float | None, cpu: CpuUse) -> None:
         """Add one turn's samples, wall time and CPU to the measure `m` of this size."""
         m = self.measures.setdefault(m.name, m)
+        for sample in samples:  # checked already: keep only a refusal's words
+            if sample.status < 400:
+                sample.body, sample.headers = b"", {}
         m.samples.extend(samples)
         if wall is not None:
             m.wall_s = (m.wall_s or 0.0) + wall
@@ -602,17 +609,24 @@ def measure_sizes(
             first = turn % len(results)
             for r in results[first:] + results[:first]:
                 run(r, turn)
+                gc.collect()  # between turns, outside every timed part (the bench runs without)
 
     def part(requests: Sequence[Any], turn: int) -> Sequence[Any]:
         return requests[turn * len(requests) // turns : (turn + 1) * len(requests) // turns]
 
     def sequential(
-        name: str, requests: Callable[[SizeResult], list[Any]], baseline: str, signed_in=False
+        name: str,
+        requests: Callable[[SizeResult], list[Any]],
+        baseline: str,
+        signed_in: bool = False,
+        check: Callable[[SizeResult, list[Sample]], None] | None = None,
     ) -> None:
         def run(r: SizeResult, turn: int) -> None:
             cookie = r.staff_cookie if signed_in else ""
             before = cpu_snapshot(r.session)
             samples = run_sequential(r.port, part(requests(r), turn), budget / turns, cookie)
+            if check is not None:
+                check(r, samples)
             r.record(
                 Measure(name, baseline=baseline),
                 samples,
@@ -633,8 +647,8 @@ def measure_sizes(
 
         in_turns(run)
 
-    def warm(r: SizeResult, requests: list[Any]) -> None:
-        run_concurrent(r.port, split(requests, c), budget)
+    def warm(r: SizeResult, requests: list[Any], cookie: str = "") -> None:
+        run_concurrent(r.port, split(requests, c), budget, cookie)
 
     bare = ("GET", "/_bench/bare", None)
     week_path = f"/api/v1/availability?service={AVAIL_SERVICE}&from={week}&to={week_end}"
@@ -654,12 +668,13 @@ def measure_sizes(
     sequential("availability: 1 therapist, 1 week", lambda r: one, "bare")
     sequential("availability: 20 therapists, 1 week", lambda r: everyone, "bare")
     log("  the staff's day view")
+    tuesday = week + timedelta(days=1)
+    day_view = [("GET", f"/staff/day?date={tuesday}", None)] * n
     for r in results:
         r.staff_cookie = staff_session(r.port, seed.app_url(args.admin_url, f"{args.db}_{r.size}"))
-    day_view = [("GET", f"/staff/day?date={week + timedelta(days=1)}", None)] * n
-    sequential("staff day view", lambda r: day_view, "bare", signed_in=True)
-    for r in results:
-        _expect_day_view(r.measures["staff day view"])
+        r.visits_on_tuesday = _visits_on(r.url, tuesday)
+        warm(r, day_view[:40], r.staff_cookie)
+    sequential("staff day view", lambda r: day_view, "bare", signed_in=True, check=_day_view_shows)
 
     log("  picking free slots for bookings")
     horizon_last = (seed.NOW + timedelta(days=89)).astimezone(seed.ZONE).date()
@@ -730,11 +745,27 @@ def _check_availability(port: int, first: date, last: date) -> None:
         raise RuntimeError(f"measured week offers {len(everyone)} slots from {therapists}")
 
 
-def _expect_day_view(m: Measure) -> None:
-    """Fail loudly unless every day view was the signed-in page with the day's visits."""
-    wrong = [s for s in m.samples if s.status != 200 or b"Bench Desk" not in s.body]
-    if wrong:
-        raise RuntimeError(f"day view -> {wrong[0].status}: {wrong[0].body[:200]!r}")
+def _day_view_shows(r: SizeResult, samples: list[Sample]) -> None:
+    """Fail loudly unless every day view was the signed-in page with every visit of the day."""
+    for s in samples:
+        shown = len(set(re.findall(rb'href="/staff/appointments/(\d+)"', s.body)))
+        if s.status != 200 or b"Bench Desk" not in s.body or shown != r.visits_on_tuesday:
+            raise RuntimeError(
+                f"day view -> {s.status}, {shown} of {r.visits_on_tuesday} visits: {s.body[:200]!r}"
+            )
+
+
+def _visits_on(url: str, day: date) -> int:
+    """Appointments that start on `day` in the clinic's zone, of any status."""
+    start = datetime.combine(day, datetime.min.time(), seed.ZONE)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), seed.ZONE)
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM appointment WHERE start_at >= %s AND start_at < %s", (start, end)
+        ).fetchone()
+    if not row[0]:
+        raise RuntimeError(f"no visits on {day}: the day view would measure an empty day")
+    return row[0]
 
 
 def _expect_created(m: Measure, log: Callable[[str], None]) -> None:
