@@ -1,6 +1,6 @@
 """Benchmark the booking app under gunicorn on PostgreSQL at 1k, 100k and 1M appointments.
 
-    .venv/bin/python bench/run.py [--sizes 1000,100000,1000000] [--requests 1000]
+    .venv/bin/python bench/run.py [--sizes 1000,100000,1000000] [--requests 3000]
 
 For each size: a fresh database, the real migrations, a set-based seed (bench/seed.py), then
 gunicorn serving bench/wsgi_bench.py on 127.0.0.1, and stdlib HTTP clients measuring the
@@ -1004,7 +1004,7 @@ def _sigterm(_signum: int, _frame: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", default="1000,100000,1000000")
-    parser.add_argument("--requests", type=int, default=1000, help="per sequential measure")
+    parser.add_argument("--requests", type=int, default=3000, help="per sequential measure")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--concurrent-bookings", type=int, default=4000)
     parser.add_argument("--race-clients", type=int, default=50)
@@ -1013,7 +1013,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--turns", type=int, default=5, help="parts each measure is cut into, run on every size"
+        "--turns", type=int, default=10, help="parts each measure is cut into, run on every size"
     )
     parser.add_argument("--phase-seconds", type=float, default=120.0, help="cap per measure")
     parser.add_argument("--admin-url", default=os.environ.get("BENCH_POSTGRES_URL", seed.ADMIN_URL))
