@@ -18,6 +18,7 @@ from booking.services import clinic as clinic_service
 from booking.services.errors import BookingError, InvalidRequest
 from booking.staff import bp
 from booking.staff.access import require
+from booking.staff.common import form_page
 from booking.staff.forms import (
     AccountForm,
     ActionForm,
@@ -42,11 +43,6 @@ def _fields_to_form(form, exc: InvalidRequest) -> None:
             flash(message, "error")
         else:
             field.errors = [*field.errors, message]
-
-
-def _form_page(template: str, form, **context) -> tuple[str, int]:
-    """Render a form's page: 422 when it comes back with errors, so clients can tell."""
-    return render_template(template, form=form, **context), 422 if form.errors else 200
 
 
 def _check_post(form) -> bool:
@@ -90,7 +86,7 @@ def admin_settings() -> Response | str | tuple[str, int]:
         else:
             flash("The clinic settings are saved.", "success")
             return redirect(url_for("staff.admin_settings"))
-    return _form_page("staff/admin/settings.html", form)
+    return form_page("staff/admin/settings.html", form)
 
 
 @bp.route("/admin/closures", methods=["GET", "POST"])
@@ -112,7 +108,7 @@ def admin_closures() -> Response | str | tuple[str, int]:
             flash("The closure is saved; online booking offers no times on those days.", "success")
             return redirect(url_for("staff.admin_closures"))
     closures = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
-    return _form_page("staff/admin/closures.html", form, closures=closures)
+    return form_page("staff/admin/closures.html", form, closures=closures)
 
 
 @bp.post("/admin/closures/<int:closure_id>/delete")
@@ -171,7 +167,7 @@ def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int
         else:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("staff.admin_home"))
-    return _form_page("staff/admin/therapist.html", form, therapist=therapist)
+    return form_page("staff/admin/therapist.html", form, therapist=therapist)
 
 
 @bp.route("/admin/services/new", methods=["GET", "POST"], defaults={"service_id": None})
@@ -206,7 +202,7 @@ def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
         else:
             flash(f"{saved.name} is saved.", "success")
             return redirect(url_for("staff.admin_home"))
-    return _form_page("staff/admin/service.html", form, service=service)
+    return form_page("staff/admin/service.html", form, service=service)
 
 
 @bp.route("/admin/accounts/new", methods=["GET", "POST"])
@@ -233,7 +229,7 @@ def admin_account() -> Response | str | tuple[str, int]:
         else:
             flash(f"The account {user.email} is made. Give them the password in person.", "success")
             return redirect(url_for("staff.admin_home"))
-    return _form_page("staff/admin/account.html", form)
+    return form_page("staff/admin/account.html", form)
 
 
 @bp.route("/admin/accounts/<int:user_id>/password", methods=["GET", "POST"])
@@ -259,7 +255,7 @@ def admin_account_password(user_id: int) -> Response | str | tuple[str, int]:
                 "success",
             )
             return redirect(url_for("staff.admin_home"))
-    return _form_page("staff/admin/account_password.html", form, user=user)
+    return form_page("staff/admin/account_password.html", form, user=user)
 
 
 @bp.post("/admin/accounts/<int:user_id>/<any(enable, disable):what>")

@@ -21,7 +21,7 @@ from booking.staff.access import (
     EVERYONE,
     require,
 )
-from booking.staff.common import therapist_or_404
+from booking.staff.common import form_page, therapist_or_404
 from booking.staff.forms import (
     ActionForm,
     TimeOffForm,
@@ -119,15 +119,14 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
         else:
             flash("The time off is saved; online booking no longer offers those times.", "success")
             form = TimeOffForm(formdata=None)
-    status = 422 if form.errors else 200
-    return render_template(
+    return form_page(
         "staff/time_off.html",
+        form,
         therapist=therapist,
-        form=form,
         upcoming=hours_service.upcoming_time_off(therapist_id, clock.now()),
         moved_out=moved_out,
         zone=zone,
-    ), status
+    )
 
 
 @bp.post("/therapists/<int:therapist_id>/time-off/<int:time_off_id>/delete")

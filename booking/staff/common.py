@@ -6,7 +6,7 @@ import re
 from datetime import date
 from urllib.parse import urlsplit
 
-from flask import abort, request
+from flask import abort, render_template, request
 
 from booking.extensions import db
 from booking.models import Therapist
@@ -53,3 +53,8 @@ def chosen_therapist(candidates, raw: str | None):
         if str(therapist.id) == raw:
             return therapist
     abort(404, description="That therapist cannot be booked for this service.")
+
+
+def form_page(template: str, form, **context) -> tuple[str, int]:
+    """Render a form's page: 422 when it comes back with errors, so clients can tell."""
+    return render_template(template, form=form, **context), 422 if form.errors else 200
