@@ -4,18 +4,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import time
 from collections import Counter
 from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from rawsql import INTEGRITY, T9
+from rawsql import INTEGRITY, T9, raw_connection
 from sqlalchemy import func, select
 from support import MONDAY, NOW, Clock, local
 
 from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment
+from booking.services import catalog as catalogs
 from booking.services.booking import Booked, BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
 
@@ -24,8 +26,9 @@ TUESDAY = MONDAY + timedelta(days=1)
 pytestmark = pytest.mark.slow
 
 
-def race(attempts: list[Callable[[], str]]) -> Counter[str]:
+def race(url: str, attempts: list[Callable[[], str]]) -> Counter[str]:
     """Run each attempt in its own forked process, released together; count the outcomes."""
+    before = _backends(url)
     context = multiprocessing.get_context("fork")
     barrier = context.Barrier(len(attempts))
     results = context.Queue()
@@ -41,13 +44,43 @@ def race(attempts: list[Callable[[], str]]) -> Counter[str]:
             results.join_thread()
             os._exit(0)
 
+    for attempt in attempts:  # here, one at a time: each child inherits its attempt ready
+        getattr(attempt, "prepare", lambda: None)()
     processes = [context.Process(target=child, args=(a,)) for a in attempts]
     for process in processes:
         process.start()
     outcomes = Counter(results.get(timeout=180) for _ in processes)
     for process in processes:
         process.join(timeout=60)
+    _wait_for_backends(url, before)
     return outcomes
+
+
+def _backends(url: str) -> int:
+    """How many other server processes serve this PostgreSQL database (0 on SQLite)."""
+    if not url.startswith("postgresql"):
+        return 0
+    with raw_connection(url) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()[0]
+
+
+def _wait_for_backends(url: str, before: int, timeout: float = 60) -> None:
+    """Wait until the racers' server processes have ended.
+
+    A PostgreSQL backend outlives its client by a moment, and on a busy 2-core machine fifty
+    of them still held connection slots when the next race started fifty more: beyond the
+    server's 100, one racer was refused with "too many clients".
+    """
+    deadline = time.monotonic() + timeout
+    while (left := _backends(url)) > before:
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"{left - before} racers' connections outlived them by {timeout} s"
+            )
+        time.sleep(0.1)
 
 
 def racer(service: str, start, n: int, therapist_id: int) -> BookingRequest:
@@ -60,29 +93,46 @@ def racer(service: str, start, n: int, therapist_id: int) -> BookingRequest:
     )
 
 
-def booking_attempt(
-    url: str,
-    request: BookingRequest,
-    *,
-    key: str | None = None,
-    answer: Callable[[Booked], str] = lambda booked: "booked",
-) -> Callable[[], str]:
-    """Book `request` from a fresh app of its own (as another server process would)."""
+class booking_attempt:
+    """Book `request` from a fresh app of its own, as another server process would."""
 
-    def attempt() -> str:
-        app = create_app(
-            {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": url, "CLOCK": Clock()}
-        )
-        with app.app_context():
+    def __init__(
+        self,
+        url: str,
+        request: BookingRequest,
+        *,
+        key: str | None = None,
+        answer: Callable[[Booked], str] = lambda booked: "booked",
+    ) -> None:
+        self.url, self.request, self.key, self.answer = url, request, key, answer
+        self.app = None
+
+    def prepare(self) -> None:
+        """Start like a warm server: the app made and the reference data loaded.
+
+        Done before the race, so that every attempt reaches the database at the same moment,
+        and none needs the second connection that loading the reference data takes (fifty
+        racers loading it at once went past PostgreSQL's 100 connections).
+        """
+        if self.app is not None:
+            return
+        config = {"TESTING": True, "SECRET_KEY": "t", "SQLALCHEMY_DATABASE_URI": self.url}
+        self.app = create_app({**config, "CLOCK": Clock()})
+        with self.app.app_context():
+            catalogs.current()
+            db.session.remove()
+            db.engine.dispose()  # no pooled connection may cross the fork
+
+    def __call__(self) -> str:
+        self.prepare()
+        with self.app.app_context():
             try:
-                return answer(book(request, now=NOW, idempotency_key=key))
+                return self.answer(book(self.request, now=NOW, idempotency_key=self.key))
             except BookingError as exc:
                 return exc.code
             finally:
                 db.session.remove()
                 db.engine.dispose()
-
-    return attempt
 
 
 def appointments(app) -> int:
@@ -103,7 +153,7 @@ def test_fifty_processes_one_slot_one_booking(app, database_url, therapist):
         booking_attempt(database_url, racer("assessment", local(TUESDAY, 9), n, therapist))
         for n in range(ATTEMPTS)
     ]
-    outcomes = race(attempts)
+    outcomes = race(database_url, attempts)
     assert outcomes == Counter({"booked": 1, "slot_unavailable": ATTEMPTS - 1})
     assert appointments(app) == 1
 
@@ -127,7 +177,7 @@ def test_overlapping_services_race_for_one_therapist(app, database_url, world, t
     before = appointments(app)
     with app.app_context():
         db.engine.dispose()
-    outcomes = race(attempts)
+    outcomes = race(database_url, attempts)
     assert outcomes == {"booked": 1, "slot_unavailable": ATTEMPTS - 1}, outcomes
     assert appointments(app) == before + 1
 
@@ -146,7 +196,7 @@ def test_raw_inserts_racing_past_the_app_still_leave_one(app, database_url, raw_
 
         return attempt
 
-    outcomes = race([attempt_for(n) for n in range(ATTEMPTS)])
+    outcomes = race(database_url, [attempt_for(n) for n in range(ATTEMPTS)])
     assert outcomes == Counter({"inserted": 1, "refused": ATTEMPTS - 1})
     assert appointments(app) == 1
 
@@ -159,7 +209,7 @@ def test_concurrent_retries_with_one_idempotency_key_make_one_booking(app, datab
         key="same-key",
         answer=lambda booked: f"{booked.appointment.id}:{booked.manage_token}",
     )
-    outcomes = race([attempt] * 10)
+    outcomes = race(database_url, [attempt] * 10)
     assert len(outcomes) == 1, outcomes  # every retry got the very same booking and token
     assert appointments(app) == 1
 
@@ -169,6 +219,6 @@ def test_one_key_racing_two_different_bodies_is_refused_cleanly(app, database_ur
         booking_attempt(database_url, racer("assessment", local(TUESDAY, h), 0, therapist), key="k")
         for h in (9, 13)
     ]
-    outcomes = race(attempts * 4)
+    outcomes = race(database_url, attempts * 4)
     assert outcomes["booked"] + outcomes["idempotency_key_reused"] == 8, outcomes
     assert appointments(app) == 1
