@@ -170,17 +170,11 @@ def breakdown(
     )
     print("inclusive ms per request (calls per request):")
     for label in dict.fromkeys(label for _, _, label in TIMED):
-        if label in timers.seconds and not label.endswith("(every module)"):
+        if label in timers.seconds:
             print(
                 f"  {timers.seconds[label] / n * 1000:7.2f} ms  ({timers.calls[label] / n:.1f})"
                 f"  {label}"
             )
-    label = "  get_clinic (every module)"
-    if label in timers.seconds:
-        print(
-            f"  {timers.seconds[label] / n * 1000:7.2f} ms  ({timers.calls[label] / n:.1f})"
-            f"  {label.strip()} (overlaps the rows above)"
-        )
     print("SQL statements per request (count x mean driver ms):")
     for statement, times in sorted(sql.by_statement.items(), key=lambda kv: -sum(kv[1])):
         print(

@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 TRUE = {"1", "true", "yes", "on"}
 
 
@@ -94,3 +96,10 @@ def check(config: Mapping[str, Any]) -> None:
         raise RuntimeError("BASE_URL must start with https:// (or http://)")
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         raise RuntimeError("Set MAIL_USE_TLS (STARTTLS) or MAIL_USE_SSL, not both")
+    for name in ("BOOKING_RATE_LIMIT", "LOGIN_RATE_LIMIT"):
+        try:  # read on each request: a typo would otherwise turn every booking into a 500
+            parse_many(config[name])
+        except ValueError:
+            raise RuntimeError(
+                f"{name} must read like '10 per minute; 50 per hour', not {config[name]!r}"
+            ) from None

@@ -36,19 +36,25 @@ def init_app(app: Flask) -> None:
 
 
 def limit(
-    rule: str | Callable[[], str], *, scope: str, methods: tuple[str, ...] = ("POST",)
+    rule: str | None = None,
+    *,
+    setting: str | None = None,
+    scope: str,
+    methods: tuple[str, ...] = ("POST",),
 ) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Limit the view's `methods` to `rule` per client address.
+    """Limit the view's `methods` to `rule`, or to the rule in the app's config `setting`.
 
-    `rule` may be a function of no arguments, read on each request (a setting). Views that
-    name the same `scope` share one count.
+    A setting is read on each request, so a changed config applies at once. Views that name
+    the same `scope` share one count.
     """
+    if (rule is None) == (setting is None):
+        raise TypeError("give a rule or the name of a setting, not both")
 
     def decorate(view: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(view)
         def limited(*args: P.args, **kwargs: P.kwargs) -> R:
             if request.method in methods:
-                check(rule() if callable(rule) else rule, scope)
+                check(rule or current_app.config[setting], scope)
             return view(*args, **kwargs)
 
         return limited

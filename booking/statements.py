@@ -13,8 +13,10 @@ Errors come out as SQLAlchemy's (`IntegrityError`, `OperationalError`, `Statemen
 `NoResultFound`, ...), with the values hidden as the engine's `hide_parameters` says; a lost
 connection is invalidated and so is the rest of the pool, as SQLAlchemy does. While anything
 listens to `before_cursor_execute` / `after_cursor_execute` (a tracer, a test counting
-statements), every statement goes through `Connection.execute`, so that listeners get the
-execution context they expect; `bench/profile_app.py` times `_cursor_execute` instead.
+statements), or the engine logs its statements (`SQLALCHEMY_ECHO`, or the `sqlalchemy.engine`
+logger at INFO), every statement goes through `Connection.execute`, so that listeners get the
+execution context they expect and the log misses nothing; `bench/profile_app.py` times
+`_cursor_execute` instead.
 """
 
 from __future__ import annotations
@@ -133,7 +135,9 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
     params = params or {}
     dialect = connection.dialect
     events = connection.dispatch
-    direct = not (events.before_cursor_execute or events.after_cursor_execute)
+    # A tracer, or the engine's echo (SQLALCHEMY_ECHO, or the sqlalchemy.engine logger at
+    # INFO), sees every statement: those take SQLAlchemy's own path.
+    direct = not (events.before_cursor_execute or events.after_cursor_execute or connection._echo)
     plan = _plan(statement, dialect, params) if direct else None
     if plan is None:
         result = connection.execute(statement, dict(params))

@@ -50,3 +50,10 @@ def test_html_error_pages(client, world):
     assert response.status_code == 404
     assert b"Page not found" in response.data
     assert response.mimetype == "text/html"
+
+
+@pytest.mark.parametrize("name", ["BOOKING_RATE_LIMIT", "LOGIN_RATE_LIMIT"])
+def test_a_rate_limit_that_does_not_parse_stops_the_start(monkeypatch, name):
+    monkeypatch.setenv(name, "ten per minute")
+    with pytest.raises(RuntimeError, match=f"{name} must read like"):
+        create_app({"TESTING": True})

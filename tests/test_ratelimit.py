@@ -13,13 +13,10 @@ from booking.extensions import csrf
 def limited(app: Flask) -> Flask:
     """Two views of the test app, one sharing the booking changes' scope."""
     app.config["BOOKING_RATE_LIMIT"] = "3 per minute; 2 per hour"
-    rule = lambda: app.config["BOOKING_RATE_LIMIT"]  # noqa: E731  (read on each request)
-    app.add_url_rule(
-        "/_test/changes",
-        "changes",
-        ratelimit.limit(rule, scope="booking-changes", methods=("GET", "POST"))(lambda: "ok"),
-        methods=["GET", "POST"],
+    changes = ratelimit.limit(
+        setting="BOOKING_RATE_LIMIT", scope="booking-changes", methods=("GET", "POST")
     )
+    app.add_url_rule("/_test/changes", "changes", changes(lambda: "ok"), methods=["GET", "POST"])
     feed = ratelimit.limit("1 per minute", scope="feed-test")(lambda: "ok")
     app.add_url_rule("/_test/feed", "feed", csrf.exempt(feed), methods=["GET", "POST"])
     return app

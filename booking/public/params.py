@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from flask import abort, current_app
+from flask import abort
 
 from booking import ratelimit
 from booking.services.validation import calendar_date
@@ -30,14 +30,9 @@ def parse_sequence(raw: str | None) -> int:
     return int(raw)
 
 
-def booking_rate_limit() -> str:
-    """Return the limit on POSTs that book or change appointments ("10 per minute; 50 per hour")."""
-    return current_app.config["BOOKING_RATE_LIMIT"]
-
-
 # Booking, rescheduling and cancelling, on the site and through the API, share one count per
-# client address: neither is a way around the other's limit.
-changes_limit = ratelimit.limit(booking_rate_limit, scope="booking-changes")
+# client address ("10 per minute; 50 per hour"): neither is a way around the other's limit.
+changes_limit = ratelimit.limit(setting="BOOKING_RATE_LIMIT", scope="booking-changes")
 
 
 def parse_start(raw: str | None) -> datetime:

@@ -177,8 +177,7 @@ def book(
             if isinstance(exc, SlotUnavailable):
                 exc.alternatives = _alternatives(request, now)
             raise
-        if not booked.replayed:
-            log.info("appointment %s booked", booked.appointment.id)
+        log.info("appointment %s booked", booked.appointment.id)
         return booked
     raise RuntimeError("could not draw an unused booking reference")
 

@@ -34,14 +34,8 @@ def private(response: Response) -> Response:
     return response
 
 
-def _login_limit() -> str:
-    from flask import current_app
-
-    return current_app.config["LOGIN_RATE_LIMIT"]
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@ratelimit.limit(_login_limit, scope="sign-in")
+@ratelimit.limit(setting="LOGIN_RATE_LIMIT", scope="sign-in")
 def login() -> Response | str:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -88,6 +89,16 @@ def test_while_something_listens_statements_go_through_sqlalchemy(ctx, monkeypat
 
     [(statement, context)] = [(s, c) for s, c in seen if s != "BEGIN"]
     assert "FROM patient" in statement and context is not None
+    assert direct == []
+
+
+def test_with_the_engine_logging_statements_every_statement_is_logged(ctx, caplog, monkeypatch):
+    direct = []
+    monkeypatch.setattr(statements, "_cursor_execute", lambda *args: direct.append(args))
+    db.session.remove()  # a connection reads the engine logger's level when it opens
+    caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
+    database.execute(_CREATED, {"email": "nobody@example.com"})
+    assert "FROM patient" in caplog.text
     assert direct == []
 
 
