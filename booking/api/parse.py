@@ -10,7 +10,7 @@ from email_validator import EmailNotValidError
 
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
-from booking.services.validation import PHONE, calendar_date, mail_address, one_line, storable
+from booking.services.validation import PHONE, calendar_date, mail_address, name_problem, storable
 
 MAX_ID = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -114,8 +114,8 @@ def booking_request(data: Any) -> BookingRequest:
     notes = fields.text("notes", limit=2000, required=False)
     person = Fields(data.get("patient"), prefix="patient.")
     name = person.text("name", limit=120)
-    if name and not one_line(name):
-        person.fail("name", "Must be one line, without control characters.")
+    if name and (problem := name_problem(name)):
+        person.fail("name", problem)
     email = person.email("email")
     phone = person.phone("phone")
     if "patient" in data and not isinstance(data["patient"], dict):

@@ -10,7 +10,8 @@ The MIME layout follows iMIP (RFC 6047) and ../shared/INVITES.md:
       application/ics; name="invite.ics"               (the same bytes, as an attachment)
 
 The calendar goes in as bytes (base64), so its CRLF line ends arrive untouched, and the
-whole message is serialized with `email.policy.SMTP` (CRLF everywhere). Reminders are text
+whole message is serialized with CRLF everywhere. Headers that carry names are written by
+`booking.mail.headers` from the name and address kept apart, never parsed. Reminders are text
 and HTML only: the invite already in the calendar stays the one event.
 """
 
@@ -19,8 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 
 from flask import current_app, render_template
 
@@ -28,6 +28,7 @@ from booking.calendar import ics
 from booking.calendar.ics import Person
 from booking.extensions import db
 from booking.links import external_url
+from booking.mail import headers
 from booking.models import (
     Appointment,
     Clinic,
@@ -116,12 +117,18 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     template = f"email/{recipient.value}"
     if event == Event.REMINDER:
         template = "email/reminder"
-    email = EmailMessage(policy=SMTP)
-    email["Subject"] = _one_line(_subject(recipient, event, context, service, patient))
-    email["From"] = formataddr((_one_line(organizer.name), organizer.email))
-    email["To"] = formataddr((_one_line(to.name), to.email))
-    if clinic.email and clinic.email != organizer.email:
-        email["Reply-To"] = formataddr((clinic.name, clinic.email))
+    # Names and addresses kept apart, encoded by `headers`: no typed text is ever parsed.
+    email = EmailMessage(policy=headers.POLICY)
+    try:
+        email["Subject"] = headers.text(
+            "Subject", _subject(recipient, event, context, service, patient)
+        )
+        email["From"] = headers.mailbox("From", organizer.name, organizer.email)
+        email["To"] = headers.mailbox("To", to.name, to.email)
+        if clinic.email and clinic.email != organizer.email:
+            email["Reply-To"] = headers.mailbox("Reply-To", clinic.name, clinic.email)
+    except headers.Unencodable as exc:
+        raise CannotCompose("An address of this message cannot be written.") from exc
     email["Date"] = format_datetime(now)
     email["Message-ID"] = message.message_id
     email["Auto-Submitted"] = "auto-generated"
@@ -137,7 +144,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         )
         email.make_mixed()
         email.add_attachment(body, "application", "ics", filename="invite.ics")
-    return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=SMTP))
+    return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=headers.POLICY))
 
 
 def _subject(
@@ -181,11 +188,6 @@ def _invite(
         location=clinic.address,
         cancelled=cancelled,
     )
-
-
-def _one_line(text: str) -> str:
-    """Whitespace collapsed: a header never breaks, whatever an old record holds."""
-    return " ".join(text.split())
 
 
 def _hours(minutes: int) -> str:

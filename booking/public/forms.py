@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
-from booking.services.validation import PHONE, mail_address, one_line, storable
+from booking.services.validation import PHONE, mail_address, name_problem, storable
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 
@@ -30,9 +30,10 @@ def plain_text(form: Form, field: Field) -> None:
         raise ValidationError("Please remove the unusual characters from this field.")
 
 
-def single_line(form: Form, field: Field) -> None:
-    if field.data and not one_line(field.data):
-        raise ValidationError("Please keep this to one line, without special characters.")
+def person_name(form: Form, field: Field) -> None:
+    """A name, which goes into email headers and calendars: see `name_problem`."""
+    if field.data and (problem := name_problem(field.data)):
+        raise ValidationError(problem)
 
 
 def email_address(form: Form, field: Field) -> None:
@@ -58,7 +59,7 @@ class DetailsForm(FlaskForm):
 
     name = StringField(
         "Full name",
-        validators=[InputRequired("Enter your name."), Length(max=120), plain_text, single_line],
+        validators=[InputRequired("Enter your name."), Length(max=120), plain_text, person_name],
         filters=[_strip],
         render_kw={"autocomplete": "name"},
     )

@@ -19,7 +19,7 @@ from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import AuditEvent, Role, StaffUser, Therapist
 from booking.services.errors import InvalidRequest, NotFound
-from booking.services.validation import mail_address, one_line
+from booking.services.validation import mail_address, name_problem
 
 log = logging.getLogger(__name__)
 
@@ -65,8 +65,10 @@ def create_user(
     address = normalize(email)
     check_password_rules(password)
     name = name.strip()
-    if not name or len(name) > 120 or not one_line(name):
+    if not name or len(name) > 120:
         raise InvalidRequest({"name": "Enter a name of at most 120 characters."})
+    if problem := name_problem(name):
+        raise InvalidRequest({"name": problem})
     if (role == Role.THERAPIST) != (therapist_id is not None):
         raise InvalidRequest({"therapist": "A therapist account is linked to one therapist."})
     with write_transaction() as session:

@@ -17,6 +17,7 @@ from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import AuditEvent, Closure, Service, StaffUser, Therapist
 from booking.services.errors import InvalidRequest, NotFound
+from booking.services.validation import name_problem
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,8 @@ def save_therapist(
     therapist_id: int | None, data: TherapistData, *, actor: str, now: datetime
 ) -> Therapist:
     """Create (None) or update a therapist and the services they offer."""
+    if problem := name_problem(data.name):
+        raise InvalidRequest({"name": problem})
     if data.ims_certified and data.ims_certification_expires is None:
         raise InvalidRequest({"ims_certification_expires": "Give the certification's expiry."})
     with write_transaction() as session:
@@ -101,6 +104,8 @@ def save_service(
     service_id: int | None, data: ServiceData, *, actor: str, now: datetime
 ) -> Service:
     """Create (None) or update a service."""
+    if problem := name_problem(data.name):
+        raise InvalidRequest({"name": problem})
     if not SLUG.fullmatch(data.slug):
         raise InvalidRequest({"slug": "Use lower-case letters, digits and single hyphens."})
     if data.prerequisite_id is not None and data.prerequisite_id == service_id:

@@ -67,6 +67,7 @@ from booking.services.errors import (
     Stale,
     TherapistNotOffering,
 )
+from booking.services.validation import name_problem
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +191,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         raise _KeyTaken()
     catalog = catalogs.current()
     service = catalog.service(request.service)
+    if problem := name_problem(request.patient.name):  # every edge refuses it first
+        raise InvalidRequest({"patient.name": problem})
     if request.screening is not None and set(request.screening) != {k for k, _ in QUESTIONS}:
         raise InvalidRequest({"screening": "Every screening question must be answered."})
     chosen = None

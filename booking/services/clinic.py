@@ -15,7 +15,7 @@ from booking.extensions import db
 from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
 from booking.services.errors import InvalidRequest, NotFound
-from booking.services.validation import mail_address
+from booking.services.validation import mail_address, name_problem
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +58,14 @@ def _bounded_int(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+def _name(value: str) -> str:
+    """The clinic's name: the invites' organizer and the From of every email."""
+    value = _text(120)(value)
+    if problem := name_problem(value):
+        raise ValueError(problem.removeprefix("Please ").rstrip("."))
+    return value
+
+
 def _text(limit: int) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if len(value) > limit:
@@ -68,7 +76,7 @@ def _text(limit: int) -> Callable[[str], str]:
 
 
 SETTINGS: dict[str, Callable[[str], Any]] = {
-    "name": _text(120),
+    "name": _name,
     "address": _text(300),
     "phone": _text(40),
     "email": _address,

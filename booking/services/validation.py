@@ -33,6 +33,23 @@ def one_line(text: str) -> bool:
     return _CONTROL_OR_SURROGATE.search(text) is None
 
 
+# What a name (a person's, a therapist's, the clinic's, a service's) never holds, and what would
+# turn it into structure somewhere it is written: line and paragraph separators (U+2028/9,
+# U+0085 is a control), bidirectional controls that make text read backwards (U+061C,
+# U+200E/F, U+202A-U+202E, U+2066-U+2069), MIME encoded-word syntax, which mail programs
+# decode, and the backslash and angle brackets of addresses and escapes.
+_NOT_IN_NAMES = re.compile("[\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\\\\<>]|=\\?")
+
+
+def name_problem(text: str) -> str | None:
+    """Return why `text` cannot be a name, or None if it can."""
+    if not one_line(text):
+        return "Please keep this to one line, without special characters."
+    if _NOT_IN_NAMES.search(text):
+        return "Please write the name with letters, spaces and ordinary punctuation only."
+    return None
+
+
 def storable(text: str) -> bool:
     """Return whether text is free of NUL, other control characters and lone surrogates."""
     return _UNSTORABLE.search(text) is None

@@ -140,7 +140,7 @@ def book_details() -> Response | str | tuple[str, int]:
             )
         except InvalidRequest as exc:
             for name, message in exc.details["fields"].items():
-                target = getattr(form, name, None) or form.override_reason
+                target = getattr(form, name.removeprefix("patient."), None) or form.override_reason
                 target.errors = [*target.errors, message]
         except BookingError as exc:
             problem = exc.message

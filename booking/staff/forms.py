@@ -27,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from booking.public.forms import DetailsForm, email_address, plain_text
+from booking.public.forms import DetailsForm, email_address, person_name, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
 
@@ -128,7 +128,9 @@ class PhoneBookingForm(DetailsForm):
 
 
 class SettingsForm(FlaskForm):
-    name = StringField("Clinic name", validators=[DataRequired(), Length(max=120), plain_text])
+    name = StringField(
+        "Clinic name", validators=[DataRequired(), Length(max=120), plain_text, person_name]
+    )
     address = StringField("Address", validators=[Optional(), Length(max=300), plain_text])
     phone = StringField("Phone", validators=[Optional(), Length(max=40), plain_text])
     email = EmailField(
@@ -164,7 +166,9 @@ class ClosureForm(FlaskForm):
 
 
 class TherapistForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=120), plain_text, person_name]
+    )
     email = EmailField(
         "Email",
         description="Their copy of each invite goes here; leave empty for none.",
@@ -182,7 +186,9 @@ class TherapistForm(FlaskForm):
 
 
 class ServiceForm(FlaskForm):
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=120), plain_text, person_name]
+    )
     slug = StringField(
         "Web address",
         description="Lower-case words joined by hyphens, e.g. ims-follow-up.",
@@ -209,7 +215,9 @@ class ServiceForm(FlaskForm):
 
 class AccountForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
-    name = StringField("Name", validators=[DataRequired(), Length(max=120), plain_text])
+    name = StringField(
+        "Name", validators=[DataRequired(), Length(max=120), plain_text, person_name]
+    )
     role = SelectField(
         "Role",
         choices=[

@@ -169,3 +169,59 @@ def test_accounts_are_made_and_switched_off(client, app, staff):
               "therapist": "0", "password": PASSWORD},
     )  # fmt: skip
     assert weak.status_code == 422 and "linked to one therapist" in weak.text
+
+
+NOT_NAMES = ["Cedar =?utf-8?q?=0D=0ABcc:_x@example.com?=", "Cedar\u2028Grove", "Cedar \u202eevorG"]
+
+
+@pytest.mark.parametrize("name", NOT_NAMES, ids=["encoded-word", "line-separator", "bidi"])
+def test_admin_forms_refuse_names_that_would_become_mail_structure(client, app, staff, name):
+    """The clinic's, a therapist's, a service's and an account's name go into headers."""
+    sign_in(client, staff.admin)
+    with app.app_context():
+        before = (
+            db.session.get(Clinic, 1).name,
+            db.session.scalars(select(Therapist.name)).all(),
+            db.session.scalars(select(Service.name)).all(),
+            db.session.scalars(select(StaffUser.name)).all(),
+        )
+    page = client.get("/staff/admin/settings").text
+    form = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    refused = client.post("/staff/admin/settings", data={**form, "name": name})
+    assert refused.status_code == 422 and 'id="name-error"' in refused.text
+    token = csrf_of(client.get("/staff/admin/therapists/new").text)
+    for url, data in (
+        ("/staff/admin/therapists/new", {"name": name}),
+        ("/staff/admin/services/new", {"name": name, "slug": "x", "duration_minutes": "30",
+                                       "buffer_minutes": "0", "prerequisite": "0"}),
+        ("/staff/admin/accounts/new", {"name": name, "email": "new@clinic.example",
+                                       "role": "reception", "therapist": "0",
+                                       "password": PASSWORD}),
+    ):  # fmt: skip
+        response = client.post(url, data={"csrf_token": token, **data})
+        assert response.status_code == 422 and 'id="name-error"' in response.text, url
+    with app.app_context():
+        after = (
+            db.session.get(Clinic, 1).name,
+            db.session.scalars(select(Therapist.name)).all(),
+            db.session.scalars(select(Service.name)).all(),
+            db.session.scalars(select(StaffUser.name)).all(),
+        )
+    assert after == before
+
+
+@pytest.mark.parametrize("name", NOT_NAMES, ids=["encoded-word", "line-separator", "bidi"])
+def test_the_command_line_refuses_them_too(runner, app, staff, name):
+    refused = runner.invoke(args=["clinic", "set", "name", name])
+    assert refused.exit_code != 0 and "name" in refused.output
+    made = runner.invoke(
+        args=["create-user", "--email", "x@clinic.example", "--name", name, "--role", "reception"],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+    )
+    assert made.exit_code != 0 and "name" in made.output.lower()
+    with app.app_context():
+        assert db.session.get(Clinic, 1).name == "Test Clinic"
+        assert (
+            db.session.scalar(select(StaffUser).where(StaffUser.email == "x@clinic.example"))
+            is None
+        )
