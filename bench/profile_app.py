@@ -276,6 +276,7 @@ def main() -> None:
                                 "email": f"profile-{stamp}-{run}-{i}@example.com",
                                 "phone": "604-555-0123",
                             },
+                            "screening": seed.SCREENING,
                         },
                     )
                     for i, s in enumerate(slots[run * n : (run + 1) * n])

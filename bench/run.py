@@ -566,6 +566,7 @@ def booking_request(slot: dict[str, Any], email: str) -> tuple[str, str, Any]:
         "start": slot["start"],
         "therapist_id": slot["therapist_id"],
         "patient": {"name": "Bench Patient", "email": email, "phone": "604-555-0123"},
+        "screening": seed.SCREENING,
     }
     return ("POST", "/api/v1/bookings", payload)
 

@@ -33,6 +33,15 @@ THERAPISTS = 20
 # The load stands in for many patients from one address: the rate limit is still checked on
 # every booking (its cost is measured), never reached.
 UNLIMITED = "100000000 per minute"
+# What an IMS initial assessment's booking must carry (the API's `screening` object).
+SCREENING = {
+    **dict.fromkeys(
+        ("blood_thinners", "pregnant", "implant", "needle_phobia", "skin_problem",
+         "lymphoedema", "immunocompromised", "metal_allergy"),
+        False,
+    ),
+    "consent": True,
+}  # fmt: skip
 # 45-minute grid: 08:00 .. 11:00 (5 starts), 13:00 .. 17:30 (7 starts).
 GRID = [(8 * 60 + 45 * i) for i in range(5)] + [(13 * 60 + 45 * i) for i in range(7)]
 FUTURE_FILL = "((d * 12 + p) * 7 + t * 3) %% 5 < 2"  # 40% of the measured week's cells

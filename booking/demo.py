@@ -21,11 +21,13 @@ from booking.models import (
     TimeOff,
     WorkingHours,
 )
+from booking.models.screening import KEYS
 from booking.services import accounts
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
+from booking.services.screening import needs_screening
 
 ASSESSMENT = "ims-initial-assessment"
 FOLLOW_UP = "ims-follow-up"
@@ -270,12 +272,19 @@ def _book_on_or_after(catalog, service, day, patient, therapist_id, rng):
         if not slots:
             continue
         slot = rng.choice(slots)
+        source = rng.choice([Source.ONLINE, Source.STAFF])
+        answers, pending = None, False
+        if needs_screening(service):  # some answered by phone later, a few with a "yes"
+            pending = source == Source.STAFF and rng.random() < 0.3
+            answers = None if pending else {key: rng.random() < 0.08 for key in KEYS}
         request = BookingRequest(
             service=service.slug,
             start=slot.start,
             patient=patient,
             therapist_id=slot.therapist_id,
-            source=rng.choice([Source.ONLINE, Source.STAFF]),
+            source=source,
+            screening=answers,
+            screening_pending=pending,
         )
         try:
             return book(request, now=as_of, actor="demo").appointment

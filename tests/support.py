@@ -32,3 +32,27 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
 
 def patient(n: int = 1) -> dict[str, str]:
     return {"name": f"Pat Ient{n}", "email": f"patient{n}@example.com", "phone": "604-555-0199"}
+
+
+# The IMS safety screening with every answer "no": as the booking service takes it, and as
+# the API's `screening` object (with consent).
+ANSWERS = {
+    key: False
+    for key in (
+        "blood_thinners",
+        "pregnant",
+        "implant",
+        "needle_phobia",
+        "skin_problem",
+        "lymphoedema",
+        "immunocompromised",
+        "metal_allergy",
+    )
+}
+API_SCREENING = {**ANSWERS, "consent": True}
+FIRST_NEEDLING = ("assessment", "ims-initial-assessment")  # the test and demo clinics' slugs
+
+
+def screening_for(service: str) -> dict[str, bool] | None:
+    """The answers a booking of `service` needs (a first needling visit), else None."""
+    return dict(ANSWERS) if service in FIRST_NEEDLING else None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from booking.models.screening import KEYS, QUESTIONS
+
 
 def _ref(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/schemas/{name}"}
@@ -114,6 +116,25 @@ SCHEMAS: dict[str, Any] = {
                 },
             },
             "notes": {"type": "string", "maxLength": 2000},
+            "screening": {"$ref": "#/components/schemas/Screening"},
+        },
+    },
+    "Screening": {
+        "type": "object",
+        "description": (
+            "The IMS safety screening and consent. Required (422 `screening` otherwise) for a "
+            "needling service with no prerequisite, that is a service with `requires_ims` and "
+            "no `requires`: an initial assessment; refused for any other service. A `true` "
+            "answer never refuses the booking: the therapist reviews it before needling."
+        ),
+        "required": [*KEYS, "consent"],
+        "additionalProperties": False,
+        "properties": {
+            **{key: {"type": "boolean", "description": text} for key, text in QUESTIONS},
+            "consent": {
+                "const": True,
+                "description": "The patient understands what IMS involves and agrees to it.",
+            },
         },
     },
     "Booking": {

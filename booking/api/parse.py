@@ -8,6 +8,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError
 
+from booking.models.screening import KEYS
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
 from booking.services.validation import PHONE, calendar_date, mail_address, name_problem, storable
@@ -122,6 +123,7 @@ def booking_request(data: Any) -> BookingRequest:
         fields.fail("patient", "Must be an object with name, email and phone.")
     else:
         fields.errors.update(person.errors)
+    answers = screening(data.get("screening"), fields)
     fields.done()
     assert start is not None
     return BookingRequest(
@@ -130,7 +132,25 @@ def booking_request(data: Any) -> BookingRequest:
         patient=PatientDetails(name=name, email=email, phone=phone),
         therapist_id=therapist_id,
         notes=notes,
+        screening=answers,
     )
+
+
+def screening(raw: Any, fields: Fields) -> dict[str, bool] | None:
+    """The IMS safety screening: every question's answer as a boolean, and `consent: true`."""
+    if raw is None:
+        return None  # the booking service says whether the service needs it
+    if not isinstance(raw, dict):
+        fields.fail("screening", "Must be an object with each question's answer and consent.")
+        return None
+    for key in sorted(set(raw) - {*KEYS, "consent"}):
+        fields.fail(f"screening.{key}", "Is not one of the screening questions.")
+    for key in KEYS:
+        if not isinstance(raw.get(key), bool):
+            fields.fail(f"screening.{key}", "Must be true or false.")
+    if raw.get("consent") is not True:
+        fields.fail("screening.consent", "Must be true: the patient consents to IMS.")
+    return {key: raw.get(key) is True for key in KEYS}
 
 
 def idempotency_key(raw: str | None) -> str | None:

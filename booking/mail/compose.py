@@ -41,6 +41,7 @@ from booking.models import (
     Therapist,
 )
 from booking.services import catalog as catalogs
+from booking.services import screening as screenings
 from booking.services import tokens
 from booking.templating import short_day, when_text
 
@@ -89,7 +90,14 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     recipient = Recipient(message.recipient)
     event = Event(message.event)
     to = Person(message.to_name, message.to_address)
-    manage_url = _manage_url(appointment) if recipient == Recipient.PATIENT else None
+    token = _manage_token(appointment) if recipient == Recipient.PATIENT else None
+    manage_url = external_url("manage.show", token=token) if token else None
+    # Reception left the screening for the patient: every message until it is answered asks.
+    screening_url = (
+        external_url("manage.screening", token=token)
+        if token and event != Event.CANCELLED and screenings.pending_for(appointment.id)
+        else None
+    )
     zone = clinic.zone
     local = message.start_at.astimezone(zone)
     context = {
@@ -108,6 +116,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         else None,
         "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
         "manage_url": manage_url,
+        "screening_url": screening_url,
         "cutoff": _hours(clinic.cancel_cutoff_minutes),
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
         "book_url": external_url("public.services"),
@@ -197,9 +206,15 @@ def _hours(minutes: int) -> str:
     return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
-def _manage_url(appointment: Appointment) -> str | None:
-    """The patient's private link, if this appointment's token is the derived one."""
+def _manage_token(appointment: Appointment) -> str | None:
+    """The patient's private token, if this appointment's token is the derived one."""
     token = tokens.manage_token(current_app.config["SECRET_KEY"], appointment.calendar_uid)
     if tokens.hash_token(token) != appointment.manage_token_hash:
         return None  # booked before tokens were derived: the old link still works
-    return external_url("manage.show", token=token)
+    return token
+
+
+def _manage_url(appointment: Appointment) -> str | None:
+    """The patient's private link, if this appointment's token is the derived one."""
+    token = _manage_token(appointment)
+    return None if token is None else external_url("manage.show", token=token)

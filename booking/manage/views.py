@@ -18,8 +18,8 @@ from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
 from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
-from booking.models import Appointment, Service, Status, Therapist
-from booking.public.forms import CancelForm, ConfirmForm
+from booking.models import Appointment, Consent, Service, Status, Therapist
+from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
 from booking.public.params import (
     changes_limit,
     format_start,
@@ -29,6 +29,7 @@ from booking.public.params import (
 )
 from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
+from booking.services import screening as screenings
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
 from booking.services.errors import BookingError, NotFound, SlotUnavailable
@@ -210,6 +211,36 @@ def cancel(token: str) -> Response | str:
     )
 
 
+@bp.route("/<token>/screening", methods=["GET", "POST"])
+@changes_limit
+def screening(token: str) -> Response | str | tuple[str, int]:
+    """The safety questions reception left for the patient to answer before the visit."""
+    catalog, appointment, now = _open(token)
+    if not screenings.pending_for(appointment.id):
+        return redirect(url_for("manage.show", token=token))
+    form = ScreeningForm()
+    if form.validate_on_submit():
+        try:
+            screenings.answer(
+                appointment.id, form.screening() or {}, consent=Consent.ONLINE,
+                actor="patient", now=now,
+            )  # fmt: skip
+        except BookingError as exc:
+            flash(exc.message, "error")
+        else:
+            flash("Thank you: your answers are with your therapist.", "success")
+        return redirect(url_for("manage.show", token=token), 303)
+    status = 422 if form.errors else 200
+    return render_template(
+        "manage/screening.html",
+        token=token,
+        appointment=appointment,
+        form=form,
+        zone=catalog.clinic.zone,
+        **_parts(catalog, appointment),
+    ), status
+
+
 def _open(token: str) -> tuple[Catalog, Appointment, datetime]:
     now = clock.now()
     try:
@@ -233,6 +264,9 @@ def _page(template: str, token: str) -> str:
         cancelled=appointment.status == Status.CANCELLED,
         deadline=appointment.start_at - clinic.cancel_cutoff,
         google_url=google_calendar_url(appointment, **parts),
+        screening_pending=appointment.status == Status.BOOKED
+        and appointment.end_at > now
+        and screenings.pending_for(appointment.id),
         **parts,
     )
 

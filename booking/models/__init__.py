@@ -20,7 +20,7 @@ from booking.models.outbox import (
     Recipient,
 )
 from booking.models.patient import Patient, normalize_email
-from booking.models.screening import QUESTIONS, Screening
+from booking.models.screening import QUESTIONS, Consent, Screening
 from booking.models.service import Service
 from booking.models.staff import Role, StaffUser
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
@@ -36,6 +36,7 @@ __all__ = [
     "CatalogVersion",
     "Clinic",
     "Closure",
+    "Consent",
     "Delivery",
     "Event",
     "IdempotencyKey",

@@ -87,28 +87,41 @@ class DetailsForm(FlaskForm):
         return None
 
 
-class AssessmentForm(DetailsForm):
-    """Details plus the IMS safety screening and consent, for a first needling visit."""
+class _Questions:
+    """The screening's questions, for a form that has them as fields."""
 
     def questions(self) -> list[Field]:
-        return [self[key] for key, _ in QUESTIONS]
+        return [self[key] for key, _ in QUESTIONS]  # type: ignore[index]
 
     def screening(self) -> dict[str, bool] | None:
-        return {key: self[key].data == "yes" for key, _ in QUESTIONS}
+        return {key: self[key].data == "yes" for key, _ in QUESTIONS}  # type: ignore[index]
 
 
-# Added after the class, in page order (the questions, then consent), as errors are listed.
-for _key, _text in QUESTIONS:
-    setattr(
-        AssessmentForm,
-        _key,
-        RadioField(_text, choices=ANSWERS, validators=[InputRequired("Please answer yes or no.")]),
-    )
-AssessmentForm.consent = BooleanField(
+class AssessmentForm(_Questions, DetailsForm):
+    """Details plus the IMS safety screening and consent, for a first needling visit."""
+
+
+class ScreeningForm(_Questions, FlaskForm):
+    """The screening alone: a patient answers it from their link when reception left it open."""
+
+
+CONSENT = (
     "I understand what IMS involves (fine needles placed in tight muscles, with soreness "
-    "for a day or two afterwards) and I agree to be assessed and, if suitable, treated.",
-    validators=[DataRequired("Please confirm your consent to continue.")],
+    "for a day or two afterwards) and I agree to be assessed and, if suitable, treated."
 )
+
+
+def answer_field(text: str) -> RadioField:
+    return RadioField(text, choices=ANSWERS, validators=[InputRequired("Please answer yes or no.")])
+
+
+# Added after the classes, in page order (the questions, then consent), as errors are listed.
+for _form in (AssessmentForm, ScreeningForm):
+    for _key, _text in QUESTIONS:
+        setattr(_form, _key, answer_field(_text))
+    _form.consent = BooleanField(
+        CONSENT, validators=[DataRequired("Please confirm your consent to continue.")]
+    )
 
 
 class CancelForm(FlaskForm):

@@ -26,6 +26,7 @@ from booking.services.errors import (
     SlotUnavailable,
     TherapistNotOffering,
 )
+from booking.services.screening import needs_screening
 
 ANY = "any"
 BOOKING_KEY = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
@@ -166,11 +167,6 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     )
     # The page may hold what the patient typed: no cache keeps it.
     return page, status, {"Cache-Control": "no-store"}
-
-
-def needs_screening(service: Service) -> bool:
-    """Return whether booking `service` asks the IMS safety screening: a first needling visit."""
-    return service.requires_ims and service.prerequisite_id is None
 
 
 def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:

@@ -35,11 +35,11 @@ from booking.mail import outbox
 from booking.mail.outbox import Placement
 from booking.models import (
     PATIENT_OVERLAP,
-    QUESTIONS,
     THERAPIST_OVERLAP,
     Appointment,
     AuditEvent,
     Clinic,
+    Consent,
     Event,
     IdempotencyKey,
     Patient,
@@ -52,6 +52,7 @@ from booking.models import (
     normalize_email,
 )
 from booking.services import catalog as catalogs
+from booking.services import screening as screenings
 from booking.services import tokens
 from booking.services.availability import nearest_slots, slot_at
 from booking.services.catalog import Catalog
@@ -111,8 +112,12 @@ class BookingRequest:
     therapist_id: int | None = None  # None: the first therapist free at `start`
     notes: str = ""
     source: Source = Source.ONLINE
-    # The IMS safety screening, question key -> answer; given means consent was given too.
+    # The IMS safety screening, question key -> answer; given means consent was given too,
+    # online by the patient or (staff only) verbally on the phone. A first needling visit
+    # needs it on every path; only staff may book it `screening_pending` (see `screening`).
     screening: dict[str, bool] | None = None
+    screening_consent: Consent = Consent.ONLINE
+    screening_pending: bool = False
     # Reception only, each with a recorded reason: book inside the minimum notice, or a
     # follow-up without an assessment on record (seen elsewhere, say).
     skip_notice: bool = False
@@ -121,7 +126,11 @@ class BookingRequest:
 
     def fingerprint(self) -> str:
         """Return a digest that tells a retried request from a different one."""
-        data = asdict(self) | {"start": self.start.timestamp(), "source": self.source.value}
+        data = asdict(self) | {
+            "start": self.start.timestamp(),
+            "source": self.source.value,
+            "screening_consent": self.screening_consent.value,
+        }
         data["patient"]["email"] = normalize_email(self.patient.email)
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
@@ -193,8 +202,15 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     service = catalog.service(request.service)
     if problem := name_problem(request.patient.name):  # every edge refuses it first
         raise InvalidRequest({"patient.name": problem})
-    if request.screening is not None and set(request.screening) != {k for k, _ in QUESTIONS}:
-        raise InvalidRequest({"screening": "Every screening question must be answered."})
+    screened = screenings.row_for_booking(
+        service,
+        request.screening,
+        consent=request.screening_consent,
+        pending=request.screening_pending,
+        source=request.source,
+        actor=actor,
+        now=now,
+    )
     chosen = None
     if request.therapist_id is not None:
         day = request.start.astimezone(catalog.clinic.zone).date()
@@ -237,13 +253,15 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     )
     # A value, never added to the session: one INSERT writes it, and nothing reads it back.
     appointment.id = _write(_INSERT_APPOINTMENT, _columns(appointment)).scalar_one()
-    if request.screening is not None:
-        answers = {"appointment_id": appointment.id, **request.screening, "consented_at": now}
-        _write(_INSERT_SCREENING, answers)
+    if screened is not None:
+        _write(_INSERT_SCREENING, {"appointment_id": appointment.id, **screened})
     audit = []
     if added:
         audit.append(_audit_row(actor, "created", patient.id, entity="patient", now=now))
-    audit.append(_audit_row(actor, "booked", appointment.id, now=now, after=appointment.snapshot()))
+    booked = appointment.snapshot()
+    if screened is not None:  # how the consent was taken (the actor took it); no answers
+        booked["screening"] = screened["consent"] or "pending"
+    audit.append(_audit_row(actor, "booked", appointment.id, now=now, after=booked))
     if overrides:
         audit.append(_audit_row(actor, "rule_overridden", appointment.id, now=now, after=overrides))
     insert_rows(_AUDIT, audit)

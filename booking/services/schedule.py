@@ -14,6 +14,7 @@ from sqlalchemy import select
 from booking.availability import working_windows
 from booking.extensions import db
 from booking.models import Appointment, Patient, Service, Status, Therapist, TimeOff
+from booking.services import screening as screenings
 from booking.services.catalog import Catalog, certified
 from booking.services.clinic import local_day_bounds
 
@@ -31,6 +32,7 @@ class Visit:
     patient: str
     service: str
     uncertified: bool  # the therapist's IMS certification has lapsed by this date
+    screening: str = ""  # "screening pending" or "review before needling" (see `screening`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,7 +228,9 @@ def _visits(
     everyone = select(Therapist.id).scalar_subquery()
     ids = everyone if therapist_ids is None else therapist_ids
     query = query.where(Appointment.therapist_id.in_(ids))
-    rows = db.session.execute(query)
+    rows = db.session.execute(query).all()
+    # Only booked visits: a cancelled or past one needs nobody's review any more.
+    flags = screenings.flags(a.id for a, _ in rows if a.status == Status.BOOKED)
     for appointment, patient_name in rows:
         service: Service = catalog.services[appointment.service_id]
         therapist = catalog.therapists.get(appointment.therapist_id)
@@ -246,6 +250,7 @@ def _visits(
                 patient=patient_name,
                 service=service.name,
                 uncertified=lapsed,
+                screening=flags.get(appointment.id, ""),
             )
         )
     return found

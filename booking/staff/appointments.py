@@ -17,6 +17,7 @@ from booking.models import (
     AuditEvent,
     OutboxMessage,
     Patient,
+    Role,
     Screening,
     StaffUser,
     Status,
@@ -24,6 +25,7 @@ from booking.models import (
 from booking.public.params import format_start, parse_sequence, parse_start, require_valid
 from booking.services import booking, checkin
 from booking.services import catalog as catalogs
+from booking.services import screening as screenings
 from booking.services.availability import closest, find_slots, near_days
 from booking.services.clinic import local_day_bounds
 from booking.services.errors import BookingError
@@ -41,10 +43,14 @@ from booking.staff.common import (
     therapist_or_404,
 )
 from booking.staff.forms import (
+    ActionForm,
     ChangeForm,
     StaffCancelForm,
 )
 from booking.templating import when_text
+
+# Who may mark a screening reviewed: a clinical decision, so not the front desk.
+REVIEWERS = (Role.THERAPIST, Role.ADMIN)
 
 
 @bp.get("/appointments/<int:appointment_id>")
@@ -95,6 +101,21 @@ def mark(appointment_id: int, what: str) -> Response:
     return redirect(url_for("staff.appointment", appointment_id=appointment_id))
 
 
+@bp.post("/appointments/<int:appointment_id>/screening/reviewed")
+@require(*REVIEWERS)
+def screening_reviewed(appointment_id: int) -> Response:
+    """A therapist has read the screening's answers before needling (audited)."""
+    _visit_or_404(appointment_id)  # a therapist: only their own visits
+    require_valid(ActionForm())
+    try:
+        screenings.mark_reviewed(appointment_id, actor=f"staff:{current_user.id}", now=clock.now())
+    except BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("The screening is marked reviewed.", "success")
+    return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+
+
 def _visit_or_404(appointment_id: int) -> Appointment:
     """The appointment, if this account may see it (a therapist: only their own)."""
     visit = db.session.get(Appointment, appointment_id)
@@ -132,6 +153,7 @@ def _appointment_page(appointment_id: int) -> dict[str, object]:
     ).all()
     return _summary(visit, catalog) | {
         "screening": db.session.get(Screening, appointment_id),
+        "may_review": current_user.role in REVIEWERS,
         "questions": QUESTIONS,
         "history": [(e, _change_text(e, catalog)) for e in history],
         "actors": _actor_names(history),

@@ -14,6 +14,7 @@ from booking import clock
 from booking.extensions import db
 from booking.models import (
     QUESTIONS,
+    Consent,
     Patient,
     Screening,
     Source,
@@ -26,6 +27,7 @@ from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import BookingError, InvalidRequest
+from booking.services.screening import needs_screening
 from booking.staff import bp
 from booking.staff.access import (
     DESK,
@@ -36,9 +38,13 @@ from booking.staff.common import (
     date_param,
 )
 from booking.staff.forms import (
+    PhoneAssessmentForm,
     PhoneBookingForm,
     SearchForm,
 )
+
+# The booking service's field names that the phone booking form calls otherwise.
+FIELDS = {"screening": "screening_mode"}
 
 
 @bp.get("/book")
@@ -105,7 +111,8 @@ def book_details() -> Response | str | tuple[str, int]:
     searching = request.method == "POST" and "find-q" in request.form
     if searching:
         require_valid(search)
-    form = PhoneBookingForm(formdata=None) if searching else PhoneBookingForm()
+    form_class = PhoneAssessmentForm if needs_screening(service) else PhoneBookingForm
+    form = form_class(formdata=None) if searching else form_class()
     patient = None
     raw_patient = request.values.get("patient", "")
     if raw_patient.isascii() and raw_patient.isdigit() and len(raw_patient) <= 9:
@@ -130,6 +137,9 @@ def book_details() -> Response | str | tuple[str, int]:
             skip_notice=short,
             skip_prerequisite=form.skip_prerequisite.data,
             override_reason=form.override_reason.data or "",
+            screening=form.screening(),
+            screening_consent=Consent.VERBAL,
+            screening_pending=isinstance(form, PhoneAssessmentForm) and form.pending(),
         )
         try:
             booked = booking.book(
@@ -140,7 +150,8 @@ def book_details() -> Response | str | tuple[str, int]:
             )
         except InvalidRequest as exc:
             for name, message in exc.details["fields"].items():
-                target = getattr(form, name.removeprefix("patient."), None) or form.override_reason
+                name = FIELDS.get(name, name.removeprefix("patient."))
+                target = form._fields.get(name, form.override_reason)
                 target.errors = [*target.errors, message]
         except BookingError as exc:
             problem = exc.message

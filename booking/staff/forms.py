@@ -7,9 +7,11 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    Field,
     HiddenField,
     IntegerField,
     PasswordField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -27,6 +29,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from booking.models import QUESTIONS
 from booking.public.forms import DetailsForm, email_address, person_name, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
@@ -125,6 +128,56 @@ class PhoneBookingForm(DetailsForm):
         "assessment; kept in the appointment's history.",
         validators=[Optional(), Length(max=200), plain_text],
     )
+
+
+class PhoneAssessmentForm(PhoneBookingForm):
+    """A caller's first needling visit: the screening read over the phone, or left pending."""
+
+    screening_mode = RadioField(
+        "IMS safety screening",
+        choices=[
+            SelectChoice("phone", "Ask the questions now; the caller consents verbally"),
+            SelectChoice("pending", "Email the patient a link to answer before the visit"),
+        ],
+        validators=[InputRequired("Choose how the screening is done.")],
+    )
+
+    def questions(self) -> list[Field]:
+        return [self[key] for key, _ in QUESTIONS]
+
+    def pending(self) -> bool:
+        return self.screening_mode.data == "pending"
+
+    def screening(self) -> dict[str, bool] | None:
+        if self.pending():
+            return None
+        return {key: self[key].data == "yes" for key, _ in QUESTIONS}
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        if self.screening_mode.data != "phone":
+            return valid
+        for field in self.questions():
+            if field.data not in ("yes", "no"):
+                field.errors = [*field.errors, "Ask the caller: yes or no."]
+                valid = False
+        if not self.verbal_consent.data:
+            self.verbal_consent.errors = [*self.verbal_consent.errors, "Record the consent."]
+            valid = False
+        return valid
+
+
+for _key, _text in QUESTIONS:  # answered only when asked now (see `validate`)
+    setattr(
+        PhoneAssessmentForm,
+        _key,
+        RadioField(_text, choices=[SelectChoice("no", "No"), SelectChoice("yes", "Yes")],
+                   validators=[Optional()]),
+    )  # fmt: skip
+PhoneAssessmentForm.verbal_consent = BooleanField(  # after the questions, as on the page
+    "I explained what IMS involves (fine needles in tight muscles, soreness for a day or two) "
+    "and the caller agreed to be assessed and, if suitable, treated"
+)
 
 
 class SettingsForm(FlaskForm):

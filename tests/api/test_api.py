@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from pages import book
 from sqlalchemy import func, select, text
-from support import MONDAY, local, patient
+from support import API_SCREENING, MONDAY, local, patient
 
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, OutboxMessage, Patient
@@ -25,6 +25,8 @@ def clinic(world):
 
 def post_booking(client, *, start, service="assessment", therapist_id=None, n=1, headers=None):
     body = {"service": service, "start": start.isoformat(), "patient": patient(n)}
+    if service == "assessment":
+        body["screening"] = API_SCREENING
     if therapist_id is not None:
         body["therapist_id"] = therapist_id
     return client.post("/api/v1/bookings", json=body, headers=headers or {})
@@ -158,6 +160,7 @@ def test_a_patient_on_record_keeps_their_record_when_booking_an_assessment_again
         "start": local(TUESDAY, 14).isoformat(),
         "therapist_id": clinic.ims,
         "patient": {**patient(1), "name": "Another Name", "email": "PATIENT1@example.com "},
+        "screening": API_SCREENING,
     }
     again = client.post("/api/v1/bookings", json=body)
 

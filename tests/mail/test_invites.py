@@ -10,7 +10,7 @@ from inbox import Received, deliver
 from pages import book as book_on_site
 from pages import csrf, screening
 from sqlalchemy import func, select
-from support import MONDAY, local
+from support import MONDAY, local, screening_for
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage
@@ -29,7 +29,7 @@ def book(app, start, *, n=1, service="assessment", therapist_id=None, notes="", 
                 start=start,
                 therapist_id=therapist_id,
                 notes=notes,
-                screening=answers,
+                screening=answers if answers is not None else screening_for(service),
                 patient=PatientDetails(f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199"),
             ),
             now=app.config["CLOCK"](),

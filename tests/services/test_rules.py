@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from rawsql import raw_connection
-from support import MONDAY, NOW, local, patient
+from support import API_SCREENING, MONDAY, NOW, local, patient
 
 from booking.services import booking
 from booking.services.booking import BookingRequest, PatientDetails
@@ -17,6 +17,8 @@ TUESDAY = MONDAY + timedelta(days=1)
 
 def post(client, service, start, *, therapist_id=None, n=1):
     body = {"service": service, "start": start.isoformat(), "patient": patient(n)}
+    if service == "assessment":
+        body["screening"] = API_SCREENING
     if therapist_id is not None:
         body["therapist_id"] = therapist_id
     return client.post("/api/v1/bookings", json=body)
