@@ -22,7 +22,7 @@ from booking.models.outbox import (
 from booking.models.patient import Patient, normalize_email
 from booking.models.screening import QUESTIONS, Consent, Screening
 from booking.models.service import Service
-from booking.models.staff import Role, StaffUser
+from booking.models.staff import Role, StaffSession, StaffUser
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
 
 __all__ = [
@@ -48,6 +48,7 @@ __all__ = [
     "Screening",
     "Service",
     "Source",
+    "StaffSession",
     "StaffUser",
     "Status",
     "Therapist",

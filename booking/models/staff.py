@@ -1,4 +1,4 @@
-"""Staff accounts: admins, reception and therapists (each therapist account is linked)."""
+"""Staff accounts (admins, reception, therapists, each linked) and their signed-in sessions."""
 
 from __future__ import annotations
 
@@ -36,8 +36,6 @@ class StaffUser(Base):
         ForeignKey("therapist.id", ondelete="CASCADE"), unique=True
     )
     active: Mapped[bool] = mapped_column(default=True)
-    # Raised on a password change or a forced sign-out: every older session stops working.
-    session_version: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
 
@@ -53,7 +51,7 @@ class StaffUser(Base):
         return self.active
 
     def get_id(self) -> str:
-        return f"{self.id}.{self.session_version}"
+        return str(self.id)  # which sign-in it is, the session's StaffSession token says
 
     @property
     def is_admin(self) -> bool:
@@ -62,3 +60,21 @@ class StaffUser(Base):
     def may_see(self, therapist_id: int) -> bool:
         """Whether this account may see (and edit) that therapist's schedule and hours."""
         return self.role != Role.THERAPIST or self.therapist_id == therapist_id
+
+
+class StaffSession(Base):
+    """One sign-in of a staff account, alive for as long as this row exists.
+
+    The browser's session cookie holds a random token; this row holds only its SHA-256, so
+    the table alone opens no session. Signing out deletes the row: a copy of the cookie
+    made before then leads to the sign-in page.
+    """
+
+    __tablename__ = "staff_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    staff_user_id: Mapped[int] = mapped_column(
+        ForeignKey("staff_user.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]  # signed in then: the session ends STAFF_SESSION_MAX_HOURS on

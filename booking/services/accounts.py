@@ -18,6 +18,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import AuditEvent, Role, StaffUser, Therapist
+from booking.services import staff_sessions
 from booking.services.errors import InvalidRequest, NotFound
 from booking.services.validation import mail_address, name_problem
 
@@ -87,7 +88,6 @@ def create_user(
             role=role.value,
             therapist_id=therapist_id,
             active=True,
-            session_version=0,
             created_at=now,
         )
         session.add(user)
@@ -106,7 +106,7 @@ def create_user(
     return user
 
 
-def authenticate(email: str, password: str, *, now: datetime) -> StaffUser | None:
+def authenticate(email: str, password: str) -> StaffUser | None:
     """Return the active account these credentials open, or None (the same way every time)."""
     try:
         address = normalize(email)
@@ -119,25 +119,11 @@ def authenticate(email: str, password: str, *, now: datetime) -> StaffUser | Non
         return None
     if not check_password_hash(user.password_hash, password):
         return None
-    with write_transaction() as session:
-        user = session.get(StaffUser, user.id)
-        user.last_login_at = now
-    return user
-
-
-def load(user_id: str) -> StaffUser | None:
-    """Return the account a session names, if that session is still valid (Flask-Login)."""
-    raw_id, _, version = user_id.partition(".")
-    if not (raw_id.isdigit() and version.isdigit()):
-        return None
-    user = db.session.get(StaffUser, int(raw_id))
-    if user is None or not user.active or user.session_version != int(version):
-        return None
-    return user
+    return user  # staff_sessions.begin records the sign-in
 
 
 def change_password(user_id: int, current: str, new: str, *, now: datetime) -> StaffUser:
-    """Change a password; every other session of the account is signed out."""
+    """Change a password; every session of the account ends (the caller begins a new one)."""
     check_password_rules(new)
     with write_transaction() as session:
         user = session.get(StaffUser, user_id)
@@ -145,7 +131,9 @@ def change_password(user_id: int, current: str, new: str, *, now: datetime) -> S
             raise NotFound("No such account.")
         if not check_password_hash(user.password_hash, current[:MAX_PASSWORD]):
             raise InvalidRequest({"current": "That is not your current password."})
-        _set_password(user, new, actor=f"staff:{user.id}", action="password_changed", now=now)
+        ended = _set_password(user, new, actor=f"staff:{user.id}", action="password_changed",
+                              now=now)  # fmt: skip
+    log.info("password of staff account %s changed, %d sessions ended", user.id, ended)
     return user
 
 
@@ -160,8 +148,8 @@ def reset_password(user_id: int, new: str, *, actor: str, now: datetime) -> Staf
         user = session.get(StaffUser, user_id)
         if user is None:
             raise NotFound("No such account.")
-        _set_password(user, new, actor=actor, action="password_reset", now=now)
-    log.info("password of staff account %s reset by %s", user.id, actor)
+        ended = _set_password(user, new, actor=actor, action="password_reset", now=now)
+    log.info("password of staff account %s reset by %s, %d sessions ended", user.id, actor, ended)
     return user
 
 
@@ -173,9 +161,10 @@ def find(email: str) -> StaffUser:
     return user
 
 
-def _set_password(user: StaffUser, new: str, *, actor: str, action: str, now: datetime) -> None:
+def _set_password(user: StaffUser, new: str, *, actor: str, action: str, now: datetime) -> int:
+    """Set the password and end every session of the account; return how many ended."""
     user.password_hash = generate_password_hash(new)
-    user.session_version += 1  # a session carries the version it began with: all are void
     db.session.add(
         AuditEvent(at=now, actor=actor, action=action, entity="staff_user", entity_id=user.id)
     )
+    return staff_sessions.end_all(user.id)

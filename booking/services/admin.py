@@ -16,6 +16,7 @@ from sqlalchemy import select
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import AuditEvent, Closure, Service, StaffUser, Therapist
+from booking.services import staff_sessions
 from booking.services.errors import InvalidRequest, NotFound
 from booking.services.validation import name_problem
 
@@ -184,7 +185,9 @@ def set_account_active(user_id: int, active: bool, *, actor_id: int, now: dateti
         if user is None:
             raise NotFound("No such account.")
         user.active = active
-        user.session_version += 1
+        ended = staff_sessions.end_all(user_id)  # either way: no session outlives a switch
         _audit(f"staff:{actor_id}", "account_" + ("enabled" if active else "disabled"),
                "staff_user", user_id, now)  # fmt: skip
+    log.info("staff account %s switched %s, %d sessions ended", user_id,
+             "on" if active else "off", ended)  # fmt: skip
     return user

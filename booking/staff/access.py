@@ -13,40 +13,64 @@ Not signed in: a redirect to the sign-in page (a 401 for anything but a page vie
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import ParamSpec, TypeVar
 
 from flask import abort, current_app, session
-from flask_login import current_user
+from flask_login import current_user, login_user, logout_user
 
 from booking import clock
 from booking.extensions import login_manager
 from booking.models import Role, StaffUser
-from booking.services import accounts
+from booking.services import staff_sessions
+
+log = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 T = TypeVar("T")
 DESK = (Role.ADMIN, Role.RECEPTION)
 EVERYONE = (Role.ADMIN, Role.RECEPTION, Role.THERAPIST)
-SIGNED_IN_AT = "staff_signed_in_at"
+TOKEN = "staff_session"  # the session cookie's key for its StaffSession token
+# What Flask-Login keeps in the session cookie, besides ours.
+_SIGNED_IN_KEYS = ("_user_id", "_fresh", "_id", TOKEN)
 
 
 @login_manager.user_loader
 def _load(user_id: str) -> StaffUser | None:
-    user = accounts.load(user_id)
+    token = session.get(TOKEN)
+    user = None
+    if isinstance(token, str):
+        user = staff_sessions.load(token, user_id, now=clock.now(), max_age=_max_age())
     if user is None:
-        return None
-    signed_in = session.get(SIGNED_IN_AT)
-    limit = current_app.config["STAFF_SESSION_MAX_HOURS"] * 3600
-    if not isinstance(signed_in, int | float) or clock.now().timestamp() - signed_in > limit:
-        session.clear()  # signed in too long ago: sign in again
-        return None
+        # Signed out, signed in too long ago, ended by a password change or a switched-off
+        # account: this cookie opens nothing, and no longer asks.
+        for key in _SIGNED_IN_KEYS:
+            session.pop(key, None)
+        account = user_id if user_id.isdigit() else "?"
+        log.info("a staff session of account %s was refused: ended or expired", account)
     return user
 
 
-def mark_signed_in() -> None:
+def sign_in(user: StaffUser) -> None:
+    """Begin a new session of `user` in this browser, with a token of its own."""
+    token = staff_sessions.begin(user.id, now=clock.now(), max_age=_max_age())
+    login_user(user)
     session.permanent = True  # ends after PERMANENT_SESSION_LIFETIME without a request
-    session[SIGNED_IN_AT] = clock.now().timestamp()
+    session[TOKEN] = token
+
+
+def sign_out() -> None:
+    """End this browser's session on the server, so no copy of its cookie opens it again."""
+    token = session.pop(TOKEN, None)
+    if isinstance(token, str):
+        staff_sessions.end(token)
+    logout_user()
+
+
+def _max_age() -> timedelta:
+    return timedelta(hours=current_app.config["STAFF_SESSION_MAX_HOURS"])
 
 
 def require(*roles: Role) -> Callable[[Callable[P, T]], Callable[P, T]]:

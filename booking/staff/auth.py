@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from booking import clock, ratelimit
@@ -13,8 +13,9 @@ from booking.services.errors import InvalidRequest
 from booking.staff import bp
 from booking.staff.access import (
     EVERYONE,
-    mark_signed_in,
     require,
+    sign_in,
+    sign_out,
 )
 from booking.staff.common import safe_next
 from booking.staff.forms import (
@@ -42,10 +43,9 @@ def login() -> Response | str:
     form = LoginForm(next=request.args.get("next", ""))
     failed = False
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data, now=clock.now())
+        user = accounts.authenticate(form.email.data, form.password.data)
         if user is not None:
-            login_user(user)
-            mark_signed_in()
+            sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("staff.home"))
         failed = True
     status = 401 if failed else 200
@@ -56,7 +56,7 @@ def login() -> Response | str:
 @require(*EVERYONE)
 def logout() -> Response:
     require_valid(ActionForm())
-    logout_user()
+    sign_out()  # on the server too: a copy of the cookie opens nothing now
     flash("You are signed out.", "info")
     return redirect(url_for("staff.login"))
 
@@ -74,8 +74,7 @@ def password() -> Response | str:
             for name, message in exc.details["fields"].items():
                 getattr(form, name, form.current).errors.append(message)
         else:
-            login_user(user)  # this session stays; every other one is signed out
-            mark_signed_in()
+            sign_in(user)  # every session of the account ended: this device begins a new one
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("staff.home"))
     return render_template("staff/password.html", form=form)
