@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, CheckConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from booking.models.base import Base
@@ -22,6 +22,7 @@ class Clinic(Base):
         CheckConstraint("booking_horizon_days BETWEEN 1 AND 730", name="horizon_range"),
         CheckConstraint("cancel_cutoff_minutes >= 0", name="cutoff_non_negative"),
         CheckConstraint("reminder_lead_minutes >= 0", name="reminder_lead_non_negative"),
+        CheckConstraint("change_grace_minutes BETWEEN 0 AND 1440", name="grace_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -36,6 +37,11 @@ class Clinic(Base):
     cancel_cutoff_minutes: Mapped[int] = mapped_column(default=24 * 60)
     # The reminder email goes this long before the visit; 0 sends none.
     reminder_lead_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    # A new booking or a move may be changed online this long whatever the cut-off.
+    change_grace_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
+    # Dates and times follow this locale (Babel); clock_24h overrides its 12-hour clock.
+    locale: Mapped[str] = mapped_column(String(16), default="en_CA", server_default="en_CA")
+    clock_24h: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def zone(self) -> ZoneInfo:
@@ -56,6 +62,10 @@ class Clinic(Base):
     @property
     def cancel_cutoff(self) -> timedelta:
         return timedelta(minutes=self.cancel_cutoff_minutes)
+
+    @property
+    def change_grace(self) -> timedelta:
+        return timedelta(minutes=self.change_grace_minutes)
 
     @property
     def reminder_lead(self) -> timedelta:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -75,6 +76,21 @@ def _text(limit: int) -> Callable[[str], str]:
     return parse
 
 
+def _locale(value: str) -> str:
+    value = value.strip()
+    if not re.fullmatch(r"[a-z]{2,3}(?:_[A-Z]{2})?", value):
+        raise ValueError("must be a locale such as en_CA or fr_CA")
+    return value
+
+
+def _yes_no(value: str) -> bool:
+    answer = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+    parsed = answer.get(value.strip().lower())
+    if parsed is None:
+        raise ValueError("must be true or false")
+    return parsed
+
+
 SETTINGS: dict[str, Callable[[str], Any]] = {
     "name": _name,
     "address": _text(300),
@@ -86,6 +102,9 @@ SETTINGS: dict[str, Callable[[str], Any]] = {
     "booking_horizon_days": _bounded_int(1, 730),
     "cancel_cutoff_minutes": _bounded_int(0, 60 * 24 * 60),
     "reminder_lead_minutes": _bounded_int(0, 60 * 24 * 7),
+    "change_grace_minutes": _bounded_int(0, 24 * 60),
+    "locale": _locale,
+    "clock_24h": _yes_no,
 }
 
 

@@ -206,6 +206,16 @@ class SettingsForm(FlaskForm):
     reminder_lead_minutes = IntegerField(
         "Reminder email this long before a visit (minutes; 0 for none)", [InputRequired()]
     )
+    change_grace_minutes = IntegerField(
+        "After booking or moving, changes stay possible online this long (minutes)",
+        [InputRequired()],
+    )
+    locale = StringField(
+        "Language and region for dates and times",
+        description="For example en_CA (Tuesday, December 2, 9:30 a.m.).",
+        validators=[DataRequired(), Length(max=16)],
+    )
+    clock_24h = BooleanField("Show times in the 24-hour clock (09:30 instead of 9:30 a.m.)")
 
 
 class ClosureForm(FlaskForm):

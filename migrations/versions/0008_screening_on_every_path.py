@@ -1,7 +1,7 @@
 """Screening on every path: consent given verbally, screening pending, reviewed by a therapist.
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-02
 
 Reception may record the answers read over the phone (consent "verbal") or book with the
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
