@@ -30,6 +30,11 @@ R = TypeVar("R")
 _KEY = "booking.ratelimit"
 
 
+def counts_per_process(storage_uri: str) -> bool:
+    """Return whether the store keeps each process's counts apart (`memory://`)."""
+    return storage_uri.partition("://")[0] == "memory"
+
+
 def init_app(app: Flask) -> None:
     storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
     app.extensions[_KEY] = FixedWindowRateLimiter(storage)
