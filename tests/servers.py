@@ -163,8 +163,8 @@ class Redis:
     def start(self) -> None:
         command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1"]
         command += ["--save", "", "--appendonly", "no", "--dir", str(self.folder)]
-        log = (self.folder / "redis.log").open("ab")
-        self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        with (self.folder / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
         wait_for_port(self.port, alive=lambda: self.process.poll() is None)
 
     def stop(self) -> None:
