@@ -4,11 +4,17 @@ On SQLite a write transaction starts with `BEGIN IMMEDIATE`, so writers queue on
 database lock instead of failing when their read snapshot goes stale; the overlap triggers
 then see every committed appointment. PostgreSQL needs nothing special: its exclusion
 constraints hold under concurrent READ COMMITTED transactions.
+
+A lost connection (the server restarting, say) is `Unavailable`, which the app answers with
+503 and `Retry-After`. Lost before COMMIT was sent, the transaction cannot have committed,
+so `transactional` runs it once more on a fresh connection; lost while committing, it may
+have committed, so it is `OutcomeUnknown` and never run again.
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -18,15 +24,17 @@ from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Table, TextClause, bindparam, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DisconnectionError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
 
 from booking import statements
 from booking.extensions import db
+from booking.logs import describe
 from booking.statements import Rows
 
+log = logging.getLogger(__name__)
 _write = ContextVar("write_transaction", default=False)
 _connection: ContextVar[Connection | None] = ContextVar("write_connection", default=None)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -34,8 +42,69 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 # Concurrent inserts checking one exclusion constraint can deadlock when three or more race.
 RETRY_SQLSTATES = frozenset({"40P01", "40001"})
 ATTEMPTS = 4
+# A connection lost before COMMIT: run the transaction once more, on a fresh connection.
+RECONNECTS = 1
+# What the server says when it stops or starts (admin_shutdown, crash_shutdown,
+# cannot_connect_now), besides class 08, connection exceptions.
+_LOST_SQLSTATES = frozenset({"57P01", "57P02", "57P03"})
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class Unavailable(Exception):
+    """The database could not be reached, or the connection to it broke: try again later.
+
+    `saved` is False when the work is known to have been rolled back, None when nothing
+    is known about it.
+    """
+
+    saved: bool | None = None
+
+
+class NothingSaved(Unavailable):
+    """A transaction lost its connection before COMMIT, again when run once more."""
+
+    saved = False
+
+
+class OutcomeUnknown(Unavailable):
+    """The connection broke while committing: the change may or may not have been saved."""
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Return whether `exc` says the database could not be reached or the connection broke.
+
+    Not a refusal, a deadlock or a full disk: those are answers from a server still there.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:  # SQLAlchemy found the connection closed or broken
+        return True
+    original = exc.orig
+    if not type(original).__module__.startswith("psycopg"):
+        return False  # SQLite is a file: "database is locked" is not a lost connection
+    sqlstate = getattr(original, "sqlstate", None)
+    if sqlstate:
+        return sqlstate.startswith("08") or sqlstate in _LOST_SQLSTATES
+    # psycopg's own OperationalError, with no server answer: it could not connect, or the
+    # server closed the connection.
+    return isinstance(exc, OperationalError)
+
+
+def summary(exc: BaseException) -> str:
+    """One line on what went wrong, never quoting patient data (see `booking.logs`)."""
+    return describe(exc).partition("\n")[0]
+
+
+@contextmanager
+def _committing() -> Iterator[None]:
+    """Turn a connection lost during COMMIT into `OutcomeUnknown`: it may have committed."""
+    try:
+        yield
+    except DBAPIError as exc:
+        if connection_lost(exc):
+            raise OutcomeUnknown("the connection broke during COMMIT") from exc
+        raise
 
 
 @event.listens_for(Engine, "connect")
@@ -112,7 +181,9 @@ def write_transaction() -> Iterator[Session]:
             yield session
         finally:
             _connection.reset(connection)
-        session.commit()
+        session.flush()  # lost here, the connection is lost before COMMIT: nothing is saved
+        with _committing():
+            session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -145,12 +216,18 @@ def core_transaction() -> Iterator[Connection]:
         session.rollback()  # only reads came before; later ones must see this write
     token = _write.set(True)
     try:
-        with db.engine.begin() as connection:  # SQLite: BEGIN IMMEDIATE, see `_begin`
+        with db.engine.connect() as connection:
+            transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE, see `_begin`
             reset = _connection.set(connection)
             try:
                 yield connection
+            except BaseException:
+                transaction.rollback()
+                raise
             finally:
                 _connection.reset(reset)
+            with _committing():
+                transaction.commit()
     finally:
         _write.reset(token)
 
@@ -170,16 +247,28 @@ def _retried(
 ) -> Callable[P, T]:
     @functools.wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
-        for attempt in range(ATTEMPTS):
+        conflicts = reconnects = 0
+        while True:
             try:
+                # A connection lost in here is lost before COMMIT: the transaction is rolled
+                # back by the server, so it is safe to run again. One lost while committing
+                # comes out as OutcomeUnknown, which is not caught here.
                 with transaction():
                     return work(*args, **kwargs)
-            except OperationalError as exc:
+            except DBAPIError as exc:
+                if connection_lost(exc):
+                    if reconnects == RECONNECTS:
+                        raise NothingSaved("the database connection was lost again") from exc
+                    reconnects += 1
+                    log.warning(
+                        "database connection lost, %s runs again: %s", work.__name__, summary(exc)
+                    )
+                    continue
                 sqlstate = getattr(exc.orig, "sqlstate", None)
-                if sqlstate not in RETRY_SQLSTATES or attempt == ATTEMPTS - 1:
+                if sqlstate not in RETRY_SQLSTATES or conflicts == ATTEMPTS - 1:
                     raise
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))  # let the winner commit
-        raise AssertionError("unreachable")
+                time.sleep(random.uniform(0, 0.005 * 2**conflicts))  # let the winner commit
+                conflicts += 1
 
     return run
 

@@ -8,8 +8,10 @@ from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from sqlalchemy.exc import DBAPIError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
+from booking.database import OutcomeUnknown, Unavailable, connection_lost, summary
 from booking.services.errors import (
     AssessmentRequired,
     BookingError,
@@ -24,6 +26,9 @@ from booking.services.errors import (
 )
 
 log = logging.getLogger(__name__)
+# How long a client is told to wait when the database is out of reach: a restart of
+# PostgreSQL takes a few seconds.
+RETRY_AFTER_SECONDS = 5
 
 STATUS: dict[type[BookingError], int] = {
     NotFound: 404,
@@ -93,6 +98,38 @@ def handle_unexpected(exc: Exception) -> Response | tuple[str, int]:
     return handle_http(InternalServerError())
 
 
+def handle_database(exc: DBAPIError) -> Response | tuple[str, int]:
+    """A lost connection is an outage, answered 503; any other database error is a 500."""
+    if connection_lost(exc):
+        return handle_unavailable(Unavailable("the database connection was lost"), exc)
+    return handle_unexpected(exc)
+
+
+def handle_unavailable(
+    exc: Unavailable, cause: BaseException | None = None
+) -> Response | tuple[str, int]:
+    """Answer 503 with Retry-After: the database is out of reach, nothing to fix here."""
+    log.warning(
+        "database unavailable on %s %s: %s",
+        request.method,
+        request.url_rule,
+        summary(cause or exc.__cause__ or exc),
+    )
+    if isinstance(exc, OutcomeUnknown):
+        message = (
+            "The connection to our database broke while saving, so it may or may not have "
+            "been saved. Send the same request again in a moment: a booking with the same "
+            "Idempotency-Key is then returned, not made twice."
+            if _wants_json()
+            else "The connection to our database broke while saving, so we cannot tell "
+            "whether it was saved. Please wait a moment and check before trying again."
+        )
+    else:
+        unchanged = " and nothing was changed" if exc.saved is False else ""
+        message = f"Our database is out of reach for a moment{unchanged}. Please try again shortly."
+    return handle_http(ServiceUnavailable(message, retry_after=RETRY_AFTER_SECONDS))
+
+
 def handle_domain(error: BookingError) -> Response | tuple[str, int]:
     """Answer a refusal that no view handled itself, in the page or envelope it expects."""
     status = status_of(error)
@@ -107,4 +144,6 @@ def register(app: Flask) -> None:
     app.register_error_handler(CSRFError, handle_csrf)
     app.register_error_handler(BookingError, handle_domain)
     app.register_error_handler(HTTPException, handle_http)
+    app.register_error_handler(Unavailable, handle_unavailable)
+    app.register_error_handler(DBAPIError, handle_database)
     app.register_error_handler(Exception, handle_unexpected)

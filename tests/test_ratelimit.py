@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+import time
+
 import pytest
 from flask import Flask
 
@@ -62,7 +66,7 @@ def test_requests_refused_by_the_minute_do_not_use_up_the_hour(limited):
 
     assert statuses == [200, 200, 429, 429, 429, 429]
     assert int(client.get("/_test/changes").headers["Retry-After"]) <= 60  # the minute's
-    window = limited.extensions["booking.ratelimit"]
+    window = limited.extensions["booking.ratelimit"].window
     with limited.test_request_context():
         [hour] = [i for i in ratelimit._items("5 per hour") if i.get_expiry() == 3600]
         assert window.get_window_stats(hour, "booking-changes", "127.0.0.1").remaining == 3
@@ -73,3 +77,36 @@ def test_the_calendar_feed_counts_head_requests_too(app, client):
     statuses = [client.head(url).status_code for _ in range(121)]
 
     assert statuses[:120] == [404] * 120 and statuses[120] == 429
+
+
+def test_the_memory_store_counts_exactly_under_threads(app):
+    # Threads of one process (gunicorn -k gthread) counting one fresh key at once, switching
+    # as often as they can. Unguarded, limits' memory store let several threads count the
+    # key from zero, or two start its expiry timer ("threads can only be started once": a
+    # 500 in 1 of 13,467 concurrent bookings).
+    threads, limit = 8, 3
+    previous = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for n in range(40):
+            time.sleep(0.02)  # the store's expiry timer has run and ended: it starts anew
+            outcomes: list[str] = []
+            barrier = threading.Barrier(threads)
+
+            def hit(scope: str = f"round-{n}", outcomes=outcomes, barrier=barrier) -> None:
+                with app.test_request_context("/", method="POST"):
+                    barrier.wait()
+                    try:
+                        ratelimit.check(f"{limit} per minute", scope)
+                        outcomes.append("counted")
+                    except Exception as exc:
+                        outcomes.append(type(exc).__name__)
+
+            workers = [threading.Thread(target=hit) for _ in range(threads)]
+            for worker in workers:
+                worker.start()
+            for worker in workers:
+                worker.join()
+            assert sorted(outcomes) == ["TooManyRequests"] * (threads - limit) + ["counted"] * limit
+    finally:
+        sys.setswitchinterval(previous)

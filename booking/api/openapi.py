@@ -30,9 +30,15 @@ TOO_MANY = _error(
     "`too_many_requests`: booking, rescheduling and cancelling share one limit per client"
     " address (`BOOKING_RATE_LIMIT`); `Retry-After` says when to try again."
 )
+UNAVAILABLE = _error(
+    "`service_unavailable`: the database is out of reach for a moment (any route may answer"
+    " so); `Retry-After` says when to try again. Sending a booking again with the same"
+    " `Idempotency-Key` never books twice."
+)
 BOOKING_ERRORS = {
     "404": _error("No booking has this token."),
     "429": TOO_MANY,
+    "503": UNAVAILABLE,
     "409": _error("`slot_unavailable` (with `alternatives`) or `not_changeable`."),
     "403": _error("`inside_cutoff`: changes this close to the visit are by phone only."),
     "422": _error("Invalid input; `fields` names each problem."),
@@ -266,6 +272,7 @@ def spec() -> dict[str, Any]:
                         ),
                         "422": _error("Invalid input; `fields` names each problem."),
                         "429": TOO_MANY,
+                        "503": UNAVAILABLE,
                     },
                 }
             },

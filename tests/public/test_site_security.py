@@ -89,3 +89,14 @@ def test_the_session_cookie_is_httponly_and_samesite(client, world):
 )
 def test_cookies_are_secure_outside_local_development(env, secure):
     assert from_environment("/tmp", env)["SESSION_COOKIE_SECURE"] is secure
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_oversized_request_is_refused_as_such_before_anything_else(client):
+    # No CSRF token and no such route: the size is what the answer is about.
+    response = client.post("/book/x?pad=" + "x" * 5000, data={})
+    assert response.status_code == 414
+    assert response.headers["Content-Security-Policy"] == CONTENT_SECURITY_POLICY
+    response = client.post("/api/v1/bookings", json={}, headers={"X-Padding": "x" * 9000})
+    assert response.status_code == 431
+    assert response.get_json()["error"]["code"] == "request_header_fields_too_large"
