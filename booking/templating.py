@@ -51,6 +51,24 @@ def local_date(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 
 
+def with_article(noun: object) -> str:
+    """`noun` after "a" or "an", by how it sounds: an IMS follow-up, a physiotherapy visit."""
+    text = str(noun)
+    word = text.split(" ", 1)[0].strip("(\"'")
+    if isinstance(noun, int) or word.isdigit():  # an 8-minute, an 11-minute, a 45-minute
+        vowel = word.startswith("8") or word in ("11", "18")
+    elif len(word) > 1 and word.isupper():  # an IMS, an MRI, an X-ray; a UV lamp
+        vowel = word[0] in "AEFHILMNORSX"
+    else:
+        vowel = word[:1].lower() in ("a", "e", "i", "o", "u")
+    return f"{'an' if vowel else 'a'} {text}"
+
+
+def capitalize_first(text: str) -> str:
+    """The first letter in capitals, the rest as it is (Jinja's `capitalize` lowers it)."""
+    return text[:1].upper() + text[1:]
+
+
 def site_context() -> dict[str, Any]:
     """Give every page the clinic for its header and footer, if the clinic is set up."""
     from booking.services.catalog import latest
@@ -80,3 +98,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(clock_text, "clock")
     app.add_template_filter(when_text, "when")
     app.add_template_filter(local_date, "local_date")
+    app.add_template_filter(with_article, "with_article")
+    app.add_template_filter(capitalize_first, "capitalize_first")
+    from booking.services.validation import phone_display
+
+    app.add_template_filter(phone_display, "phone")

@@ -11,7 +11,13 @@ from email_validator import EmailNotValidError
 from booking.models.screening import KEYS
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest
-from booking.services.validation import PHONE, calendar_date, mail_address, name_problem, storable
+from booking.services.validation import (
+    calendar_date,
+    mail_address,
+    name_problem,
+    phone_number,
+    storable,
+)
 
 MAX_ID = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[\x21-\x7e]{1,255}")
@@ -85,9 +91,13 @@ class Fields:
 
     def phone(self, name: str) -> str:
         raw = self.text(name, limit=40)
-        if raw and not PHONE.fullmatch(raw):
+        if not raw:
+            return raw
+        number = phone_number(raw)
+        if number is None:
             self.fail(name, "Must be a phone number, such as 604-555-0123.")
-        return raw
+            return raw
+        return number
 
     def done(self) -> None:
         if self.errors:

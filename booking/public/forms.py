@@ -20,7 +20,8 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
-from booking.services.validation import PHONE, mail_address, name_problem, storable
+from booking.services.validation import mail_address, name_problem, storable
+from booking.services.validation import phone_number as parse_phone
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
 
@@ -46,8 +47,12 @@ def email_address(form: Form, field: Field) -> None:
 
 
 def phone_number(form: Form, field: Field) -> None:
-    if field.data and not PHONE.fullmatch(field.data.strip()):
+    if not field.data:
+        return
+    number = parse_phone(field.data)
+    if number is None:
         raise ValidationError("Enter a phone number like 604-555-0123.")
+    field.data = number
 
 
 def _strip(value: Any) -> Any:

@@ -27,6 +27,7 @@ from booking.services.errors import (
     TherapistNotOffering,
 )
 from booking.services.screening import needs_screening
+from booking.services.validation import suggest_email
 
 ANY = "any"
 BOOKING_KEY = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
@@ -102,12 +103,13 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     unchosen = request.method == "POST" and not request.form.get("start")
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
     form_class = AssessmentForm if needs_screening(service) else DetailsForm
-    form = form_class()
+    form = _details_form(form_class)
     key = request.form.get("booking_key", "")
     if not BOOKING_KEY.fullmatch(key):
         key = secrets.token_urlsafe(18)
     now = clock.now()
     problem: str | None = None
+    email_suggestion: str | None = None
     alternatives: list[datetime] = []
     switching = request.method == "POST" and request.form.get("switch") == "1"
     if unchosen:
@@ -122,7 +124,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             alternatives = distinct_starts(
                 nearest_slots(catalog, service, start, now=now, therapists=chosen)
             )
-    elif form.validate_on_submit():
+    elif form.validate_on_submit() and not (email_suggestion := _email_typo(form)):
         wanted = booking.BookingRequest(
             service=service.slug,
             start=start,
@@ -164,6 +166,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         switching=switching,
         switch_therapist=_switch_therapist(catalog, service, choice),
         booking_key=key,
+        email_suggestion=email_suggestion,
     )
     # The page may hold what the patient typed: no cache keeps it.
     return page, status, {"Cache-Control": "no-store"}
@@ -183,6 +186,24 @@ def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:
         else:
             rows.append((name, "Closed"))
     return rows
+
+
+def _details_form(form_class: type[DetailsForm]) -> DetailsForm:
+    """The form as sent; "Use name@gmail.com" sends the suggested address in `email_fix`."""
+    fix = request.form.get("email_fix") if request.method == "POST" else None
+    if not fix:
+        return form_class()
+    data = request.form.copy()
+    data["email"] = fix
+    return form_class(formdata=data)
+
+
+def _email_typo(form: DetailsForm) -> str | None:
+    """A likely correction of the address's domain, asked about once, never insisted on."""
+    typed = form.email.data
+    if request.form.get("email_fix") or request.form.get("email_checked") == typed:
+        return None  # the patient chose the suggestion, or kept what they typed
+    return suggest_email(typed)
 
 
 def _services_by_kind(catalog: Catalog) -> dict[str, Any]:

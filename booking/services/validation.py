@@ -5,10 +5,78 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import phonenumbers
 from email_validator import validate_email
 
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
-PHONE = re.compile(r"\+?[0-9 ().\-]{7,30}(?:\s*(?:x|ext\.?)\s*[0-9]{1,6})?", re.IGNORECASE)
+PHONE_REGION = "CA"  # a number typed without +country is read as Canadian (NANP)
+
+
+def phone_number(raw: str) -> str | None:
+    """Return the number in E.164 (`+16045550123`, `;ext=12` after it), or None if it is none.
+
+    Parsed by libphonenumber (`phonenumbers`): a local number reads as Canadian, any other
+    needs its `+country` code; the number must exist in its country's numbering plan.
+    """
+    try:
+        number = phonenumbers.parse(raw.strip(), PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return f"{e164};ext={number.extension}" if number.extension else e164
+
+
+def phone_display(stored: str) -> str:
+    """A stored number as people write it: (604) 555-0123 at home, +44 20 … from abroad."""
+    try:
+        number = phonenumbers.parse(stored.replace(";ext=", " ext. "), PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return stored  # recorded before numbers were parsed: shown as it was typed
+    home = phonenumbers.region_code_for_number(number) == PHONE_REGION
+    style = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if home
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, style)
+
+
+# The mail providers most patients here use; a domain one or two typing slips from one of
+# them ("gmial.con") is probably that one.
+COMMON_DOMAINS = (
+    "gmail.com", "hotmail.com", "hotmail.ca", "outlook.com", "outlook.ca", "live.com",
+    "live.ca", "msn.com", "yahoo.com", "yahoo.ca", "icloud.com", "me.com", "aol.com",
+    "shaw.ca", "telus.net", "rogers.com", "sympatico.ca", "bell.net", "protonmail.com",
+    "proton.me",
+)  # fmt: skip
+
+
+def suggest_email(address: str) -> str | None:
+    """Return the address with its domain corrected if it looks like a typo, else None."""
+    local, _, domain = address.rpartition("@")
+    domain = domain.lower()
+    if not local or domain in COMMON_DOMAINS:
+        return None
+    distance, best = min((_slips(domain, known), known) for known in COMMON_DOMAINS)
+    allowed = 1 if len(domain) < 8 else 2
+    return f"{local}@{best}" if distance <= allowed else None
+
+
+def _slips(a: str, b: str) -> int:
+    """Typing slips between two words: insertions, deletions, substitutions, swaps."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            cost = min(previous[j] + 1, row[j - 1] + 1, previous[j - 1] + (x != y))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                cost = min(cost, previous2[j - 2] + 1)
+            row.append(cost)
+        previous2, previous = previous, row
+    return previous[-1]
 
 
 def mail_address(raw: str) -> str:
