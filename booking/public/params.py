@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 
-from flask import abort
+from flask import abort, current_app
 
 from booking import ratelimit
 from booking.services.validation import calendar_date
@@ -32,7 +32,17 @@ def parse_sequence(raw: str | None) -> int:
 
 # Booking, rescheduling and cancelling, on the site and through the API, share one count per
 # client address ("10 per minute; 50 per hour"): neither is a way around the other's limit.
-changes_limit = ratelimit.limit(setting="BOOKING_RATE_LIMIT", scope="booking-changes")
+CHANGES = "booking-changes"
+changes_limit = ratelimit.limit(setting="BOOKING_RATE_LIMIT", scope=CHANGES)
+
+
+def count_change() -> None:
+    """Count one booking or change against BOOKING_RATE_LIMIT; raise 429 when over it.
+
+    For a form that counts only what it sends to be booked: a form sent back for a missing
+    field costs the patient nothing.
+    """
+    ratelimit.check(current_app.config["BOOKING_RATE_LIMIT"], CHANGES)
 
 
 def parse_start(raw: str | None) -> datetime:

@@ -8,13 +8,14 @@ from datetime import datetime, time
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
-from booking.public.params import changes_limit, format_start, parse_start, parse_week
+from booking.public.params import count_change, format_start, parse_start, parse_week
 from booking.public.week import build_week, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -94,7 +95,6 @@ def times(slug: str) -> str:
 
 
 @bp.route("/book/<slug>/details", methods=["GET", "POST"])
-@changes_limit
 def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     catalog = current()
     service = _service(catalog, slug)
@@ -110,6 +110,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     now = clock.now()
     problem: str | None = None
     email_suggestion: str | None = None
+    retry_after = None
     alternatives: list[datetime] = []
     switching = request.method == "POST" and request.form.get("switch") == "1"
     if unchosen:
@@ -134,9 +135,13 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             screening=form.screening(),
         )
         try:
+            count_change()  # only a complete form counts toward the limit
             # The form's one-time key makes a second send (a double tap without JavaScript,
             # a browser retry) return the first booking instead of making another.
             booked = booking.book(wanted, now=now, idempotency_key=f"site:{key}")
+        except TooManyRequests as exc:
+            problem = "busy"  # the same page, with everything typed, and when to try again
+            retry_after = exc.retry_after
         except IdempotencyKeyReused:
             abort(409, description=USED_FORM)
         except SlotUnavailable as exc:
@@ -149,6 +154,10 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         else:
             return redirect(url_for("manage.confirmed", token=booked.manage_token), 303)
     status = 409 if problem == "taken" and request.method == "POST" else 200
+    headers = {"Cache-Control": "no-store"}  # the page may hold what the patient typed
+    if problem == "busy":
+        status = 429
+        headers["Retry-After"] = str(retry_after)
     page = render_template(
         "public/details.html",
         service=service,
@@ -168,8 +177,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         booking_key=key,
         email_suggestion=email_suggestion,
     )
-    # The page may hold what the patient typed: no cache keeps it.
-    return page, status, {"Cache-Control": "no-store"}
+    return page, status, headers
 
 
 def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:

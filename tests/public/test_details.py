@@ -313,3 +313,23 @@ def test_a_name_is_one_line(client, world):
     )
     assert response.status_code == 200
     assert "one line" in response.text
+
+
+def test_a_form_sent_back_for_a_mistake_does_not_count_toward_the_limit(app, client, clinic):
+    app.config["BOOKING_RATE_LIMIT"] = "2 per minute"
+    for _ in range(5):  # a patient in pain, getting the phone number wrong again and again
+        assert book(client, "physio", NINE, phone="call me").status_code == 200
+    assert book(client, "physio", NINE).status_code == 303
+    assert count(app) == 1
+
+
+def test_the_limit_page_keeps_what_was_typed(app, client, clinic):
+    app.config["BOOKING_RATE_LIMIT"] = "1 per minute"
+    token_of(book(client, "physio", NINE, n=1))
+    refused = book(client, "physio", NINE + timedelta(hours=2), n=2, note="Left knee, stairs")
+    assert refused.status_code == 429 and refused.headers["Retry-After"]
+    page = refused.text
+    assert "Please wait a minute" in page and "Everything you typed is kept" in page
+    for typed in ('value="Pat Ient2"', 'value="patient2@example.com"', "Left knee, stairs"):
+        assert typed in page
+    assert count(app) == 1

@@ -6,7 +6,7 @@ import re
 from datetime import time, timedelta
 
 import pytest
-from pages import csrf, links, slot_param
+from pages import csrf, details, links, slot_param
 from support import MONDAY, local
 
 from booking.extensions import db
@@ -175,7 +175,7 @@ def test_the_week_of_the_spring_forward_keeps_local_hours(client, clinic):
     assert "02:30" not in sunday
 
 
-@pytest.mark.parametrize(("proxies", "second"), [(1, 200), (0, 429)])
+@pytest.mark.parametrize(("proxies", "second"), [(1, 303), (0, 429)])
 def test_behind_a_trusted_proxy_limits_count_patients(world, proxies, second):
     from booking import create_app
 
@@ -185,19 +185,20 @@ def test_behind_a_trusted_proxy_limits_count_patients(world, proxies, second):
     statuses = []
     for n in (1, 2):  # two patients, each in their own browser, behind one proxy
         client = app.test_client()
-        url = "/book/physio/details?therapist=any&start=20270302T1700Z"
+        start = f"20270302T{16 + n}00Z"
+        url = f"/book/physio/details?therapist=any&start={start}"
         headers = {
             "X-Forwarded-For": f"203.0.113.{n}",
             "X-Forwarded-Proto": "https",
             "Referer": f"https://localhost{url}",  # sent by browsers: same-origin policy
         }
         token = csrf(client.get(url, headers=headers).text)
-        data = {"csrf_token": token, "therapist": "any", "start": "20270302T1700Z"}
+        data = {"csrf_token": token, "therapist": "any", "start": start, **details(n)}
         statuses.append(client.post("/book/physio/details", data=data, headers=headers).status_code)
     page = app.test_client().get("/", headers={"X-Forwarded-Proto": "https"})
     with app.app_context():
         db.engine.dispose()  # this test's own app: close its connections now
-    assert statuses == [200, second]  # 200: the form comes back asking for the details
+    assert statuses == [303, second]  # 303: booked
     assert ("Strict-Transport-Security" in page.headers) is bool(proxies)
 
 
