@@ -198,5 +198,5 @@ def _booking(appointment: Appointment, now: datetime, catalog: Catalog) -> dict[
         "service": catalog.services[appointment.service_id].slug,
         "therapist_id": appointment.therapist_id,
         "can_change_online": booking.changeable_online(appointment, clinic, now),
-        "change_deadline": _local(appointment.start_at - clinic.cancel_cutoff, zone),
+        "change_deadline": _local(booking.change_deadline(appointment, clinic), zone),
     }

@@ -262,7 +262,7 @@ def _page(template: str, token: str) -> str:
         changeable=booking.changeable_online(appointment, clinic, now),
         past=appointment.start_at <= now or appointment.status in PAST,
         cancelled=appointment.status == Status.CANCELLED,
-        deadline=appointment.start_at - clinic.cancel_cutoff,
+        deadline=booking.change_deadline(appointment, clinic),
         google_url=google_calendar_url(appointment, **parts),
         screening_pending=appointment.status == Status.BOOKED
         and appointment.end_at > now
