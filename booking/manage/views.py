@@ -27,7 +27,7 @@ from booking.public.params import (
     parse_start,
     parse_week,
 )
-from booking.public.week import build_week, monday_of, offering
+from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services import screening as screenings
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -177,6 +177,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
         format_start=format_start,
         zone=catalog.clinic.zone,
         clinic=catalog.clinic,
+        late=late_check(catalog, now),
     ), status
 
 

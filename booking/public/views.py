@@ -15,7 +15,7 @@ from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
 from booking.public.params import changes_limit, format_start, parse_start, parse_week
-from booking.public.week import build_week, monday_of, offering
+from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
@@ -164,6 +164,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         switching=switching,
         switch_therapist=_switch_therapist(catalog, service, choice),
         booking_key=key,
+        late=late_check(catalog, now),
     )
     # The page may hold what the patient typed: no cache keeps it.
     return page, status, {"Cache-Control": "no-store"}
