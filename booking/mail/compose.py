@@ -41,8 +41,8 @@ from booking.models import (
     Therapist,
 )
 from booking.services import catalog as catalogs
+from booking.services import changes, tokens
 from booking.services import screening as screenings
-from booking.services import tokens
 from booking.templating import short_day, when_text
 
 
@@ -117,7 +117,10 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
         "manage_url": manage_url,
         "screening_url": screening_url,
-        "cutoff": _hours(clinic.cancel_cutoff_minutes),
+        # Read as the message goes out: past this, the patient gets the phone, not the link.
+        "change_until": when_text(changes.change_deadline(appointment, clinic), zone)
+        if recipient == Recipient.PATIENT and changes.changeable_online(appointment, clinic, now)
+        else None,
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
         "book_url": external_url("public.services"),
         # The therapist lost this visit to a colleague (a CANCEL inside a move).
@@ -197,13 +200,6 @@ def _invite(
         location=clinic.address,
         cancelled=cancelled,
     )
-
-
-def _hours(minutes: int) -> str:
-    if not minutes:
-        return ""
-    hours = minutes / 60
-    return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
 def _manage_token(appointment: Appointment) -> str | None:
