@@ -117,3 +117,12 @@ def test_a_move_into_the_cutoff_can_be_undone_during_the_grace(app, client, clin
     back = client.post(url, data=data | {"sequence": "1", "start": slot_param(far)})
     assert back.status_code == 303
     assert "has been moved" in client.get(f"/manage/{token}").text
+
+
+def test_the_api_marks_offered_times_inside_the_cutoff(client, clinic):
+    body = client.get(
+        "/api/v1/availability?service=physio&from=2027-03-02&to=2027-03-02"
+    ).get_json()
+    marks = {slot["start"]: slot["inside_cutoff"] for slot in body["slots"]}
+    assert marks[INSIDE.isoformat()] is True
+    assert marks[OUTSIDE.isoformat()] is False
