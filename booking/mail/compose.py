@@ -118,8 +118,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "manage_url": manage_url,
         "screening_url": screening_url,
         # Read as the message goes out: past this, the patient gets the phone, not the link.
-        "change_until": when_text(changes.change_deadline(appointment, clinic), zone)
-        if recipient == Recipient.PATIENT and changes.changeable_online(appointment, clinic, now)
+        "change_until": change_until(appointment, clinic, now)
+        if recipient == Recipient.PATIENT
         else None,
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
         "book_url": external_url("public.services"),
@@ -147,7 +147,9 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     email.set_content(render_template(f"{template}.txt", **context))
     email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
     if message.method:
-        calendar = _invite(message, appointment, service, therapist, patient, clinic)
+        calendar = _invite(
+            message, appointment, service, therapist, patient, clinic, context["change_until"]
+        )
         body = ics.invite(
             calendar, method=message.method, now=now, organizer=organizer, attendee=to
         )
@@ -157,6 +159,13 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         email.make_mixed()
         email.add_attachment(body, "application", "ics", filename="invite.ics")
     return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=headers.POLICY))
+
+
+def change_until(appointment: Appointment, clinic: Clinic, now: datetime) -> str | None:
+    """Until when the patient may change online, as patients read it; None if no longer."""
+    if not changes.changeable_online(appointment, clinic, now):
+        return None
+    return when_text(changes.change_deadline(appointment, clinic), clinic.zone)
 
 
 def _subject(
@@ -175,15 +184,18 @@ def _invite(
     therapist: Therapist,
     patient: Patient,
     clinic: Clinic,
+    change_until: str | None,
 ) -> ics.Visit:
     cancelled = message.method == Method.CANCEL
     if message.recipient == Recipient.PATIENT:
+        # Past the change deadline the invite, like the email, gives the phone, not the link.
         return ics.patient_visit(
             appointment,
             service=service,
             therapist=therapist,
             clinic=clinic,
-            manage_url=None if cancelled else _manage_url(appointment),
+            manage_url=None if cancelled or not change_until else _manage_url(appointment),
+            change_until=change_until,
             start=message.start_at,
             end=message.end_at,
             sequence=message.sequence,

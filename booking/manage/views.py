@@ -16,7 +16,7 @@ from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
-from booking.mail.compose import CannotCompose, sender
+from booking.mail.compose import CannotCompose, change_until, sender
 from booking.manage import bp
 from booking.models import Appointment, Consent, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
@@ -61,10 +61,12 @@ def ics(token: str) -> Response:
     catalog, appointment, now = _open(token)
     if appointment.status == Status.CANCELLED:
         abort(404)
+    until = change_until(appointment, catalog.clinic, now)  # as in the emailed invite
     visit = calendar.patient_visit(
         appointment,
         **_parts(catalog, appointment),
-        manage_url=external_url("manage.show", token=token),
+        manage_url=external_url("manage.show", token=token) if until else None,
+        change_until=until,
     )
     try:
         organizer = sender(catalog.clinic)

@@ -30,6 +30,8 @@ def test_a_booking_inside_the_cutoff_mailed_at_once_offers_the_link(clinic, mail
     assert "Changes online are possible until" in sent.text()
     assert "Reschedule or cancel" in sent.html()
     assert "too late to change" not in sent.text()
+    invite = str(sent.event()["description"])
+    assert "online until" in invite and "https://clinic.test/manage/" in invite
 
 
 def test_sent_after_the_deadline_it_gives_the_phone_not_the_link(clinic, mail_app, smtp, clock):
@@ -43,6 +45,8 @@ def test_sent_after_the_deadline_it_gives_the_phone_not_the_link(clinic, mail_ap
         assert "too late to change this appointment online" in body
         assert PHONE in body
     assert "Reschedule or cancel" not in sent.html()
+    invite = str(sent.event()["description"])  # the invite too: the phone, not the link
+    assert "/manage/" not in invite and PHONE in invite
 
 
 def test_the_default_reminder_comes_while_changes_are_open(clinic, mail_app, smtp, clock):
