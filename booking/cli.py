@@ -42,10 +42,17 @@ def clinic_show() -> None:
 @clinic_cli.command("set")
 @click.argument("name")
 @click.argument("value")
-def clinic_set(name: str, value: str) -> None:
+@click.option(
+    "--short-reminder-ok",
+    is_flag=True,
+    help="Accept a reminder lead not longer than the cut-off (such reminders give the phone).",
+)
+def clinic_set(name: str, value: str, short_reminder_ok: bool) -> None:
     """Change one clinic setting, e.g. `clinic set booking_horizon_days 60`."""
     try:
-        stored = clinic_service.change_setting(name, value, actor="cli", now=clock.now())
+        stored = clinic_service.change_setting(
+            name, value, actor="cli", now=clock.now(), short_reminder_ok=short_reminder_ok
+        )
     except BookingError as exc:
         raise _refused(exc) from None
     click.echo(f"{name} = {stored}")

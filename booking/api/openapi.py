@@ -100,6 +100,11 @@ SCHEMAS: dict[str, Any] = {
             "start": {"type": "string", "format": "date-time"},
             "end": {"type": "string", "format": "date-time"},
             "therapist_id": {"type": "integer"},
+            "inside_cutoff": {
+                "type": "boolean",
+                "description": "Booked now, this time can be changed online only during the "
+                "clinic's grace period after booking, then by phone: tell the patient.",
+            },
         },
     },
     "BookingRequest": {
@@ -154,7 +159,13 @@ SCHEMAS: dict[str, Any] = {
             "service": {"type": "string"},
             "therapist_id": {"type": "integer"},
             "can_change_online": {"type": "boolean"},
-            "change_deadline": {"type": "string", "format": "date-time"},
+            "change_deadline": {
+                "type": "string",
+                "format": "date-time",
+                "description": "Until then the patient may reschedule or cancel online: the "
+                "later of the cut-off before the visit and the grace period after the booking "
+                "or last move (never after the start).",
+            },
             "manage_token": {
                 "type": "string",
                 "description": "Only in the response to the POST that created the booking.",

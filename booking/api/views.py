@@ -14,9 +14,9 @@ from booking.api import bp, parse
 from booking.api.openapi import spec
 from booking.availability import Slot
 from booking.errors import error_response, status_of
-from booking.models import Appointment, Service, Therapist
+from booking.models import Appointment, Clinic, Service, Therapist
 from booking.public.params import changes_limit
-from booking.services import booking
+from booking.services import booking, changes
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
 from booking.services.catalog import Catalog, current, latest
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
@@ -26,7 +26,7 @@ from booking.services.errors import BookingError, InvalidRequest, SlotUnavailabl
 def booking_error(error: BookingError) -> Response:
     details = dict(error.details)
     if isinstance(error, SlotUnavailable):
-        details["alternatives"] = _slots(error.alternatives, current().clinic.zone)
+        details["alternatives"] = _slots(error.alternatives, current().clinic, clock.now())
     return error_response(status_of(error), error.code, error.message, **details)
 
 
@@ -80,7 +80,7 @@ def availability() -> Response:
     if therapist_id is not None and not therapists:
         booking.offering_therapist(catalog, therapist_id, service)  # raises the reason
     slots = find_slots(catalog, service, first, last, now=now, therapists=therapists)
-    return jsonify({"timezone": zone.key, "slots": _slots(slots, zone)})
+    return jsonify({"timezone": zone.key, "slots": _slots(slots, catalog.clinic, now)})
 
 
 @bp.post("/bookings")
@@ -145,9 +145,10 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
 
 
-def _slots(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
+def _slots(slots: Sequence[Slot], clinic: Clinic, now: datetime) -> list[dict[str, Any]]:
     # Therapists share start times, so each instant is formatted once per response.
     text: dict[datetime, str] = {}
+    zone = clinic.zone
 
     def local(instant: datetime) -> str:
         if (formatted := text.get(instant)) is None:
@@ -155,7 +156,12 @@ def _slots(slots: Sequence[Slot], zone: ZoneInfo) -> list[dict[str, Any]]:
         return formatted
 
     return [
-        {"start": local(s.start), "end": local(s.end), "therapist_id": s.therapist_id}
+        {
+            "start": local(s.start),
+            "end": local(s.end),
+            "therapist_id": s.therapist_id,
+            "inside_cutoff": changes.inside_cutoff(s.start, clinic, now),
+        }
         for s in slots
     ]
 
@@ -198,5 +204,5 @@ def _booking(appointment: Appointment, now: datetime, catalog: Catalog) -> dict[
         "service": catalog.services[appointment.service_id].slug,
         "therapist_id": appointment.therapist_id,
         "can_change_online": booking.changeable_online(appointment, clinic, now),
-        "change_deadline": _local(appointment.start_at - clinic.cancel_cutoff, zone),
+        "change_deadline": _local(booking.change_deadline(appointment, clinic), zone),
     }

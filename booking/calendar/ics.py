@@ -47,12 +47,15 @@ def summary(service: Service, therapist: Therapist, clinic: Clinic) -> str:
     return f"{service.name} with {therapist.name} at {clinic.name}"
 
 
-def description(service: Service, clinic: Clinic, manage_url: str | None) -> str:
+def description(
+    service: Service, clinic: Clinic, manage_url: str | None, change_until: str | None = None
+) -> str:
     parts = []
     if service.preparation:
         parts.append(f"How to prepare: {service.preparation}")
     if manage_url:
-        parts.append(f"To reschedule or cancel: {manage_url}")
+        until = f" (online until {change_until})" if change_until else ""
+        parts.append(f"To reschedule or cancel{until}: {manage_url}")
     if clinic.phone:
         parts.append(f"Questions: call {clinic.name} on {clinic.phone}.")
     return "\n\n".join(parts)
@@ -69,6 +72,7 @@ def patient_visit(
     end: datetime | None = None,
     sequence: int | None = None,
     cancelled: bool = False,
+    change_until: str | None = None,
 ) -> Visit:
     """The patient's copy: service, therapist, place, how to prepare and the manage link."""
     return Visit(
@@ -77,7 +81,7 @@ def patient_visit(
         start=appointment.start_at if start is None else start,
         end=appointment.end_at if end is None else end,
         summary=summary(service, therapist, clinic),
-        description=description(service, clinic, manage_url),
+        description=description(service, clinic, manage_url, change_until),
         location=clinic.address,
         cancelled=cancelled,
     )

@@ -41,8 +41,8 @@ from booking.models import (
     Therapist,
 )
 from booking.services import catalog as catalogs
+from booking.services import changes, tokens
 from booking.services import screening as screenings
-from booking.services import tokens
 from booking.templating import short_day, when_text
 
 
@@ -117,7 +117,10 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
         "manage_url": manage_url,
         "screening_url": screening_url,
-        "cutoff": _hours(clinic.cancel_cutoff_minutes),
+        # Read as the message goes out: past this, the patient gets the phone, not the link.
+        "change_until": change_until(appointment, clinic, now)
+        if recipient == Recipient.PATIENT
+        else None,
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
         "book_url": external_url("public.services"),
         # The therapist lost this visit to a colleague (a CANCEL inside a move).
@@ -144,7 +147,9 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     email.set_content(render_template(f"{template}.txt", **context))
     email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
     if message.method:
-        calendar = _invite(message, appointment, service, therapist, patient, clinic)
+        calendar = _invite(
+            message, appointment, service, therapist, patient, clinic, context["change_until"]
+        )
         body = ics.invite(
             calendar, method=message.method, now=now, organizer=organizer, attendee=to
         )
@@ -154,6 +159,13 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         email.make_mixed()
         email.add_attachment(body, "application", "ics", filename="invite.ics")
     return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=headers.POLICY))
+
+
+def change_until(appointment: Appointment, clinic: Clinic, now: datetime) -> str | None:
+    """Until when the patient may change online, as patients read it; None if no longer."""
+    if not changes.changeable_online(appointment, clinic, now):
+        return None
+    return when_text(changes.change_deadline(appointment, clinic), clinic.zone)
 
 
 def _subject(
@@ -172,15 +184,18 @@ def _invite(
     therapist: Therapist,
     patient: Patient,
     clinic: Clinic,
+    change_until: str | None,
 ) -> ics.Visit:
     cancelled = message.method == Method.CANCEL
     if message.recipient == Recipient.PATIENT:
+        # Past the change deadline the invite, like the email, gives the phone, not the link.
         return ics.patient_visit(
             appointment,
             service=service,
             therapist=therapist,
             clinic=clinic,
-            manage_url=None if cancelled else _manage_url(appointment),
+            manage_url=None if cancelled or not change_until else _manage_url(appointment),
+            change_until=change_until,
             start=message.start_at,
             end=message.end_at,
             sequence=message.sequence,
@@ -197,13 +212,6 @@ def _invite(
         location=clinic.address,
         cancelled=cancelled,
     )
-
-
-def _hours(minutes: int) -> str:
-    if not minutes:
-        return ""
-    hours = minutes / 60
-    return f"{hours:g} hour{'' if hours == 1 else 's'}"
 
 
 def _manage_token(appointment: Appointment) -> str | None:

@@ -16,7 +16,7 @@ from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
-from booking.mail.compose import CannotCompose, sender
+from booking.mail.compose import CannotCompose, change_until, sender
 from booking.manage import bp
 from booking.models import Appointment, Consent, Service, Status, Therapist
 from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
@@ -27,7 +27,7 @@ from booking.public.params import (
     parse_start,
     parse_week,
 )
-from booking.public.week import build_week, monday_of, offering
+from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services import screening as screenings
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -61,10 +61,12 @@ def ics(token: str) -> Response:
     catalog, appointment, now = _open(token)
     if appointment.status == Status.CANCELLED:
         abort(404)
+    until = change_until(appointment, catalog.clinic, now)  # as in the emailed invite
     visit = calendar.patient_visit(
         appointment,
         **_parts(catalog, appointment),
-        manage_url=external_url("manage.show", token=token),
+        manage_url=external_url("manage.show", token=token) if until else None,
+        change_until=until,
     )
     try:
         organizer = sender(catalog.clinic)
@@ -177,6 +179,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
         format_start=format_start,
         zone=catalog.clinic.zone,
         clinic=catalog.clinic,
+        late=late_check(catalog, now),
     ), status
 
 
@@ -262,7 +265,7 @@ def _page(template: str, token: str) -> str:
         changeable=booking.changeable_online(appointment, clinic, now),
         past=appointment.start_at <= now or appointment.status in PAST,
         cancelled=appointment.status == Status.CANCELLED,
-        deadline=appointment.start_at - clinic.cancel_cutoff,
+        deadline=booking.change_deadline(appointment, clinic),
         google_url=google_calendar_url(appointment, **parts),
         screening_pending=appointment.status == Status.BOOKED
         and appointment.end_at > now

@@ -35,8 +35,9 @@ class Clinic(Base):
     min_notice_minutes: Mapped[int] = mapped_column(default=12 * 60)
     booking_horizon_days: Mapped[int] = mapped_column(default=90)
     cancel_cutoff_minutes: Mapped[int] = mapped_column(default=24 * 60)
-    # The reminder email goes this long before the visit; 0 sends none.
-    reminder_lead_minutes: Mapped[int] = mapped_column(default=24 * 60)
+    # The reminder email goes this long before the visit; 0 sends none. Longer than the
+    # cut-off, so that its link still lets the patient change the visit online.
+    reminder_lead_minutes: Mapped[int] = mapped_column(default=48 * 60)
     # A new booking or a move may be changed online this long whatever the cut-off.
     change_grace_minutes: Mapped[int] = mapped_column(default=15, server_default="15")
     # Dates and times follow this locale (Babel); clock_24h overrides its 12-hour clock.

@@ -16,7 +16,7 @@ from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
 from booking.public.params import count_change, format_start, parse_start, parse_week
-from booking.public.week import build_week, monday_of, offering
+from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
@@ -176,6 +176,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         switch_therapist=_switch_therapist(catalog, service, choice),
         booking_key=key,
         email_suggestion=email_suggestion,
+        late=late_check(catalog, now),
     )
     return page, status, headers
 

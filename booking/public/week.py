@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from booking.models import Service, Therapist
 from booking.services.availability import find_slots
 from booking.services.catalog import Catalog
+from booking.services.changes import inside_cutoff
 
 SEARCH_CHUNK = timedelta(days=14)
 
@@ -26,10 +27,16 @@ class Week:
     earlier: date | None  # the previous week's Monday, if it is not wholly in the past
     later: date | None  # the next week's Monday, if it starts inside the booking horizon
     first_available: date | None  # the first day from today with a free time, if any
+    # Whether a start is inside the change cut-off: marked, since it locks soon after booking.
+    late: Callable[[datetime], bool] = field(default=lambda start: False, compare=False)
 
     @property
     def empty(self) -> bool:
         return not any(day.starts for day in self.days)
+
+    @property
+    def any_late(self) -> bool:
+        return any(self.late(start) for day in self.days for start in day.starts)
 
 
 def offering(catalog: Catalog, service: Service, now: datetime) -> list[Therapist]:
@@ -79,7 +86,14 @@ def build_week(
         earlier=monday - timedelta(days=7) if monday > monday_of(today) else None,
         later=monday + timedelta(days=7) if monday + timedelta(days=7) <= last_day else None,
         first_available=first,
+        late=late_check(catalog, now),
     )
+
+
+def late_check(catalog: Catalog, now: datetime) -> Callable[[datetime], bool]:
+    """Return the test the time-choice pages mark times with: inside the cut-off."""
+    clinic = catalog.clinic
+    return lambda start: inside_cutoff(start, clinic, now)
 
 
 def first_available_day(

@@ -52,8 +52,8 @@ from booking.models import (
     normalize_email,
 )
 from booking.services import catalog as catalogs
+from booking.services import changes, tokens
 from booking.services import screening as screenings
-from booking.services import tokens
 from booking.services.availability import nearest_slots, slot_at
 from booking.services.catalog import Catalog
 from booking.services.errors import (
@@ -69,6 +69,10 @@ from booking.services.errors import (
     TherapistNotOffering,
 )
 from booking.services.validation import name_problem
+
+# Re-exported: the edges ask `booking` whether a patient may still change online.
+changeable_online = changes.changeable_online
+change_deadline = changes.change_deadline
 
 log = logging.getLogger(__name__)
 
@@ -513,15 +517,6 @@ def _free_therapist(
     return slot.therapist_id
 
 
-def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -> bool:
-    """Return whether the patient may still move or cancel the appointment themselves."""
-    return (
-        appointment.status == Status.BOOKED
-        and appointment.start_at > now
-        and appointment.start_at - now >= clinic.cancel_cutoff
-    )
-
-
 def _changeable(clinic: Clinic, appointment_id: int, now: datetime, change: _Change) -> Appointment:
     appointment = db.session.get(Appointment, appointment_id)
     if appointment is None:
@@ -534,7 +529,7 @@ def _changeable(clinic: Clinic, appointment_id: int, now: datetime, change: _Cha
     if appointment.status != Status.BOOKED or appointment.start_at <= now:
         state = "cancelled" if appointment.status == Status.CANCELLED else "over"
         raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
-    if change.enforce_cutoff and not changeable_online(appointment, clinic, now):
+    if change.enforce_cutoff and not changes.changeable_online(appointment, clinic, now):
         hours = clinic.cancel_cutoff_minutes / 60
         raise InsideCutoff(
             f"Appointments within {hours:g} hours can only be changed by phone: "
@@ -691,6 +686,7 @@ __all__: list[str] = [
     "appointment_for_token",
     "book",
     "cancel",
+    "change_deadline",
     "changeable_online",
     "offering_therapist",
     "reschedule",

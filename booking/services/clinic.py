@@ -114,9 +114,11 @@ def settings() -> dict[str, Any]:
     return {name: getattr(clinic, name) for name in SETTINGS}
 
 
-def change_setting(name: str, raw: str, *, actor: str, now: datetime) -> Any:
+def change_setting(
+    name: str, raw: str, *, actor: str, now: datetime, short_reminder_ok: bool = False
+) -> Any:
     """Set one clinic setting from its text form, audited; return the stored value."""
-    change_settings({name: raw}, actor=actor, now=now)
+    change_settings({name: raw}, actor=actor, now=now, short_reminder_ok=short_reminder_ok)
     return getattr(get_clinic(), name)
 
 
@@ -127,8 +129,14 @@ def local_day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[d
     return start, end
 
 
-def change_settings(changes: dict[str, str], *, actor: str, now: datetime) -> None:
-    """Set several settings at once (all or none), each checked and audited."""
+def change_settings(
+    changes: dict[str, str], *, actor: str, now: datetime, short_reminder_ok: bool = False
+) -> None:
+    """Set several settings at once (all or none), each checked and audited.
+
+    A reminder lead not longer than the cut-off is refused unless `short_reminder_ok`: such a
+    reminder goes out when online changes have closed, so it can only give the phone number.
+    """
     parsed, errors = {}, {}
     for name, raw in changes.items():
         parse = SETTINGS.get(name)
@@ -145,6 +153,8 @@ def change_settings(changes: dict[str, str], *, actor: str, now: datetime) -> No
         return
     with write_transaction() as session:
         clinic = get_clinic()
+        if not short_reminder_ok:
+            _require_reminder_before_cutoff(clinic, parsed)
         before = {name: getattr(clinic, name) for name in parsed}
         for name, value in parsed.items():
             setattr(clinic, name, value)
@@ -162,3 +172,25 @@ def change_settings(changes: dict[str, str], *, actor: str, now: datetime) -> No
             )
         )
     log.info("clinic settings %s changed", ", ".join(sorted(parsed)))
+
+
+def reminder_too_short(lead_minutes: int, cutoff_minutes: int) -> bool:
+    """Return whether reminders would go out once online changes have closed."""
+    return 0 < lead_minutes <= cutoff_minutes
+
+
+def _require_reminder_before_cutoff(clinic: Clinic, parsed: dict[str, Any]) -> None:
+    if not {"reminder_lead_minutes", "cancel_cutoff_minutes"} & parsed.keys():
+        return  # a clinic set up that way on purpose is not asked again for each change
+    lead = parsed.get("reminder_lead_minutes", clinic.reminder_lead_minutes)
+    cutoff = parsed.get("cancel_cutoff_minutes", clinic.cancel_cutoff_minutes)
+    if reminder_too_short(lead, cutoff):
+        raise InvalidRequest(
+            {
+                "reminder_lead_minutes": (
+                    f"Online changes close {cutoff} minutes before a visit, so a reminder "
+                    f"{lead} minutes before could only give the phone number. Make it longer "
+                    "than the cut-off, or confirm that this is what you want."
+                )
+            }
+        )

@@ -80,13 +80,27 @@ def admin_settings() -> Response | str | tuple[str, int]:
             if getattr(form, name).data != current[name]
         }
         try:
-            clinic_service.change_settings(changed, actor=_actor(), now=clock.now())
+            clinic_service.change_settings(
+                changed,
+                actor=_actor(),
+                now=clock.now(),
+                short_reminder_ok=form.short_reminder_ok.data,
+            )
         except InvalidRequest as exc:
             _fields_to_form(form, exc)
         else:
             flash("The clinic settings are saved.", "success")
             return redirect(url_for("staff.admin_settings"))
-    return form_page("staff/admin/settings.html", form)
+    # The confirmation is a second, deliberate step: offered only after the refusal.
+    confirm = form.short_reminder_ok.data or (
+        bool(form.reminder_lead_minutes.errors)
+        and isinstance(form.reminder_lead_minutes.data, int)
+        and isinstance(form.cancel_cutoff_minutes.data, int)
+        and clinic_service.reminder_too_short(
+            form.reminder_lead_minutes.data, form.cancel_cutoff_minutes.data
+        )
+    )
+    return form_page("staff/admin/settings.html", form, confirm_short_reminder=confirm)
 
 
 @bp.route("/admin/closures", methods=["GET", "POST"])

@@ -210,6 +210,11 @@ class SettingsForm(FlaskForm):
         "After booking or moving, changes stay possible online this long (minutes)",
         [InputRequired()],
     )
+    # Shown only once a reminder lead not longer than the cut-off was refused.
+    short_reminder_ok = BooleanField(
+        "Yes, send reminders after online changes close: they give the phone number instead "
+        "of the link"
+    )
     locale = StringField(
         "Language and region for dates and times",
         description="For example en_CA (Tuesday, December 2, 9:30 a.m.).",

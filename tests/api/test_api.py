@@ -68,7 +68,7 @@ def test_availability_is_in_the_clinic_zone_and_sorted(client, clinic):
     assert response.status_code == 200
     assert body["timezone"] == "America/Vancouver"
     assert list(body) == ["timezone", "slots"]
-    assert list(body["slots"][0]) == ["start", "end", "therapist_id"]
+    assert list(body["slots"][0]) == ["start", "end", "therapist_id", "inside_cutoff"]
     starts = [s["start"] for s in body["slots"]]
     assert starts[0] == "2027-03-02T09:00:00-08:00"
     assert starts[-1] == "2027-03-02T16:30:00-08:00"

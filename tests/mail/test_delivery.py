@@ -272,11 +272,15 @@ def test_backoff_is_bounded():
     ]
 
 
+LEAD = timedelta(days=2)
+
+
 def test_reminders_follow_the_appointment(clinic, mail_app, smtp, clock):
     start = local(NEXT_TUESDAY, 9)
+    # The default lead: two days, so the reminder comes while online changes are still open.
     appointment = book(mail_app, start, service="physio", therapist_id=clinic.maya)
     reminder = next(r for r in rows(mail_app) if r.event == "reminder")
-    assert reminder.due_at == start - timedelta(days=1)
+    assert reminder.due_at == start - LEAD
     deliver(mail_app)
     assert not any("Reminder" in m.message["Subject"] for m in smtp.inbox)
     # Moved: the reminder for the old time is dropped, one for the new time is queued.
@@ -284,13 +288,13 @@ def test_reminders_follow_the_appointment(clinic, mail_app, smtp, clock):
     reschedule(mail_app, appointment, later)
     reminders = [r for r in rows(mail_app) if r.event == "reminder"]
     assert [(r.status, r.due_at) for r in reminders] == [
-        ("skipped", start - timedelta(days=1)),
-        ("pending", later - timedelta(days=1)),
+        ("skipped", start - LEAD),
+        ("pending", later - LEAD),
     ]
-    clock.now = start - timedelta(days=1)
+    clock.now = start - LEAD
     deliver(mail_app)
     assert not any("Reminder" in m.message["Subject"] for m in smtp.inbox)
-    clock.now = later - timedelta(days=1)
+    clock.now = later - LEAD
     smtp.inbox.clear()
     assert deliver(mail_app).sent == 1
     (sent,) = smtp.inbox
@@ -326,7 +330,7 @@ def test_a_reminder_checks_the_appointment_again_when_it_is_sent(clinic, mail_ap
 
 
 def test_booked_inside_the_lead_time_there_is_no_separate_reminder(clinic, mail_app, clock):
-    tomorrow = local(MONDAY + timedelta(days=1), 9)  # 25 hours away; the lead time is 24
+    tomorrow = local(MONDAY + timedelta(days=1), 9)  # 25 hours away; the lead time is 48
     clock.now = tomorrow - timedelta(hours=13)
     book(mail_app, tomorrow, service="physio", therapist_id=clinic.maya)
     assert not [r for r in rows(mail_app) if r.event == "reminder"]
@@ -336,9 +340,9 @@ def test_changing_the_lead_time_moves_queued_reminders(clinic, mail_app, clock):
     start = local(NEXT_TUESDAY, 9)
     book(mail_app, start, service="physio", therapist_id=clinic.maya)
     runner = mail_app.test_cli_runner()
-    assert runner.invoke(args=["clinic", "set", "reminder_lead_minutes", "2880"]).exit_code == 0
+    assert runner.invoke(args=["clinic", "set", "reminder_lead_minutes", "4320"]).exit_code == 0
     (reminder,) = [r for r in rows(mail_app) if r.event == "reminder"]
-    assert reminder.due_at == start - timedelta(days=2)
+    assert reminder.due_at == start - timedelta(days=3)
     runner.invoke(args=["clinic", "set", "reminder_lead_minutes", "0"])
     (reminder,) = [r for r in rows(mail_app) if r.event == "reminder"]
     assert reminder.status == Delivery.SKIPPED

@@ -1,20 +1,22 @@
-"""Migration 0007 (staff sessions) goes down as well as up on both databases, keeping accounts."""
+"""Migrations that move data: 0007 (staff sessions) keeps accounts; 0010 re-times reminders."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 from support import NOW, Clock
 
 from booking import create_app
 from booking.extensions import db
+from booking.models import Appointment, Clinic, OutboxMessage, Patient, Service, Therapist
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -95,3 +97,70 @@ def test_staff_sessions_upgrade_and_downgrade_keeping_the_accounts(migrating):
     assert _run("SELECT email, session_version FROM staff_user") == [("desk@x.ca", 0)]
     upgrade()
     assert "staff_session" in _tables() and "session_version" not in _columns("staff_user")
+
+
+def _clinic_with_two_reminders(lead: int) -> tuple[datetime, datetime]:
+    """At 0009, whose schema is the head's: a clinic and two unsent reminders, soon and later."""
+    # The migration reads the real clock (it runs outside the app): real future times.
+    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=36)
+    later = soon + timedelta(days=10)
+    db.session.add(
+        Clinic(name="Old Clinic", cancel_cutoff_minutes=1440, reminder_lead_minutes=lead)
+    )
+    service = Service(slug="physio", name="Physio", duration_minutes=30)
+    therapist = Therapist(name="Maya Chen")
+    patient = Patient(name="Pat Ient", email="pat@example.com")
+    db.session.add_all([service, therapist, patient])
+    db.session.flush()
+    for n, start in enumerate((soon, later)):
+        appointment = Appointment(
+            reference=f"REF{n}", therapist_id=therapist.id, service_id=service.id,
+            patient_id=patient.id, start_at=start, end_at=start + timedelta(minutes=30),
+            occupied_until=start + timedelta(minutes=30), calendar_uid=f"uid{n}@x",
+            manage_token_hash=str(n) * 64,
+        )  # fmt: skip
+        db.session.add(appointment)
+        db.session.flush()
+        db.session.add(
+            OutboxMessage(
+                appointment_id=appointment.id, event="reminder", recipient="patient",
+                to_name="Pat Ient", to_address="pat@example.com", therapist_id=therapist.id,
+                service_id=service.id, start_at=start, end_at=appointment.end_at, sequence=0,
+                message_id=f"<m{n}@x>", due_at=start - timedelta(minutes=lead),
+            )
+        )  # fmt: skip
+    db.session.commit()
+    return soon, later
+
+
+def _reminders_due() -> list[datetime]:
+    db.session.expire_all()
+    rows = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+    return [row.due_at for row in rows]
+
+
+def test_a_reminder_at_the_cutoff_moves_a_day_earlier_and_triggers_come_back(migrating):
+    upgrade(revision="0009")
+    soon, later = _clinic_with_two_reminders(lead=1440)
+    upgrade()
+    clinic = db.session.get(Clinic, 1)
+    assert clinic.reminder_lead_minutes == 2880
+    # Re-timed where the new time is still ahead; the other one keeps its time.
+    assert _reminders_due() == [soon - timedelta(days=1), later - timedelta(days=2)]
+    if db.engine.dialect.name == "sqlite":  # 0009's batch rebuild had dropped them
+        names = {row[0] for row in _run("SELECT name FROM sqlite_master WHERE type='trigger'")}
+        assert {
+            f"clinic_bumps_catalog_version_{e}" for e in ("insert", "update", "delete")
+        } <= names
+    version = _run("SELECT version FROM catalog_version")[0][0]
+    clinic.phone = "604-555-0100"
+    db.session.commit()
+    assert _run("SELECT version FROM catalog_version")[0][0] > version
+
+
+def test_a_reminder_lead_chosen_on_purpose_is_kept(migrating):
+    upgrade(revision="0009")
+    soon, later = _clinic_with_two_reminders(lead=600)
+    upgrade()
+    assert db.session.get(Clinic, 1).reminder_lead_minutes == 600
+    assert _reminders_due() == [soon - timedelta(minutes=600), later - timedelta(minutes=600)]

@@ -225,3 +225,54 @@ def test_the_command_line_refuses_them_too(runner, app, staff, name):
             db.session.scalar(select(StaffUser).where(StaffUser.email == "x@clinic.example"))
             is None
         )
+
+
+def test_a_reminder_lead_not_longer_than_the_cutoff_needs_a_real_confirm(client, app, staff):
+    sign_in(client, staff.admin)
+    page = client.get("/staff/admin/settings").text
+    assert 'name="short_reminder_ok"' not in page  # no confirmation before it is needed
+    form = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    form["csrf_token"] = csrf_of(page)
+    for lead in ("600", "1440"):  # shorter than the 24-hour cut-off, and equal to it
+        refused = client.post("/staff/admin/settings", data={**form, "reminder_lead_minutes": lead})
+        assert refused.status_code == 422
+        assert "could only give the phone number" in refused.text
+        assert 'name="short_reminder_ok"' in refused.text  # the second, deliberate step
+        with app.app_context():
+            assert db.session.get(Clinic, 1).reminder_lead_minutes == 2880  # nothing changed
+    confirmed = client.post(
+        "/staff/admin/settings",
+        data={**form, "reminder_lead_minutes": "600", "short_reminder_ok": "y"},
+    )
+    assert confirmed.status_code == 302
+    with app.app_context():
+        assert db.session.get(Clinic, 1).reminder_lead_minutes == 600
+    # Raising the cut-off past a good reminder lead is the same mistake, and asks the same.
+    page = client.get("/staff/admin/settings").text
+    form = dict(re.findall(r'name="([a-z_]+)"[^>]*value="([^"]*)"', page))
+    form |= {"csrf_token": csrf_of(page), "reminder_lead_minutes": "2880"}
+    assert client.post("/staff/admin/settings", data=form).status_code == 302
+    longer = client.post("/staff/admin/settings", data={**form, "cancel_cutoff_minutes": "2880"})
+    assert longer.status_code == 422 and 'name="short_reminder_ok"' in longer.text
+    # Other settings of a clinic already set that way save without asking again.
+    with app.app_context():
+        db.session.get(Clinic, 1).reminder_lead_minutes = 600
+        db.session.commit()
+    form["reminder_lead_minutes"] = "600"
+    assert (
+        client.post("/staff/admin/settings", data={**form, "phone": "604-555-0111"}).status_code
+        == 302
+    )
+
+
+def test_the_cli_refuses_a_short_reminder_lead_unless_told(app, runner, staff):
+    refused = runner.invoke(args=["clinic", "set", "reminder_lead_minutes", "60"])
+    assert refused.exit_code != 0 and "could only give the phone number" in refused.output
+    with app.app_context():
+        assert db.session.get(Clinic, 1).reminder_lead_minutes == 2880
+    done = runner.invoke(
+        args=["clinic", "set", "reminder_lead_minutes", "60", "--short-reminder-ok"]
+    )
+    assert done.exit_code == 0
+    with app.app_context():
+        assert db.session.get(Clinic, 1).reminder_lead_minutes == 60

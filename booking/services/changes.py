@@ -1,0 +1,54 @@
+"""Until when a patient may move or cancel online: the cut-off, and the grace after a change.
+
+A visit inside the cut-off is changed by phone only, except during the grace period just after
+it was booked or moved (by anyone), so that a slip of the finger never traps the patient.
+The site, the manage page, the emails and the API all ask here.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from booking.extensions import db
+from booking.models import Appointment, AuditEvent, Clinic, Status
+
+
+def inside_cutoff(start: datetime, clinic: Clinic, now: datetime) -> bool:
+    """Return whether a visit at `start`, booked or moved at `now`, is inside the cut-off."""
+    return start - now < clinic.cancel_cutoff
+
+
+def placed_at(appointment: Appointment) -> datetime:
+    """Return when the appointment was booked or last moved to its present time."""
+    if appointment.sequence == 0:
+        return appointment.created_at
+    # Only `reschedule` audits "rescheduled", in the same transaction as the move.
+    moved = db.session.scalar(
+        select(AuditEvent.at)
+        .where(
+            AuditEvent.entity == "appointment",
+            AuditEvent.entity_id == appointment.id,
+            AuditEvent.action == "rescheduled",
+        )
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(1)
+    )
+    return moved or appointment.created_at
+
+
+def change_deadline(appointment: Appointment, clinic: Clinic) -> datetime:
+    """Return the last instant of online changes: the later of cut-off and grace end."""
+    cutoff = appointment.start_at - clinic.cancel_cutoff
+    grace_end = placed_at(appointment) + clinic.change_grace
+    return min(max(cutoff, grace_end), appointment.start_at)
+
+
+def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -> bool:
+    """Return whether the patient may still move or cancel the appointment themselves."""
+    return (
+        appointment.status == Status.BOOKED
+        and appointment.start_at > now
+        and now <= change_deadline(appointment, clinic)
+    )
