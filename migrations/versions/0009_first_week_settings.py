@@ -20,6 +20,17 @@ branch_labels = None
 depends_on = None
 
 
+def _restore_sqlite_triggers():
+    """SQLite's batch mode rebuilds `clinic`, which drops its catalog triggers (0002): redo them."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    bump = "UPDATE catalog_version SET version = version + 1 WHERE id = 1"
+    for event in ("INSERT", "UPDATE", "DELETE"):
+        name = f"clinic_bumps_catalog_version_{event.lower()}"
+        op.execute(f"DROP TRIGGER IF EXISTS {name}")
+        op.execute(f"CREATE TRIGGER {name} AFTER {event} ON clinic BEGIN {bump}; END")
+
+
 def upgrade():
     with op.batch_alter_table("clinic") as batch:
         batch.add_column(
@@ -34,6 +45,7 @@ def upgrade():
         batch.create_check_constraint(
             op.f("ck_clinic_grace_range"), "change_grace_minutes BETWEEN 0 AND 1440"
         )
+    _restore_sqlite_triggers()
 
 
 def downgrade():
@@ -42,3 +54,4 @@ def downgrade():
         batch.drop_column("clock_24h")
         batch.drop_column("locale")
         batch.drop_column("change_grace_minutes")
+    _restore_sqlite_triggers()
