@@ -1,50 +1,58 @@
-"""How instants read on pages and in emails: always the clinic's wall clock, zone named."""
+"""How instants read on pages and in emails: the clinic's zone, locale and clock (dates.py)."""
 
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, url_for
 
-ZONE_NAMES = {
-    "America/Vancouver": "Pacific time",
-    "America/Edmonton": "Mountain time",
-    "America/Regina": "Saskatchewan time",
-    "America/Winnipeg": "Central time",
-    "America/Toronto": "Eastern time",
-    "America/Halifax": "Atlantic time",
-    "America/St_Johns": "Newfoundland time",
-}
+from booking.dates import Style, zone_name
+
+__all__ = ["Style", "clock_text", "day_text", "short_day", "when_text", "zone_name"]
 
 
-def zone_name(zone: ZoneInfo) -> str:
-    """Return what patients call the zone: "Pacific time", or "Lisbon time" for others."""
-    return ZONE_NAMES.get(zone.key) or zone.key.rpartition("/")[2].replace("_", " ") + " time"
+def _style() -> Style:
+    """Return the current clinic's style; the default before the clinic is set up."""
+    from booking.services.catalog import latest
+
+    try:
+        return Style.of(latest().clinic)
+    except Exception:  # an error page must render even when the database cannot answer
+        return Style()
 
 
-def day_text(day: date) -> str:
-    """Return "Tuesday 9 March 2027"."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+def day_text(day: date, style: Style | None = None) -> str:
+    """Return "Tuesday, March 9, 2027"."""
+    return (style or _style()).day(day)
 
 
-def short_day(day: date) -> str:
-    """Return "Tue 9 Mar"."""
-    return f"{day:%a} {day.day} {day:%b}"
+def day_month(day: date, style: Style | None = None) -> str:
+    """Return "Tuesday, March 9"."""
+    return (style or _style()).day_month(day)
 
 
-def clock_text(instant: datetime, zone: ZoneInfo) -> str:
-    """Return the wall-clock time in the zone, 24-hour: "09:30"."""
-    return f"{instant.astimezone(zone):%H:%M}"
+def short_day(day: date, style: Style | None = None) -> str:
+    """Return "Tue, Mar 9"."""
+    return (style or _style()).short_day(day)
 
 
-def when_text(instant: datetime, zone: ZoneInfo) -> str:
-    """Return "Tuesday 9 March 2027, 09:30 (Pacific time)"."""
-    local = instant.astimezone(zone)
-    return f"{day_text(local.date())}, {local:%H:%M} ({zone_name(zone)})"
+def clock_text(instant: datetime, zone: ZoneInfo, style: Style | None = None) -> str:
+    """Return the wall-clock time in the zone: "9:30 a.m." (or "09:30" on a 24-hour clock)."""
+    return (style or _style()).clock(instant, zone)
+
+
+def time_of_day(moment: time, style: Style | None = None) -> str:
+    """Return a wall-clock time: "9:00 a.m." (or "09:00" on a 24-hour clock)."""
+    return (style or _style()).time_of_day(moment)
+
+
+def when_text(instant: datetime, zone: ZoneInfo, style: Style | None = None) -> str:
+    """Return "Tuesday, March 9, 2027, 9:30 a.m. (Pacific time)"."""
+    return (style or _style()).when(instant, zone)
 
 
 def local_date(instant: datetime, zone: ZoneInfo) -> date:
@@ -95,8 +103,10 @@ def register(app: Flask) -> None:
     app.add_template_filter(zone_name, "zone_name")
     app.add_template_filter(day_text, "day")
     app.add_template_filter(short_day, "short_day")
+    app.add_template_filter(day_month, "day_month")
     app.add_template_filter(clock_text, "clock")
     app.add_template_filter(when_text, "when")
+    app.add_template_filter(time_of_day, "time_of_day")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(with_article, "with_article")
     app.add_template_filter(capitalize_first, "capitalize_first")

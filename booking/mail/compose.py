@@ -26,6 +26,7 @@ from flask import current_app, render_template
 
 from booking.calendar import ics
 from booking.calendar.ics import Person
+from booking.dates import Style
 from booking.extensions import db
 from booking.links import external_url
 from booking.mail import headers
@@ -43,7 +44,6 @@ from booking.models import (
 from booking.services import catalog as catalogs
 from booking.services import changes, tokens
 from booking.services import screening as screenings
-from booking.templating import short_day, when_text
 
 
 class CannotCompose(Exception):
@@ -99,7 +99,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         else None
     )
     zone = clinic.zone
-    local = message.start_at.astimezone(zone)
+    style = Style.of(clinic)
     context = {
         "event": event.value,
         "method": message.method,
@@ -109,9 +109,9 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "patient_name": patient.name,
         "to_name": message.to_name,
         "reference": appointment.reference,
-        "when": when_text(message.start_at, zone),
-        "short_when": f"{short_day(local.date())} {local:%H:%M}",
-        "previous_when": when_text(message.previous_start_at, zone)
+        "when": style.when(message.start_at, zone),
+        "short_when": style.short_when(message.start_at, zone),
+        "previous_when": style.when(message.previous_start_at, zone)
         if message.previous_start_at
         else None,
         "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
@@ -165,7 +165,7 @@ def change_until(appointment: Appointment, clinic: Clinic, now: datetime) -> str
     """Until when the patient may change online, as patients read it; None if no longer."""
     if not changes.changeable_online(appointment, clinic, now):
         return None
-    return when_text(changes.change_deadline(appointment, clinic), clinic.zone)
+    return Style.of(clinic).when(changes.change_deadline(appointment, clinic), clinic.zone)
 
 
 def _subject(

@@ -23,9 +23,9 @@ from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
 from booking.public.params import (
     changes_limit,
     format_start,
+    parse_day_and_week,
     parse_sequence,
     parse_start,
-    parse_week,
 )
 from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
@@ -90,7 +90,7 @@ def reschedule(token: str) -> Response | str:
     therapist = _target(catalog, appointment, service, request.args.get("therapist"), now)
     zone = catalog.clinic.zone
     today = now.astimezone(zone).date()
-    wanted = parse_week(request.args.get("week"))
+    day, wanted = parse_day_and_week(request.args)
     monday = monday_of(wanted or appointment.start_at.astimezone(zone).date())
     monday = max(monday, monday_of(today))
     week = build_week(
@@ -104,6 +104,7 @@ def reschedule(token: str) -> Response | str:
         therapist=therapist,
         others=offering(catalog, service, now),
         week=week,
+        shown=week.selected(day or appointment.start_at.astimezone(zone).date()),
         zone=zone,
         clinic=catalog.clinic,
         current_therapist=catalog.therapists.get(appointment.therapist_id),
@@ -115,6 +116,9 @@ def reschedule(token: str) -> Response | str:
         ),
         week_url=lambda day: url_for(
             "manage.reschedule", token=token, therapist=therapist.id, week=day
+        ),
+        day_url=lambda day: url_for(
+            "manage.reschedule", token=token, therapist=therapist.id, day=day
         ),
     )
 

@@ -62,11 +62,17 @@ def format_start(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime(START_FORMAT)
 
 
-def parse_week(raw: str | None) -> date | None:
-    """Return the date a `week` parameter names (None when absent), or answer 400."""
+def parse_week(raw: str | None, what: str = "week") -> date | None:
+    """Return the date a `week` (or `day`) parameter names (None when absent), or answer 400."""
     if not raw:
         return None
     value = calendar_date(raw)
     if value is None:
-        abort(400, description="That week is not a valid date.")
+        abort(400, description=f"That {what} is not a valid date.")
     return value
+
+
+def parse_day_and_week(args) -> tuple[date | None, date | None]:
+    """Return (the `day` asked for, the date whose week to show), either possibly None."""
+    day = parse_week(args.get("day"), "day")
+    return day, day or parse_week(args.get("week"))

@@ -12,10 +12,16 @@ from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response
 
 from booking import clock
+from booking.dates import Style
 from booking.models import Service, Therapist
 from booking.public import bp
 from booking.public.forms import AssessmentForm, DetailsForm
-from booking.public.params import count_change, format_start, parse_start, parse_week
+from booking.public.params import (
+    count_change,
+    format_start,
+    parse_day_and_week,
+    parse_start,
+)
 from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
@@ -73,7 +79,7 @@ def times(slug: str) -> str:
     choice, chosen = _therapist_choice(catalog, service, request.args.get("therapist"))
     now = clock.now()
     today = now.astimezone(catalog.clinic.zone).date()
-    wanted = parse_week(request.args.get("week"))
+    day, wanted = parse_day_and_week(request.args)
     monday = max(monday_of(wanted or today), monday_of(today))
     week = build_week(catalog, service, chosen, monday, now=now)
     if wanted is None and week.empty and week.first_available is not None:
@@ -85,10 +91,12 @@ def times(slug: str) -> str:
         service=service,
         choice=choice,
         week=week,
+        shown=week.selected(day),
         slot_url=lambda start: url_for(
             "public.details", slug=slug, therapist=param, start=format_start(start)
         ),
         week_url=lambda day: url_for("public.times", slug=slug, therapist=param, week=day),
+        day_url=lambda day: url_for("public.times", slug=slug, therapist=param, day=day),
         zone=catalog.clinic.zone,
         clinic=catalog.clinic,
     )
@@ -113,24 +121,31 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     retry_after = None
     alternatives: list[datetime] = []
     switching = request.method == "POST" and request.form.get("switch") == "1"
+    # "First available": the engine names the therapist before the patient books, and the
+    # booking asks for that therapist, so nobody gets someone other than the name they saw.
+    offered = None if choice is not None else _offered(chosen, request.form.get("offered"))
     if unchosen:
         form.validate_on_submit()  # so every other problem is reported at the same time
         problem = "unchosen"
+        offered = None
         alternatives = distinct_starts(
             nearest_slots(catalog, service, start, now=now, therapists=chosen)
         )
     elif request.method == "GET" or switching:
-        if slot_at(catalog, service, start, now=now, therapists=chosen) is None:
+        free = slot_at(catalog, service, start, now=now, therapists=chosen)
+        if free is None:
             problem = "switched" if switching else "gone"
             alternatives = distinct_starts(
                 nearest_slots(catalog, service, start, now=now, therapists=chosen)
             )
+        elif choice is None:
+            offered = catalog.therapists.get(free.therapist_id)
     elif form.validate_on_submit() and not (email_suggestion := _email_typo(form)):
         wanted = booking.BookingRequest(
             service=service.slug,
             start=start,
             patient=booking.PatientDetails(form.name.data, form.email.data, form.phone.data),
-            therapist_id=None if choice is None else choice.id,
+            therapist_id=choice.id if choice else offered.id if offered else None,
             notes=form.note.data or "",
             screening=form.screening(),
         )
@@ -146,7 +161,12 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             abort(409, description=USED_FORM)
         except SlotUnavailable as exc:
             problem = "taken"
-            alternatives = distinct_starts(exc.alternatives)
+            alternatives = distinct_starts(
+                exc.alternatives
+                if offered is None
+                else nearest_slots(catalog, service, start, now=now, therapists=chosen)
+            )
+            offered = None  # an alternative goes to whoever is free then
         except AssessmentRequired:
             problem = "assessment"
         except TherapistNotOffering as exc:
@@ -162,6 +182,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         "public/details.html",
         service=service,
         choice=choice,
+        offered=offered,
         therapist_param=_therapist_param(choice),
         start=start,
         start_param=format_start(start),
@@ -183,7 +204,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
 
 def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:
     """Return the clinic's opening hours per weekday: from the first to the last therapist."""
-    rows = []
+    rows, style = [], Style.of(catalog.clinic)
     for weekday, name in enumerate(WEEKDAYS):
         windows = [
             w for tid in catalog.therapists for w in catalog.hours.get(tid, {}).get(weekday, ())
@@ -191,7 +212,7 @@ def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:
         if windows:
             opens: time = min(w[0] for w in windows)
             closes: time = max(w[1] for w in windows)
-            rows.append((name, f"{opens:%H:%M} to {closes:%H:%M}"))
+            rows.append((name, f"{style.time_of_day(opens)} to {style.time_of_day(closes)}"))
         else:
             rows.append((name, "Closed"))
     return rows
@@ -250,6 +271,11 @@ def _therapist_choice(
         description=f"That therapist cannot be booked for {service.name}. "
         "Please choose one from the list.",
     )
+
+
+def _offered(candidates: list[Therapist], raw: str | None) -> Therapist | None:
+    """Return the therapist a "first available" form was offered, if still a candidate."""
+    return next((t for t in candidates if raw == str(t.id)), None)
 
 
 def _therapist_param(choice: Therapist | None) -> str:

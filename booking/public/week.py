@@ -6,18 +6,47 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from booking.dates import period
 from booking.models import Service, Therapist
 from booking.services.availability import find_slots
 from booking.services.catalog import Catalog
 from booking.services.changes import inside_cutoff
 
 SEARCH_CHUNK = timedelta(days=14)
+PERIODS = ("morning", "afternoon", "evening")
+
+
+@dataclass(frozen=True, slots=True)
+class Time:
+    """One time a patient may choose: one button (or link) on the page."""
+
+    start: datetime
+    period: str  # "morning", "afternoon" or "evening" in the clinic's zone
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    name: str
+    times: tuple[Time, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class Day:
     date: date
-    starts: tuple[datetime, ...]  # each offered start once, however many therapists share it
+    times: tuple[Time, ...]  # each offered start once, however many therapists share it
+
+    @property
+    def starts(self) -> tuple[datetime, ...]:
+        return tuple(t.start for t in self.times)
+
+    @property
+    def periods(self) -> tuple[Period, ...]:
+        """Return the day's times as morning, afternoon and evening (those with a time)."""
+        return tuple(
+            Period(name, tuple(t for t in self.times if t.period == name))
+            for name in PERIODS
+            if any(t.period == name for t in self.times)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +61,13 @@ class Week:
 
     @property
     def empty(self) -> bool:
-        return not any(day.starts for day in self.days)
+        return not any(day.times for day in self.days)
+
+    def selected(self, wanted: date | None) -> Day | None:
+        """Return the day to show: `wanted` if it has times, else the week's first that does."""
+        with_times = [day for day in self.days if day.times]
+        chosen = next((day for day in with_times if day.date == wanted), None)
+        return chosen or (with_times[0] if with_times else None)
 
     @property
     def any_late(self) -> bool:
@@ -57,7 +92,10 @@ def build_week(
     now: datetime,
     exclude_appointment_id: int | None = None,
 ) -> Week:
-    """Return the bookable starts of the week beginning `monday`, in the clinic's zone."""
+    """Return the bookable starts of the week beginning `monday`, in the clinic's zone.
+
+    Days before today are left out: nobody books them, so they are not shown.
+    """
     zone = catalog.clinic.zone
     today = now.astimezone(zone).date()
     last_day = (now + catalog.clinic.booking_horizon).astimezone(zone).date()
@@ -71,9 +109,11 @@ def build_week(
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
     )
-    by_day: dict[date, dict[datetime, None]] = {monday + timedelta(days=i): {} for i in range(7)}
+    by_day: dict[date, dict[datetime, None]] = {
+        monday + timedelta(days=i): {} for i in range(7) if monday + timedelta(days=i) >= today
+    }
     for slot in slots:
-        by_day[slot.start.astimezone(zone).date()][slot.start] = None
+        by_day.setdefault(slot.start.astimezone(zone).date(), {})[slot.start] = None
     if slots and monday <= today:
         first = slots[0].start.astimezone(zone).date()
     else:
@@ -82,7 +122,10 @@ def build_week(
         )
     return Week(
         monday=monday,
-        days=tuple(Day(day, tuple(starts)) for day, starts in by_day.items()),
+        days=tuple(
+            Day(day, tuple(Time(start, period(start, zone)) for start in starts))
+            for day, starts in by_day.items()
+        ),
         earlier=monday - timedelta(days=7) if monday > monday_of(today) else None,
         later=monday + timedelta(days=7) if monday + timedelta(days=7) <= last_day else None,
         first_available=first,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -12,6 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError
 
 from booking.database import write_transaction
+from booking.dates import known_locale
 from booking.extensions import db
 from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
@@ -76,13 +76,6 @@ def _text(limit: int) -> Callable[[str], str]:
     return parse
 
 
-def _locale(value: str) -> str:
-    value = value.strip()
-    if not re.fullmatch(r"[a-z]{2,3}(?:_[A-Z]{2})?", value):
-        raise ValueError("must be a locale such as en_CA or fr_CA")
-    return value
-
-
 def _yes_no(value: str) -> bool:
     answer = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
     parsed = answer.get(value.strip().lower())
@@ -103,7 +96,7 @@ SETTINGS: dict[str, Callable[[str], Any]] = {
     "cancel_cutoff_minutes": _bounded_int(0, 60 * 24 * 60),
     "reminder_lead_minutes": _bounded_int(0, 60 * 24 * 7),
     "change_grace_minutes": _bounded_int(0, 24 * 60),
-    "locale": _locale,
+    "locale": known_locale,
     "clock_24h": _yes_no,
 }
 

@@ -108,11 +108,12 @@ class Schedule:
         minutes = wall.hour * 60 + wall.minute - (self.opens.hour * 60 + self.opens.minute)
         return 2 + minutes // ROW_MINUTES
 
-    def hour_marks(self) -> list[tuple[int, str]]:
+    def hour_marks(self) -> list[tuple[int, time]]:
+        """Return each whole hour's row and wall-clock time (the `time_of_day` filter writes it)."""
         marks = []
         for hour in range(self.opens.hour, self.closes.hour + (1 if self.closes.minute else 0)):
             if time(hour) >= self.opens:
-                marks.append((self.row_of(time(hour)), f"{hour:02d}:00"))
+                marks.append((self.row_of(time(hour)), time(hour)))
         return marks
 
 

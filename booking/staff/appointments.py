@@ -10,6 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from booking import clock
+from booking.dates import Style
 from booking.extensions import db
 from booking.models import (
     QUESTIONS,
@@ -47,7 +48,6 @@ from booking.staff.forms import (
     ChangeForm,
     StaffCancelForm,
 )
-from booking.templating import when_text
 
 # Who may mark a screening reviewed: a clinical decision, so not the front desk.
 REVIEWERS = (Role.THERAPIST, Role.ADMIN)
@@ -166,12 +166,12 @@ def _change_text(event: AuditEvent, catalog: catalogs.Catalog) -> str:
     """What a reschedule changed, in the clinic's words."""
     if event.action != "rescheduled" or not event.before or not event.after:
         return ""
-    zone = catalog.clinic.zone
+    zone, style = catalog.clinic.zone, Style.of(catalog.clinic)
     parts = []
     was, now = event.before, event.after
     if was["start_at"] != now["start_at"]:
         old, new = (datetime.fromisoformat(v["start_at"]) for v in (was, now))
-        parts.append(f"from {when_text(old, zone)} to {when_text(new, zone)}")
+        parts.append(f"from {style.when(old, zone)} to {style.when(new, zone)}")
     if was["therapist_id"] != now["therapist_id"]:
         names = [
             getattr(catalog.therapists.get(v["therapist_id"]), "name", "another therapist")

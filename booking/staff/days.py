@@ -77,7 +77,7 @@ def grid_css() -> Response:
 @functools.cache
 def _grid_rules() -> str:
     rules = [
-        f".cols-{n} {{ grid-template-columns: 4rem repeat({n}, minmax(9.5rem, 1fr)); }}"
+        f".cols-{n} {{ grid-template-columns: 5rem repeat({n}, minmax(9.5rem, 1fr)); }}"
         for n in range(1, 41)
     ]
     rules += [f".gc-{n} {{ grid-column: {n}; }}" for n in range(1, 42)]

@@ -52,4 +52,33 @@
       // No Intl support: the clinic's zone is already named in the text.
     }
   });
+
+  // The day strip: show a day's times on the page instead of loading it again.
+  document.querySelectorAll("[data-day-strip]").forEach(function (strip) {
+    strip.addEventListener("click", function (event) {
+      var tab = event.target.closest("a[data-day]");
+      var panel = tab && document.querySelector('[data-day-panel="' + tab.dataset.day + '"]');
+      if (!panel) {
+        return;
+      }
+      event.preventDefault();
+      document.querySelectorAll("[data-day-panel]").forEach(function (other) {
+        other.hidden = other !== panel;
+      });
+      strip.querySelectorAll("a[data-day]").forEach(function (other) {
+        if (other === tab) {
+          other.setAttribute("aria-current", "date");
+        } else {
+          other.removeAttribute("aria-current");
+        }
+      });
+      if (window.history && history.replaceState) {
+        history.replaceState(null, "", tab.href);
+      }
+      var first = panel.querySelector("a.slot");
+      if (first) {
+        first.focus({ preventScroll: true });
+      }
+    });
+  });
 })();

@@ -57,7 +57,17 @@ def answer_screening(page: Page, yes: tuple[str, ...] = ()) -> None:
 
 
 def slot(page: Page, text: str) -> Locator:
-    """Return the time link named like "10:00, Wednesday 3 March 2027"."""
+    """Return the time link named like "10:00 a.m., Wednesday, March 3, 2027".
+
+    The picker shows one day's times: when the time is on another day, tap that day first
+    (a link without JavaScript, a switch with it).
+    """
+    panel = page.locator("[data-day-panel]").filter(
+        has=page.locator(f'a.slot[aria-label="{text}"]')
+    )
+    if panel.count() == 1 and panel.is_hidden():
+        day = panel.get_attribute("data-day-panel")
+        page.locator(f'a.day-tab[data-day="{day}"]').click()
     return page.get_by_role("link", name=text, exact=True)
 
 
@@ -122,10 +132,12 @@ def test_whole_journey_on_a_phone(app, live_server, new_context, checker, tmp_pa
     expect(page.get_by_role("heading", name="Choose a time")).to_be_visible()
     expect(page.get_by_text("IMS initial assessment (60 minutes) with Maya Chen")).to_be_visible()
     check("times")
-    slot(page, "10:00, Wednesday 3 March 2027").click()
+    slot(page, "10:00 a.m., Wednesday, March 3, 2027").click()
 
     expect(page.get_by_role("heading", name="Your details")).to_be_visible()
-    expect(summary_value(page, "When")).to_have_text("Wednesday 3 March 2027, 10:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Wednesday, March 3, 2027, 10:00 a.m. (Pacific time)"
+    )
     expect(page.get_by_role("heading", name="Safety questions before needling")).to_be_visible()
     fill_details(page, PATIENT, note="Left shoulder, since January.")
     answer_screening(page, yes=("needle_phobia",))
@@ -136,7 +148,9 @@ def test_whole_journey_on_a_phone(app, live_server, new_context, checker, tmp_pa
     assert re.search(r"/manage/[^/]+/confirmed$", page.url), page.url
     reference = summary_value(page, "Reference").inner_text().strip()
     assert REFERENCE.match(reference), reference
-    expect(summary_value(page, "When")).to_have_text("Wednesday 3 March 2027, 10:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Wednesday, March 3, 2027, 10:00 a.m. (Pacific time)"
+    )
     expect(summary_value(page, "With")).to_have_text("Maya Chen")
     check("confirmed")
 
@@ -162,10 +176,12 @@ def test_whole_journey_on_a_phone(app, live_server, new_context, checker, tmp_pa
 
     expect(page.get_by_role("heading", name="Choose a new time")).to_be_visible()
     check("reschedule")
-    slot(page, "14:00, Thursday 4 March 2027").click()
+    slot(page, "2:00 p.m., Thursday, March 4, 2027").click()
 
     expect(page.get_by_role("heading", name="Move your appointment?")).to_be_visible()
-    expect(summary_value(page, "To")).to_have_text("Thursday 4 March 2027, 14:00 (Pacific time)")
+    expect(summary_value(page, "To")).to_have_text(
+        "Thursday, March 4, 2027, 2:00 p.m. (Pacific time)"
+    )
     check("reschedule-confirm")
     page.get_by_role("button", name="Yes, move my appointment").click()
 
@@ -173,7 +189,9 @@ def test_whole_journey_on_a_phone(app, live_server, new_context, checker, tmp_pa
     expect(page.get_by_role("status")).to_have_text(
         "Your appointment has been moved to the new time."
     )
-    expect(summary_value(page, "When")).to_have_text("Thursday 4 March 2027, 14:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Thursday, March 4, 2027, 2:00 p.m. (Pacific time)"
+    )
     check("rescheduled")
     page.get_by_role("link", name="Cancel appointment").click()
 
@@ -200,7 +218,7 @@ def test_two_patients_race_for_one_time(
     for who in ("a", "b"):
         page = new_context().new_page()
         page.goto(times)
-        slot(page, "10:00, Tuesday 2 March 2027").click()
+        slot(page, "10:00 a.m., Tuesday, March 2, 2027").click()
         expect(page.get_by_role("heading", name="Your details")).to_be_visible()
         pages[who] = page
     a, b = pages["a"], pages["b"]
@@ -211,7 +229,9 @@ def test_two_patients_race_for_one_time(
 
     a.get_by_role("button", name="Book this time").click()
     expect(a.get_by_role("heading", level=1, name="You are booked")).to_be_visible()
-    expect(summary_value(a, "When")).to_have_text("Tuesday 2 March 2027, 10:00 (Pacific time)")
+    expect(summary_value(a, "When")).to_have_text(
+        "Tuesday, March 2, 2027, 10:00 a.m. (Pacific time)"
+    )
     shots(a, "a-confirmed")
 
     with b.expect_response(lambda r: r.request.method == "POST") as answer:
@@ -232,7 +252,7 @@ def test_two_patients_race_for_one_time(
 
     first = b.locator("label.slot-choice").first
     chosen = first.inner_text().strip()
-    assert chosen != "Tuesday 2 March 2027, 10:00 (Pacific time)"
+    assert chosen != "Tuesday, March 2, 2027, 10:00 a.m. (Pacific time)"
     alternatives.first.check()
     b.get_by_role("button", name="Book the chosen time").click()
     expect(b.get_by_role("heading", level=1, name="You are booked")).to_be_visible()
@@ -284,7 +304,7 @@ def test_keyboard_only_booking(live_server, therapist, new_context, shots):
     expect(page.get_by_role("heading", name="Choose a time")).to_be_visible()
     focus_until(page, "a.slot")
     expect_focus_visible(page, "a.slot:focus")
-    expect(page.locator(":focus")).to_have_accessible_name("09:00, Tuesday 2 March 2027")
+    expect(page.locator(":focus")).to_have_accessible_name("9:00 a.m., Tuesday, March 2, 2027")
     shots(page, "slot-focused")
     page.keyboard.press("Enter")
 
@@ -311,7 +331,9 @@ def test_keyboard_only_booking(live_server, therapist, new_context, shots):
     page.keyboard.press("Space")
 
     expect(page.get_by_role("heading", level=1, name="You are booked")).to_be_visible()
-    expect(summary_value(page, "When")).to_have_text("Tuesday 2 March 2027, 09:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Tuesday, March 2, 2027, 9:00 a.m. (Pacific time)"
+    )
     expect(summary_value(page, "What")).to_contain_text("Physiotherapy assessment")
     shots(page, "confirmed")
 
@@ -322,7 +344,7 @@ def test_follow_up_without_an_assessment_offers_one(live_server, new_context, ax
     page.goto(live_server + "/book")
     page.get_by_role("link", name=re.compile(r"^I've been before: IMS follow-up")).click()
     page.get_by_role("link", name=re.compile(r"^Maya Chen")).click()
-    slot(page, "10:00, Wednesday 3 March 2027").click()
+    slot(page, "10:00 a.m., Wednesday, March 3, 2027").click()
     expect(page.get_by_role("heading", name="Your details")).to_be_visible()
     expect(page.get_by_role("heading", name="Safety questions before needling")).to_have_count(0)
     fill_details(page, OTHER, note="Right knee.")
@@ -343,7 +365,9 @@ def test_follow_up_without_an_assessment_offers_one(live_server, new_context, ax
     )
     expect(summary_value(page, "Appointment")).to_have_text("IMS initial assessment (60 minutes)")
     expect(summary_value(page, "With")).to_have_text("Maya Chen")
-    expect(summary_value(page, "When")).to_have_text("Wednesday 3 March 2027, 10:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Wednesday, March 3, 2027, 10:00 a.m. (Pacific time)"
+    )
     expect_details_kept(page, OTHER)
     expect(page.get_by_label("Anything the therapist should know? (optional)")).to_have_value(
         "Right knee."
@@ -370,13 +394,15 @@ def test_booking_works_without_javascript(live_server, new_context, shots):
     page.get_by_role("link", name=re.compile(r"^First available")).click()
     expect(page.get_by_role("heading", name="Choose a time")).to_be_visible()
     shots(page, "times")
-    slot(page, "11:00, Friday 5 March 2027").click()
+    slot(page, "11:00 a.m., Friday, March 5, 2027").click()
     fill_details(page, PATIENT)
     shots(page, "details")
     page.get_by_role("button", name="Book this time").click()
 
     expect(page.get_by_role("heading", level=1, name="You are booked")).to_be_visible()
-    expect(summary_value(page, "When")).to_have_text("Friday 5 March 2027, 11:00 (Pacific time)")
+    expect(summary_value(page, "When")).to_have_text(
+        "Friday, March 5, 2027, 11:00 a.m. (Pacific time)"
+    )
     expect(summary_value(page, "With")).to_have_text("Maya Chen")
     shots(page, "confirmed")
 

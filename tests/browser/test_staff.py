@@ -80,11 +80,11 @@ def test_reception_cancels_a_visit_and_the_day_shows_it(
 ):
     page = new_context(viewport={"width": 1280, "height": 900}).new_page()
     sign_in(page, live_server, "desk@clinic.example")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Monday 1 March 2027")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Monday, March 1, 2027")
     check(page, axe_source, shots, "day-monday")
     page.get_by_role("link", name=re.compile(r"Next day")).click()
-    expect(page.get_by_role("heading", level=1)).to_contain_text("Tuesday 2 March 2027")
-    visit = page.get_by_role("link", name=re.compile(r"09:00.*Jordan Lee"))
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Tuesday, March 2, 2027")
+    visit = page.get_by_role("link", name=re.compile(r"9:00 a\.m\..*Jordan Lee"))
     expect(visit).to_contain_text("booked")
     check(page, axe_source, shots, "day-tuesday")
 
@@ -102,8 +102,8 @@ def test_reception_cancels_a_visit_and_the_day_shows_it(
     expect(page.get_by_text("Patient phoned: feeling better")).to_be_visible()
     check(page, axe_source, shots, "cancelled")
 
-    page.get_by_role("link", name=re.compile(r"Tuesday 2 March 2027")).click()
-    expect(page.get_by_role("link", name=re.compile(r"09:00.*Jordan Lee"))).to_contain_text(
+    page.get_by_role("link", name=re.compile(r"Tuesday, March 2, 2027")).click()
+    expect(page.get_by_role("link", name=re.compile(r"9:00 a\.m\..*Jordan Lee"))).to_contain_text(
         "cancelled"
     )
     check(page, axe_source, shots, "day-after")
@@ -116,8 +116,8 @@ def test_a_therapist_changes_hours_and_time_off_and_the_site_follows(
     page = new_context(viewport={"width": 820, "height": 1180}).new_page()  # a tablet
     times = f"{live_server}/book/physio/times?therapist={therapist}&week={TUESDAY}"
     page.goto(times)
-    assert page.get_by_role("link", name="10:30, Tuesday 2 March 2027").count() == 1
-    assert page.get_by_role("link", name="14:00, Tuesday 2 March 2027").count() == 1
+    assert page.get_by_role("link", name="10:30 a.m., Tuesday, March 2, 2027").count() == 1
+    assert page.get_by_role("link", name="2:00 p.m., Tuesday, March 2, 2027").count() == 1
 
     sign_in(page, live_server, "maya@clinic.example")
     check(page, axe_source, shots, "my-day")
@@ -146,13 +146,15 @@ def test_a_therapist_changes_hours_and_time_off_and_the_site_follows(
     page.get_by_label("Reason").fill("Course")
     page.get_by_role("button", name="Add time off").click()
     expect(page.get_by_role("status")).to_contain_text("The time off is saved")
-    expect(page.get_by_text(re.compile(r"Tuesday 2 March 2027, 13:00.*Course"))).to_be_visible()
+    expect(
+        page.get_by_text(re.compile(r"Tuesday, March 2, 2027, 1:00 p.m..*Course"))
+    ).to_be_visible()
     check(page, axe_source, shots, "time-off")
 
     page.goto(times)
-    assert page.get_by_role("link", name="10:30, Tuesday 2 March 2027").count() == 0
-    assert page.get_by_role("link", name="14:00, Tuesday 2 March 2027").count() == 0
-    assert page.get_by_role("link", name="15:00, Tuesday 2 March 2027").count() == 1
+    assert page.get_by_role("link", name="10:30 a.m., Tuesday, March 2, 2027").count() == 0
+    assert page.get_by_role("link", name="2:00 p.m., Tuesday, March 2, 2027").count() == 0
+    assert page.get_by_role("link", name="3:00 p.m., Tuesday, March 2, 2027").count() == 1
 
 
 @sqlite_only
@@ -164,7 +166,7 @@ def test_reception_books_a_phone_caller(live_server, desk, new_context, axe_sour
     page.get_by_label("Day").fill(TUESDAY.isoformat())
     page.get_by_role("button", name="Show free times").click()
     check(page, axe_source, shots, "free-times")
-    page.get_by_role("link", name="13:00 Maya Chen").click()
+    page.get_by_role("link", name="1:00 p.m. Maya Chen").click()
     check(page, axe_source, shots, "caller-details")
     page.get_by_label("Name, email or phone").fill("Jordan")
     page.get_by_role("button", name="Search").click()
@@ -175,19 +177,19 @@ def test_reception_books_a_phone_caller(live_server, desk, new_context, axe_sour
     expect(page.get_by_role("heading", level=1)).to_contain_text("Physiotherapy assessment")
     check(page, axe_source, shots, "phone-booked")
     page.goto(f"{live_server}/staff/day?date={TUESDAY}")
-    expect(page.get_by_role("link", name=re.compile(r"13:00.*Jordan Lee"))).to_be_visible()
+    expect(page.get_by_role("link", name=re.compile(r"1:00 p\.m\..*Jordan Lee"))).to_be_visible()
 
     # The caller rings back: move the visit to Daniel at 14:00.
-    page.get_by_role("link", name=re.compile(r"13:00.*Jordan Lee")).click()
+    page.get_by_role("link", name=re.compile(r"1:00 p\.m\..*Jordan Lee")).click()
     page.get_by_role("link", name="Move…").click()
     page.get_by_label("Therapist").select_option(label="Daniel Okafor")
     page.get_by_role("button", name="Show free times").click()
     check(page, axe_source, shots, "move")
-    page.get_by_role("button", name=re.compile(r"^14:00 Daniel Okafor")).click()
+    page.get_by_role("button", name=re.compile(r"^2:00 p\.m\. Daniel Okafor")).click()
     expect(page.get_by_role("status")).to_contain_text("Moved.")
     expect(page.get_by_text("from Maya Chen to Daniel Okafor")).to_be_visible()
     page.goto(f"{live_server}/staff/day?date={TUESDAY}")
-    moved = page.get_by_role("link", name=re.compile(r"14:00.*Jordan Lee"))
+    moved = page.get_by_role("link", name=re.compile(r"2:00 p\.m\..*Jordan Lee"))
     expect(moved).to_have_class(re.compile(r"gc-3"))  # Daniel's column
     check(page, axe_source, shots, "day-after-move")
 
@@ -211,7 +213,7 @@ def test_admin_pages_are_accessible(live_server, desk, therapist, new_context, a
     page.get_by_label("IMS certification expires").fill("2027-02-28")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_contain_text("Maya Chen is saved.")
-    expect(page.get_by_text("Lapsed Sunday 28 February 2027")).to_be_visible()
+    expect(page.get_by_text("Lapsed Sunday, February 28, 2027")).to_be_visible()
     for name, step in (("Add a service", "service"), ("Add an account", "account")):
         page.get_by_role("link", name=name).click()
         check(page, axe_source, shots, step)

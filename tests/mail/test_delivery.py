@@ -300,7 +300,7 @@ def test_reminders_follow_the_appointment(clinic, mail_app, smtp, clock):
     (sent,) = smtp.inbox
     assert sent.to == "patient1@example.com"
     assert sent.message["Subject"].startswith("Reminder: Physiotherapy assessment")
-    assert "Thursday 11 March 2027, 13:00 (Pacific time)" in sent.text()
+    assert "Thursday, March 11, 2027, 1:00 p.m. (Pacific time)" in sent.text()
     assert sent.calendar_part() is None  # the invite already in the calendar stays the event
     assert "https://clinic.test/manage/" in sent.text()
 

@@ -26,7 +26,7 @@ from booking.services import accounts, booking
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
-START = local(MONDAY + timedelta(days=8), 10)  # Tuesday 9 March 2027
+START = local(MONDAY + timedelta(days=8), 10)  # Tuesday, March 9, 2027
 MOVED = local(MONDAY + timedelta(days=9), 10)
 DESK = "desk@clinic.example"
 PASSWORD = "correct horse battery"

@@ -135,8 +135,8 @@ def test_bodies_give_the_time_in_the_clinic_zone_and_the_manage_link(clinic, mai
     after_the_change = local(NEXT_TUESDAY + timedelta(days=7), 9, 30)  # 16 March: PDT
     deliver(mail_app)
     patient = to(smtp.inbox, "patient1@example.com")[0]
-    assert "Tuesday 9 March 2027, 09:30 (Pacific time)" in patient.text()
-    assert "Tuesday 9 March 2027, 09:30 (Pacific time)" in patient.html()
+    assert "Tuesday, March 9, 2027, 9:30 a.m. (Pacific time)" in patient.text()
+    assert "Tuesday, March 9, 2027, 9:30 a.m. (Pacific time)" in patient.html()
     assert patient.event().decoded("DTSTART") == datetime(2027, 3, 9, 17, 30, tzinfo=UTC)
     assert "Wear loose clothing." in patient.text()
     link = next(w for w in patient.text().split() if w.startswith("https://clinic.test/manage/"))
@@ -145,7 +145,7 @@ def test_bodies_give_the_time_in_the_clinic_zone_and_the_manage_link(clinic, mai
     # The link works: it opens this appointment's page.
     page = mail_app.test_client().get(link.removeprefix("https://clinic.test"))
     assert page.status_code == 200
-    assert b"Tuesday 9 March 2027" in page.data
+    assert b"Tuesday, March 9, 2027" in page.data
 
     smtp.inbox.clear()
     with mail_app.app_context():
@@ -153,8 +153,8 @@ def test_bodies_give_the_time_in_the_clinic_zone_and_the_manage_link(clinic, mai
     reschedule(mail_app, appointment_id, after_the_change)
     deliver(mail_app)
     moved = to(smtp.inbox, "patient1@example.com")[0]
-    assert "Tuesday 16 March 2027, 09:30 (Pacific time)" in moved.text()
-    assert "from Tuesday 9 March 2027, 09:30 (Pacific time)" in moved.text()
+    assert "Tuesday, March 16, 2027, 9:30 a.m. (Pacific time)" in moved.text()
+    assert "from Tuesday, March 9, 2027, 9:30 a.m. (Pacific time)" in moved.text()
     assert moved.event().decoded("DTSTART") == datetime(2027, 3, 16, 16, 30, tzinfo=UTC)
 
 
@@ -296,3 +296,22 @@ def test_the_pages_offer_the_same_event_as_the_invite(clinic, mail_app, client, 
         assert event[prop].to_ical() == invite[prop].to_ical(), prop
     # The email's link and the page's link are the same private link, built from BASE_URL.
     assert f"https://clinic.test{manage}" in str(event["DESCRIPTION"])
+
+
+def test_subjects_and_bodies_follow_the_clinic_clock_and_dtstart_stays_utc(clinic, mail_app, smtp):
+    from booking.services.clinic import change_setting
+
+    book(mail_app, local(NEXT_TUESDAY, 13, 30), therapist_id=clinic.maya)
+    deliver(mail_app)
+    twelve = to(smtp.inbox, "patient1@example.com")[0]
+    assert twelve.message["Subject"] == "Booked: IMS initial assessment, Tue, Mar 9, 1:30 p.m."
+    smtp.inbox.clear()
+    with mail_app.app_context():
+        change_setting("clock_24h", "true", actor="test", now=mail_app.config["CLOCK"]())
+    book(mail_app, local(NEXT_TUESDAY, 15), n=2, therapist_id=clinic.maya)
+    deliver(mail_app)
+    patient = to(smtp.inbox, "patient2@example.com")[0]
+    assert patient.message["Subject"] == "Booked: IMS initial assessment, Tue, Mar 9, 15:00"
+    assert "Tuesday, March 9, 2027, 15:00 (Pacific time)" in patient.text()
+    assert "p.m." not in patient.text()
+    assert patient.event().decoded("DTSTART") == datetime(2027, 3, 9, 23, 0, tzinfo=UTC)

@@ -39,10 +39,10 @@ def test_the_manage_page_shows_the_appointment_and_its_choices(client, token):
     response = client.get(f"/manage/{token}")
     page = response.text
     assert response.status_code == 200
-    assert "Tuesday 2 March 2027, 09:00 (Pacific time)" in page and "Maya Chen" in page
+    assert "Tuesday, March 2, 2027, 9:00 a.m. (Pacific time)" in page and "Maya Chen" in page
     assert f'href="/manage/{token}/reschedule"' in page
     assert f'href="/manage/{token}/cancel"' in page
-    assert "until Monday 1 March 2027, 09:00 (Pacific time)" in page  # the 24-hour cut-off
+    assert "until Monday, March 1, 2027, 9:00 a.m. (Pacific time)" in page  # the 24-hour cut-off
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "same-origin"
     assert "noindex" in response.headers["X-Robots-Tag"]
@@ -167,7 +167,7 @@ def test_rescheduling_shows_a_confirm_step_then_moves(app, client, token, clinic
     target = local(TUESDAY + timedelta(days=1), 14)
     url = f"/manage/{token}/reschedule/confirm?therapist={clinic.other}&start={slot_param(target)}"
     page = client.get(url).text
-    assert "Move your appointment?" in page and "Wednesday 3 March 2027, 14:00" in page
+    assert "Move your appointment?" in page and "Wednesday, March 3, 2027, 2:00 p.m." in page
     assert appointment(app).start_at == NINE  # the GET moved nothing
     data = {
         "csrf_token": csrf(page),

@@ -38,7 +38,7 @@ def test_the_details_page_summarises_the_choice(client, clinic):
     page = client.get(details_url(therapist=str(clinic.ims))).text
     assert "IMS initial assessment (60 minutes)" in page
     assert "Maya Chen" in page
-    assert "Tuesday 2 March 2027, 09:00 (Pacific time)" in page
+    assert "Tuesday, March 2, 2027, 9:00 a.m. (Pacific time)" in page
     assert 'name="start" value="20270302T1700Z"' in page
 
 
@@ -68,7 +68,7 @@ def test_booking_an_assessment_stores_it_with_its_screening(app, client, clinic)
     page = client.get(f"/manage/{token}/confirmed").text
     assert "You are booked" in page
     assert appointment.reference in page
-    assert "Tuesday 2 March 2027, 09:00 (Pacific time)" in page
+    assert "Tuesday, March 2, 2027, 9:00 a.m. (Pacific time)" in page
     assert f'href="/manage/{token}/appointment.ics"' in page
     assert "https://calendar.google.com/calendar/render?action=TEMPLATE" in page
     assert f"http://localhost/manage/{token}</a>" in page

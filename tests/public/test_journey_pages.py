@@ -35,7 +35,7 @@ def test_start_page_shows_the_clinic_and_steers_new_and_returning_patients(clien
     assert re.search(r"Been here before\?</strong> Book an <a href=\"/book/follow-up\"", page)
     assert page.count('class="button primary big"') == 1  # one obvious Book action
     # Opening hours, from the therapists' weekly hours.
-    assert re.search(r"<th scope=\"row\">Monday</th><td>09:00 to 17:00</td>", page)
+    assert re.search(r"<th scope=\"row\">Monday</th><td>9:00 a.m. to 5:00 p.m.</td>", page)
 
 
 def test_start_page_says_closed_on_days_nobody_works(client, world):
@@ -101,10 +101,14 @@ def test_times_are_labelled_in_the_clinic_zone_and_grouped_by_day(client, clinic
     page = client.get(f"/book/physio/times?therapist={clinic.ims}").text
     assert "Times are Pacific time (Vancouver)" in page
     tuesday = page[page.index('id="day-2027-03-02"') : page.index('id="day-2027-03-03"')]
-    assert "Tuesday 2 March 2027" in tuesday
-    assert 'aria-label="09:00, Tuesday 2 March 2027">09:00</a>' in tuesday
-    monday = page[page.index('id="day-2027-03-01"') : page.index('id="day-2027-03-02"')]
-    assert "No times free" in monday  # 12 hours of notice empties today
+    assert "Tuesday, March 2, 2027" in tuesday
+    assert 'aria-label="9:00 a.m., Tuesday, March 2, 2027">9:00 a.m.</a>' in tuesday
+    # 12 hours of notice empties today: greyed in the day strip, no times of its own.
+    assert (
+        '<span class="day-tab day-tab-empty">Mon, Mar 1<span class="visually-hidden">: no times'
+        in page
+    )
+    assert 'id="day-2027-03-01"' not in page
 
 
 def test_week_navigation_stops_at_today_and_at_the_horizon(client, clinic):
@@ -116,7 +120,7 @@ def test_week_navigation_stops_at_today_and_at_the_horizon(client, clinic):
     assert 'rel="prev"' in last and 'rel="next"' not in last
     # A week in the past shows this week instead.
     past = client.get("/book/physio/times?therapist=any&week=2026-01-05").text
-    assert "Mon 1 Mar" in past
+    assert "Mon, Mar 1" in past
 
 
 def test_a_week_without_times_jumps_to_the_first_free_day(client, world):
@@ -124,10 +128,10 @@ def test_a_week_without_times_jumps_to_the_first_free_day(client, world):
     world.time_off(maya, local(MONDAY, 0), local(MONDAY + timedelta(days=9), 0))
     page = client.get(f"/book/physio/times?therapist={maya}&week={MONDAY}").text
     assert "Nothing is free this week." in page
-    assert "first free day: Wednesday 10 March 2027" in page
+    assert "first free day: Wednesday, March 10, 2027" in page
     # Without a week asked for, the first week with a time opens directly.
     page = client.get(f"/book/physio/times?therapist={maya}").text
-    assert "Mon 8 Mar" in page and "09:00, Wednesday 10 March 2027" in page
+    assert "Mon, Mar 8" in page and "9:00 a.m., Wednesday, March 10, 2027" in page
 
 
 def test_nothing_within_the_horizon_says_so_and_gives_the_phone(client, world):
@@ -169,7 +173,7 @@ def test_the_week_of_the_spring_forward_keeps_local_hours(client, clinic):
     # Clocks go forward on Sunday 14 March 2027: the days after still open at 09:00 local.
     page = client.get(f"/book/physio/times?therapist={clinic.ims}&week=2027-03-08").text
     sunday = page[page.index('id="day-2027-03-14"') :]
-    assert 'aria-label="09:00, Sunday 14 March 2027"' in sunday
+    assert 'aria-label="9:00 a.m., Sunday, March 14, 2027"' in sunday
     assert "start=20270314T1600Z" in sunday  # 09:00 PDT is 16:00 UTC
     assert "start=20270313T1700Z" in page  # and 09:00 PST the day before is 17:00 UTC
     assert "02:30" not in sunday

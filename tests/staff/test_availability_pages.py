@@ -93,8 +93,9 @@ def test_time_off_for_part_of_a_day(client, app, staff, world):
     assert response.status_code == 200
     assert "The time off is saved" in response.text
     assert f"/staff/appointments/{visit}" in response.text and "time off" in response.text
-    assert "Tuesday 9 March 2027, 13:00 (Pacific time) until Tuesday 9 March 2027, 17:00" in (
-        response.text
+    assert (
+        "Tuesday, March 9, 2027, 1:00 p.m. (Pacific time) until Tuesday, March 9, 2027, 5:00 p.m."
+        in (response.text)
     )
     times = offered(client, world.maya, NEXT_TUESDAY)
     assert "09:00" in times and "13:00" not in times and "16:00" not in times

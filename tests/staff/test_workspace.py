@@ -103,11 +103,11 @@ def test_the_day_view_shows_every_working_therapist(client, app, visits, staff, 
     world.time_off(world.daniel, local(TUESDAY, 14), local(TUESDAY, 16))
     sign_in(client, staff.reception)
     page = client.get(f"/staff/day?date={TUESDAY}").text
-    assert "Tuesday 2 March 2027" in page
+    assert "Tuesday, March 2, 2027" in page
     assert "Maya Chen" in page and "Daniel Okafor" in page
     assert "Pat Ient1" in page and "Pat Ient2" in page
-    assert "09:00\u201309:45" in page and "10:00\u201310:45" in page
-    assert "Time off: off (14:00\u201316:00)" in page
+    assert "9:00 a.m.\u20139:45 a.m." in page and "10:00 a.m.\u201310:45 a.m." in page
+    assert "Time off: off (2:00 p.m.\u20134:00 p.m.)" in page
     assert "Break" in page  # 12:00-13:00 between the two windows
     assert f"/staff/day?date={TUESDAY - timedelta(days=1)}" in page
     assert f"/staff/day?date={TUESDAY + timedelta(days=1)}" in page
@@ -133,7 +133,7 @@ def test_a_bad_date_is_a_clear_400(client, staff, raw):
 def test_the_week_view(client, visits, staff):
     sign_in(client, staff.maya)
     page = client.get(f"/staff/therapists/{visits.maya}/week?date={TUESDAY}").text
-    assert "Maya Chen" in page and "week of Monday 1 March 2027" in page
+    assert "Maya Chen" in page and "week of Monday, March 1, 2027" in page
     assert "Pat Ient1" in page
     assert page.count('class="column-head') == 7
     assert client.get("/staff/therapists/999/week").status_code in (403, 404)
@@ -175,7 +175,10 @@ def test_the_appointment_page_shows_details_screening_history_and_messages(
     assert "patient1@example.com" in page and "604-555-0199" in page
     assert "Answers to review before needling." in page
     assert "Booked" in page and "Rescheduled" in page
-    assert "from Tuesday 2 March 2027, 09:00 (Pacific time) to Tuesday 2 March 2027, 13:00" in page
+    assert (
+        "from Tuesday, March 2, 2027, 9:00 a.m. (Pacific time) to Tuesday, March 2, 2027, 1:00 p.m."
+        in page
+    )
     assert "from Maya Chen to Daniel Okafor" in page
     assert "by Rita Desk (reception)" in page
     assert "REQUEST, sequence 1" in page and "CANCEL, sequence 1" in page
@@ -218,7 +221,7 @@ def test_marks_follow_the_clock(client, app, visits, staff, clock):
     assert "from 2 hours before" in mark("arrived")  # 06:00: too early
     assert "once it has started" in mark("completed")
     clock.now = local(TUESDAY, 8, 50)
-    assert "arrived 08:50" in mark("arrived")
+    assert "arrived 8:50 a.m." in mark("arrived")
     clock.now = local(TUESDAY, 9, 40)
     assert "Marked completed." in mark("completed")
     assert "This appointment is completed." in mark("no_show")
@@ -241,15 +244,15 @@ def test_free_time_in_the_day_view_opens_booking(client, app, visits, staff, wor
     physio_only = world.make_therapist("Tom Bergstrom", services=("physio",))
     sign_in(client, staff.reception)
     page = client.get(f"/staff/day?date={TUESDAY}").text
-    assert "Free 09:45\u201312:00" in page  # after Maya's 09:00-09:45 visit
-    assert "Free 13:00\u201317:00" in page
+    assert "Free 9:45 a.m.\u201312:00 p.m." in page  # after Maya's 09:00-09:45 visit
+    assert "Free 1:00 p.m.\u20135:00 p.m." in page
     link = f"/staff/book?therapist={physio_only}&amp;date={TUESDAY}"
     assert link in page
     booking_page = client.get(link.replace("&amp;", "&"))
     assert booking_page.status_code == 200  # a service Tom offers is chosen for him
     assert '<option value="physio" selected>' in booking_page.text
     sign_in(therapist := app.test_client(), staff.maya)
-    assert "Free 09:45" not in therapist.get(f"/staff/day?date={TUESDAY}").text
+    assert "Free 9:45 a.m." not in therapist.get(f"/staff/day?date={TUESDAY}").text
 
 
 def test_a_therapist_switched_off_keeps_their_visits_on_the_day(client, app, visits, staff, world):
