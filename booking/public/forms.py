@@ -47,12 +47,9 @@ def email_address(form: Form, field: Field) -> None:
 
 
 def phone_number(form: Form, field: Field) -> None:
-    if not field.data:
-        return
-    number = parse_phone(field.data)
-    if number is None:
+    # Only checked here: the field keeps what was typed, and the booking stores it in E.164.
+    if field.data and parse_phone(field.data) is None:
         raise ValidationError("Enter a phone number like 604-555-0123.")
-    field.data = number
 
 
 def _strip(value: Any) -> Any:

@@ -68,7 +68,7 @@ from booking.services.errors import (
     Stale,
     TherapistNotOffering,
 )
-from booking.services.validation import name_problem
+from booking.services.validation import name_problem, phone_number
 
 # Re-exported: the edges ask `booking` whether a patient may still change online.
 changeable_online = changes.changeable_online
@@ -548,7 +548,9 @@ class _Patient(NamedTuple):
 def _add_patient(details: PatientDetails, email: str, now: datetime) -> _Patient | None:
     """Insert the patient and return them, or return None if the email is on record."""
     name = details.name.strip()
-    params = {"name": name, "email": email, "phone": details.phone.strip(), "created_at": now}
+    # E.164 when it parses (every edge checks that it does), else as given.
+    phone = phone_number(details.phone) or details.phone.strip()
+    params = {"name": name, "email": email, "phone": phone, "created_at": now}
     patient_id = execute(_INSERT_PATIENT[dialect_name()], params).scalar()
     return None if patient_id is None else _Patient(patient_id, name, email)
 

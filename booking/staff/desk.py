@@ -28,6 +28,7 @@ from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import BookingError, InvalidRequest
 from booking.services.screening import needs_screening
+from booking.services.validation import phone_display
 from booking.staff import bp
 from booking.staff.access import (
     DESK,
@@ -123,7 +124,7 @@ def book_details() -> Response | str | tuple[str, int]:
             form.name.data, form.email.data, form.phone.data = (
                 patient.name,
                 patient.email,
-                patient.phone,
+                phone_display(patient.phone) if patient.phone else "",
             )
     problem = ""
     if not searching and form.validate_on_submit():
