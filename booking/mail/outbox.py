@@ -83,12 +83,14 @@ def record(
     method = Method.CANCEL if event == Event.CANCELLED else Method.REQUEST
     previous = before.start_at if before and before.start_at != appointment.start_at else None
     now_at = Placement.of(appointment)
-    recipients = [(Recipient.PATIENT, *contact, method, now_at)]
-    therapist = catalog.therapist(appointment.therapist_id)
-    if before is not None and before.therapist_id != appointment.therapist_id:
-        former = catalog.therapist(before.therapist_id)  # even if switched off
-        recipients.append((Recipient.THERAPIST, former.name, former.email, Method.CANCEL, before))
-    recipients.append((Recipient.THERAPIST, therapist.name, therapist.email, method, now_at))
+    former_id = before.therapist_id if before is not None else None
+    recipients = [
+        (recipient, name, address, Method.CANCEL if former else method,
+         before if former else now_at)
+        for recipient, name, address, former in addressees(
+            catalog, contact, appointment.therapist_id, former_id
+        )
+    ]  # fmt: skip
     rows = [
         _row(appointment, event, row_method, recipient, name, address, placement, now=now,
              due=now, previous=previous if placement is now_at else None)
@@ -111,6 +113,23 @@ def record(
                      now_at, now=now, due=due)
             )  # fmt: skip
     insert_rows(OutboxMessage.__table__, rows)
+
+
+def addressees(
+    catalog: Catalog, contact: tuple[str, str], therapist_id: int, former_id: int | None = None
+) -> list[tuple[Recipient, str, str, bool]]:
+    """Who hears of a change: (recipient, name, address, whether the former therapist).
+
+    The patient, then on a change of therapist the former one (who gets a cancellation),
+    then the therapist. An empty address gets no email (a therapist keeps a feed instead).
+    """
+    found = [(Recipient.PATIENT, *contact, False)]
+    if former_id is not None and former_id != therapist_id:
+        former = catalog.therapist(former_id)  # even if switched off
+        found.append((Recipient.THERAPIST, former.name, former.email or "", True))
+    therapist = catalog.therapist(therapist_id)
+    found.append((Recipient.THERAPIST, therapist.name, therapist.email or "", False))
+    return found
 
 
 def reminder_due(start_at: datetime, lead: timedelta) -> datetime:

@@ -17,6 +17,7 @@ from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Status, Therapist, TimeOff, WorkingHours
 from booking.services import catalog as catalogs
+from booking.services.clinic import local_day_bounds
 from booking.services.errors import InvalidRequest, NotFound
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Orphan:
     start: datetime
     end: datetime
     why: str
+    therapist_id: int
 
 
 def weekly_hours(therapist_id: int) -> Windows:
@@ -162,41 +164,64 @@ def upcoming_time_off(therapist_id: int, now: datetime) -> list[TimeOff]:
 
 def orphans(therapist_id: int, *, now: datetime) -> list[Orphan]:
     """Booked future visits of the therapist outside their hours, in time off or a closure."""
+    return needing_move(now=now, therapist_ids=[therapist_id])
+
+
+def needing_move(
+    *,
+    now: datetime,
+    therapist_ids: list[int] | None = None,
+    first: date | None = None,
+    last: date | None = None,
+) -> list[Orphan]:
+    """Booked future visits outside their therapist's hours, in time off or a closure.
+
+    Of the therapists given (everyone with None), on the local days `first` to `last` when
+    given: what reception must move, in time order.
+    """
     catalog = catalogs.current()
     zone = catalog.clinic.zone
-    week = catalog.hours.get(therapist_id, {})
-    visits = db.session.scalars(
-        select(Appointment)
-        .where(
-            Appointment.therapist_id == therapist_id,
-            Appointment.status == Status.BOOKED.value,
-            Appointment.start_at > now,
-        )
-        .order_by(Appointment.start_at)
-    ).all()
+    query = select(Appointment).where(
+        Appointment.status == Status.BOOKED.value, Appointment.start_at > now
+    )
+    if therapist_ids is not None:
+        query = query.where(Appointment.therapist_id.in_(therapist_ids))
+    if first is not None and last is not None:
+        start, end = local_day_bounds(first, last, zone)
+        query = query.where(Appointment.start_at >= start, Appointment.start_at < end)
+    visits = db.session.scalars(query.order_by(Appointment.start_at, Appointment.id)).all()
     if not visits:
         return []
-    absences = db.session.execute(
-        select(TimeOff.start_at, TimeOff.end_at).where(
-            TimeOff.therapist_id == therapist_id, TimeOff.end_at > now
+    absences: dict[int, list[tuple[datetime, datetime]]] = {}
+    for who, a, b in db.session.execute(
+        select(TimeOff.therapist_id, TimeOff.start_at, TimeOff.end_at).where(
+            TimeOff.therapist_id.in_({v.therapist_id for v in visits}), TimeOff.end_at > now
         )
-    ).all()
+    ):
+        absences.setdefault(who, []).append((a, b))
     found = []
     for visit in visits:
         day: date = visit.start_at.astimezone(zone).date()
+        week = catalog.hours.get(visit.therapist_id, {})
         inside = any(
             w.start <= visit.start_at and visit.end_at <= w.end
             for w in working_windows(week, day, zone)  # the engine's windows, DST included
         )
+        away = absences.get(visit.therapist_id, [])
         why = ""
         if catalog.closed_dates(day, day):
             why = "the clinic is closed that day"
-        elif any(overlaps(visit.start_at, visit.end_at, a, b) for a, b in absences):
+        elif any(overlaps(visit.start_at, visit.end_at, a, b) for a, b in away):
             why = "time off"
         elif not inside:
             why = "outside the working hours"
         if why:
-            found.append(Orphan(visit.id, visit.reference, visit.start_at, visit.end_at, why))
+            found.append(
+                Orphan(
+                    visit.id, visit.reference, visit.start_at, visit.end_at, why,
+                    visit.therapist_id,
+                )
+            )  # fmt: skip
     return found
 
 

@@ -40,6 +40,10 @@ class Span:
     start: datetime
     end: datetime
     label: str = ""
+    # Time off cut at the day's edges: it began on an earlier day / runs into a later one,
+    # so the label says "all day", "until" or "from" instead of a midnight.
+    from_before: bool = False
+    runs_after: bool = False
 
 
 @dataclass
@@ -51,23 +55,31 @@ class Column:
     visits: list[Visit] = field(default_factory=list)
 
     def free(self, minimum: timedelta = timedelta(minutes=15)) -> list[Span]:
-        """Working time not taken by a visit or time off, in pieces of at least `minimum`."""
-        taken = sorted(
-            [(v.start, v.end) for v in self.visits if v.status != Status.CANCELLED]
-            + [(t.start, t.end) for t in self.time_off]
-        )
-        gaps = []
-        for window in self.hours:
-            cursor = window.start
-            for start, end in taken:
-                if end <= cursor or start >= window.end:
-                    continue
-                if start - cursor >= minimum:
-                    gaps.append(Span(cursor, start, "Free"))
-                cursor = max(cursor, end)
-            if window.end - cursor >= minimum:
-                gaps.append(Span(cursor, window.end, "Free"))
-        return gaps
+        """Working time clear of visits and time off, in pieces of at least `minimum`.
+
+        A cancelled visit's time is free to book, but the grid still shows the visit there:
+        a "Free" link under it would be hidden (and unreadable), so the pieces go around it.
+        """
+        taken = self._visits() + [(t.start, t.end) for t in self.time_off]
+        return [Span(a, b, "Free") for a, b in _clear(self.hours, taken, minimum)]
+
+    def time_off_labels(
+        self, minimum: timedelta = timedelta(minutes=15)
+    ) -> list[tuple[Span, Span]]:
+        """Each time off's words, in its first piece clear of visits (none if all covered).
+
+        Words under a visit cannot be read (nor their contrast checked); a visit over time
+        off says so itself ("needs moving").
+        """
+        return _labels(self.time_off, self._visits(), minimum)
+
+    def break_labels(self, minimum: timedelta = timedelta(minutes=15)) -> list[tuple[Span, Span]]:
+        """The word "Break" where no visit or time off covers it."""
+        taken = self._visits() + [(t.start, t.end) for t in self.time_off]
+        return _labels(self.breaks, taken, minimum)
+
+    def _visits(self) -> list[tuple[datetime, datetime]]:
+        return [(v.start, v.end) for v in self.visits]
 
     @property
     def breaks(self) -> list[Span]:
@@ -77,6 +89,37 @@ class Column:
             for a, b in zip(self.hours, self.hours[1:], strict=False)
             if a.end < b.start
         ]
+
+
+def _clear(
+    windows: list[Span], taken: list[tuple[datetime, datetime]], minimum: timedelta
+) -> list[tuple[datetime, datetime]]:
+    """The pieces of `windows` that nothing in `taken` covers, each at least `minimum`."""
+    taken = sorted(taken)
+    gaps = []
+    for window in windows:
+        cursor = window.start
+        for start, end in taken:
+            if end <= cursor or start >= window.end:
+                continue
+            if start - cursor >= minimum:
+                gaps.append((cursor, start))
+            cursor = max(cursor, end)
+        if window.end - cursor >= minimum:
+            gaps.append((cursor, window.end))
+    return gaps
+
+
+def _labels(
+    spans: list[Span], taken: list[tuple[datetime, datetime]], minimum: timedelta
+) -> list[tuple[Span, Span]]:
+    """(where the words go, the span they describe) for each span with a clear piece."""
+    found = []
+    for span in spans:
+        pieces = _clear([span], taken, minimum)
+        if pieces:
+            found.append((Span(*pieces[0]), span))
+    return found
 
 
 @dataclass
@@ -204,7 +247,11 @@ def _time_off(catalog: Catalog, therapist_ids: list[int], first: date, last: dat
                 break
             if row.end_at > day_start:
                 span = Span(
-                    max(row.start_at, day_start), min(row.end_at, day_end), row.reason or "Time off"
+                    max(row.start_at, day_start),
+                    min(row.end_at, day_end),
+                    row.reason or "Time off",
+                    from_before=row.start_at <= day_start,
+                    runs_after=row.end_at >= day_end,
                 )
                 found.setdefault((row.therapist_id, day), []).append(span)
             day += timedelta(days=1)

@@ -24,7 +24,7 @@ from booking.models import (
     Status,
 )
 from booking.public.params import format_start, parse_sequence, parse_start, require_valid
-from booking.services import booking, checkin
+from booking.services import booking, checkin, moves
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.availability import closest, find_slots, near_days
@@ -250,6 +250,37 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
         ],
         names={t.id: t.name for t in candidates},
         format_start=format_start,
+    )
+
+
+@bp.get("/appointments/<int:appointment_id>/move/confirm")
+@require(*DESK)
+def move_confirm(appointment_id: int) -> Response | str:
+    """Before a move is made: where the visit is, where it goes, and who is emailed."""
+    visit = _visit_or_404(appointment_id)
+    catalog = catalogs.current()
+    service = catalog.services[visit.service_id]
+    target = chosen_therapist(catalog.therapists_for(service), request.args.get("therapist"))
+    back = safe_next(request.args.get("back"))
+    try:
+        preview = moves.preview_move(
+            appointment_id,
+            parse_start(request.args.get("start")),
+            now=clock.now(),
+            therapist_id=target.id if target else None,
+            expected_sequence=parse_sequence(request.args.get("sequence")),
+        )
+    except BookingError as exc:
+        flash(exc.message, "error")
+        return redirect(back or url_for("staff.move", appointment_id=appointment_id))
+    return render_template(
+        "staff/move_confirm.html",
+        **_summary(visit, catalog),
+        preview=preview,
+        form=ChangeForm(sequence=str(preview.sequence)),
+        start=format_start(preview.start),
+        back=back or "",
+        cancel_url=back or url_for("staff.move", appointment_id=appointment_id),
     )
 
 

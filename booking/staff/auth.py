@@ -7,6 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from booking import clock, ratelimit
+from booking.models import Role
 from booking.public.params import require_valid
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
@@ -83,4 +84,7 @@ def password() -> Response | str:
 @bp.get("/")
 @require(*EVERYONE)
 def home() -> Response:
+    """Where staff land: a therapist on their own week, the desk on the clinic's day."""
+    if current_user.role == Role.THERAPIST and current_user.therapist_id:
+        return redirect(url_for("staff.week", therapist_id=current_user.therapist_id))
     return redirect(url_for("staff.day"))

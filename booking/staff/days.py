@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from datetime import timedelta
+from datetime import date, timedelta
 
 from flask import render_template
 from flask_login import current_user
@@ -13,7 +13,7 @@ from booking import clock
 from booking.models import Role
 from booking.public.week import monday_of
 from booking.services import catalog as catalogs
-from booking.services import schedule
+from booking.services import hours, schedule
 from booking.staff import bp
 from booking.staff.access import (
     EVERYONE,
@@ -32,11 +32,12 @@ def day() -> str:
     zone = catalog.clinic.zone
     today = clock.now().astimezone(zone).date()
     shown = date_param(today)
-    mine = [current_user.therapist_id] if current_user.role == Role.THERAPIST else None
+    mine = _mine()
     plan = schedule.day_schedule(catalog, shown, therapist_ids=mine)
     return render_template(
         "staff/day.html",
         plan=plan,
+        **_needing_move(mine, shown, shown),
         shown=shown,
         today=today,
         previous=shown - timedelta(days=1),
@@ -57,6 +58,7 @@ def week(therapist_id: int) -> str:
     return render_template(
         "staff/week.html",
         plan=plan,
+        **_needing_move([therapist.id], monday, monday + timedelta(days=6)),
         therapist=therapist,
         monday=monday,
         today=today,
@@ -64,6 +66,34 @@ def week(therapist_id: int) -> str:
         following=monday + timedelta(days=7),
         zone=zone,
     )
+
+
+@bp.get("/needs-moving")
+@require(*EVERYONE)
+def needs_moving() -> str:
+    """Every upcoming booked visit left outside working time (a therapist: their own)."""
+    catalog = catalogs.current()
+    visits = hours.needing_move(now=clock.now(), therapist_ids=_mine())
+    return render_template(
+        "staff/needs_moving.html",
+        visits=visits,
+        names={o.therapist_id: catalog.therapist(o.therapist_id).name for o in visits},
+        zone=catalog.clinic.zone,
+    )
+
+
+def _mine() -> list[int] | None:
+    """A therapist's own id (they see only their own), or None for the whole clinic."""
+    return [current_user.therapist_id] if current_user.role == Role.THERAPIST else None
+
+
+def _needing_move(therapist_ids: list[int] | None, first: date, last: date) -> dict:
+    """The shown days' visits that must move, by id, and how many must move on any day."""
+    now = clock.now()
+    everywhere = hours.needing_move(now=now, therapist_ids=therapist_ids)
+    zone = catalogs.current().clinic.zone
+    shown = [o for o in everywhere if first <= o.start.astimezone(zone).date() <= last]
+    return {"moving": {o.id: o for o in shown}, "moving_total": len(everywhere)}
 
 
 @bp.get("/grid.css")

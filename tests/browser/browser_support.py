@@ -35,22 +35,50 @@ TAP_TARGETS = "a.slot, button, .button, .choice-card, label.choice"
 MIN_TAP = 44
 PAGE_BUDGET = 100 * 1024
 BLOCKING = ("serious", "critical")
+# Contrast axe cannot decide (text over a gradient, an image or another element) is as
+# invisible to a person as contrast it measured too low: neither may pass unseen.
+UNDECIDED_BLOCKING = ("color-contrast", "color-contrast-enhanced")
 
 
-def axe_violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
-    """Run axe-core in the page and return its violations.
+def axe_results(page: Any, axe_source: str) -> dict[str, Any]:
+    """Run axe-core in the page and return its violations and incomplete results.
 
     `page.evaluate` runs through DevTools, which the page's Content-Security-Policy (no
     inline script) does not govern, so axe needs no change to the site's headers.
     """
     if not page.evaluate("() => typeof window.axe === 'object'"):
         page.evaluate(axe_source)
-    return page.evaluate("async () => (await axe.run(document)).violations")
+    return page.evaluate(
+        "async () => { const r = await axe.run(document);"
+        " return {violations: r.violations, incomplete: r.incomplete}; }"
+    )
+
+
+def axe_violations(page: Any, axe_source: str) -> list[dict[str, Any]]:
+    """Run axe-core in the page and return its violations."""
+    return axe_results(page, axe_source)["violations"]
+
+
+def blocking_results(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """The serious and critical violations, and the undecided contrast as serious or worse."""
+    found = [v for v in results["violations"] if serious(v)]
+    found += [
+        {**r, "id": f"{r['id']} (incomplete)"}
+        for r in results["incomplete"]
+        if r["id"] in UNDECIDED_BLOCKING and serious(r)
+    ]
+    return found
+
+
+def serious(result: dict[str, Any]) -> bool:
+    return result.get("impact") in BLOCKING or any(
+        node.get("impact") in BLOCKING for node in result["nodes"]
+    )
 
 
 def accessibility_problems(page: Any, axe_source: str) -> str:
-    """Return axe's serious and critical violations on the page, described; "" when none."""
-    blocking = [v for v in axe_violations(page, axe_source) if v["impact"] in BLOCKING]
+    """Return axe's blocking results on the page (see `blocking_results`); "" when none."""
+    blocking = blocking_results(axe_results(page, axe_source))
     return "axe violations:\n" + describe(blocking) if blocking else ""
 
 
@@ -59,8 +87,95 @@ def describe(violations: list[dict[str, Any]]) -> str:
     for v in violations:
         lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
         for node in v["nodes"][:10]:
-            lines.append(f"    {json.dumps(node['target'])}: {node['failureSummary'] or ''}")
+            summary = node.get("failureSummary") or _undecided(node)
+            lines.append(f"    {json.dumps(node['target'])}: {summary}")
     return "\n".join(lines)
+
+
+def _undecided(node: dict[str, Any]) -> str:
+    return "; ".join(check.get("message", "") for check in node.get("any", []))
+
+
+@dataclass
+class Snapshot:
+    """A page as the browser received it: audited later in a page of its own."""
+
+    url: str
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class Auditor:
+    """Audit every HTML page a browser context loads with axe, not only the named steps.
+
+    Each top-level document passes through a route that keeps a copy of the response; a
+    tab of a context of its own (`make_context`: the same viewport and settings, with
+    JavaScript on for axe) renders each copy and runs axe on it. A route pauses the request
+    until the copy is kept, so no page is missed however fast a test moves on, and nothing
+    audits the wrong page.
+    """
+
+    def __init__(self, context: Any, axe_source: str, make_context: Callable[[], Any]) -> None:
+        self.make_context = make_context
+        self.axe_source = axe_source
+        self.pending: list[Snapshot] = []
+        self.audited: list[str] = []
+        self.tab: Any = None
+        context.route("**/*", self._keep)
+
+    def _keep(self, route: Any) -> None:
+        request = route.request
+        if request.resource_type != "document" or request.frame.parent_frame is not None:
+            route.fallback()
+            return
+        response = route.fetch(max_redirects=0)
+        body = response.body()
+        kind = response.headers.get("content-type", "")
+        if kind.startswith("text/html") and not 300 <= response.status < 400:
+            self.pending.append(Snapshot(request.url, response.status, response.headers, body))
+        route.fulfill(response=response, body=body)
+
+    def flush(self) -> str:
+        """Audit every page kept since the last flush; return their problems ("" if none)."""
+        problems = []
+        while self.pending:
+            snapshot = self.pending.pop(0)
+            found = self._audit(snapshot)
+            self.audited.append(snapshot.url)
+            if found:
+                problems.append(f"{snapshot.url} ({snapshot.status}):\n{found}")
+        return "\n".join(problems)
+
+    def close(self) -> None:
+        if self.tab is not None:
+            self.tab.context.close()
+
+    def _audit(self, snapshot: Snapshot) -> str:
+        if self.tab is None:
+            self.tab = self.make_context().new_page()
+
+        def serve(route: Any) -> None:
+            route.fulfill(status=snapshot.status, headers=snapshot.headers, body=snapshot.body)
+
+        def this(url: str) -> bool:
+            return url == snapshot.url
+
+        self.tab.route(this, serve)
+        try:
+            self.tab.goto(snapshot.url, wait_until="load")
+            return accessibility_problems(self.tab, self.axe_source)
+        finally:
+            self.tab.unroute(this, serve)
+
+
+def audit_all(page: Any) -> str:
+    """Audit every page `page`'s context loaded so far (see `Auditor`); "" when all pass."""
+    auditor = AUDITORS.get(id(page.context))
+    return auditor.flush() if auditor else ""
+
+
+AUDITORS: dict[int, Auditor] = {}
 
 
 @dataclass
@@ -121,7 +236,13 @@ class Checker:
         assert not problems, f"{step} ({page.url}):\n" + "\n".join(problems)
 
     def problems(self) -> list[str]:
-        return [self.accessibility(), self.sideways(), self.small_targets(), self.weight()]
+        return [
+            self.accessibility(),
+            audit_all(self.page),
+            self.sideways(),
+            self.small_targets(),
+            self.weight(),
+        ]
 
     def accessibility(self) -> str:
         return accessibility_problems(self.page, self.axe_source)

@@ -15,11 +15,13 @@ from typing import Any
 
 import pytest
 from browser_support import (
+    AUDITORS,
     AXE,
     CHROMIUM,
     CHROMIUM_ARGS,
     IN_CI,
     SCREENSHOTS,
+    Auditor,
     Checker,
 )
 from flask import Flask
@@ -79,8 +81,12 @@ def browser() -> Iterator[Any]:
 
 
 @pytest.fixture
-def new_context(browser) -> Iterator[Callable[..., Any]]:
-    """Return a factory of browser contexts, all closed after the test."""
+def new_context(browser, axe_source: str) -> Iterator[Callable[..., Any]]:
+    """Return a factory of browser contexts, all closed after the test.
+
+    axe audits every HTML page each context loads (an `Auditor`): the named steps at once,
+    the pages in between at the latest when the test ends, which fails on any problem.
+    """
     contexts = []
 
     def make(**options: Any) -> Any:
@@ -89,12 +95,27 @@ def new_context(browser) -> Iterator[Callable[..., Any]]:
         options.setdefault("locale", "en-CA")
         context = browser.new_context(**options)
         context.set_default_timeout(10_000)
+        AUDITORS[id(context)] = Auditor(context, axe_source, lambda: audit_context(options))
         contexts.append(context)
         return context
 
+    def audit_context(options: dict[str, Any]) -> Any:
+        context = browser.new_context(**(options | {"java_script_enabled": True}))
+        context.set_default_timeout(10_000)
+        return context
+
     yield make
-    for context in contexts:
-        context.close()
+    problems = []
+    try:
+        for context in contexts:
+            if found := AUDITORS[id(context)].flush():
+                problems.append(found)
+    finally:
+        for context in contexts:
+            AUDITORS.pop(id(context)).close()
+            context.close()
+    if problems:
+        pytest.fail("axe, on pages between the checked steps:\n" + "\n".join(problems))
 
 
 @pytest.fixture(scope="session")

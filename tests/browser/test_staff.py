@@ -11,7 +11,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from browser_support import IN_CI, accessibility_problems
+from browser_support import IN_CI, accessibility_problems, audit_all
 from support import MONDAY, local
 
 from booking.models import Role
@@ -65,11 +65,25 @@ def sign_in(page: Page, base: str, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def unstyled_inputs(page: Page) -> list[str]:
+    """Password, number, date and time inputs drawn at the browser's default, tiny size."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(
+                'main input[type=password], main input[type=number], main input[type=date],'
+                + ' main input[type=time]')]
+            .filter((el) => el.getBoundingClientRect().height < 44
+                || getComputedStyle(el).borderTopWidth !== "2px")
+            .map((el) => el.outerHTML.slice(0, 100))"""
+    )
+
+
 def check(page: Page, axe_source: str, shot, step: str) -> None:
     page.wait_for_load_state("load")
     shot(page, step)
     problems = accessibility_problems(page, axe_source)
     assert not problems, f"{step}: {problems}"
+    problems = audit_all(page)  # the pages since the last step
+    assert not problems, f"before {step}: {problems}"
     width = page.evaluate("() => document.documentElement.scrollWidth")
     assert width <= page.viewport_size["width"], f"{step}: the page scrolls sideways"
 
@@ -186,6 +200,15 @@ def test_reception_books_a_phone_caller(live_server, desk, new_context, axe_sour
     page.get_by_role("button", name="Show free times").click()
     check(page, axe_source, shots, "move")
     page.get_by_role("button", name=re.compile(r"^2:00 p\.m\. Daniel Okafor")).click()
+    # One more step before anything moves: before and after, and who is emailed.
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Move Physiotherapy assessment")
+    expect(page.locator("#before")).to_contain_text("Maya Chen")
+    expect(page.locator("#after")).to_contain_text("Daniel Okafor")
+    # The patient is emailed; neither therapist has an address here, and the page says so.
+    expect(page.locator(".told li")).to_have_count(3)
+    expect(page.locator(".told li").first).to_contain_text("jordan@example.com")
+    check(page, axe_source, shots, "move-confirm")
+    page.get_by_role("button", name="Move it").click()
     expect(page.get_by_role("status")).to_contain_text("Moved.")
     expect(page.get_by_text("from Maya Chen to Daniel Okafor")).to_be_visible()
     page.goto(f"{live_server}/staff/day?date={TUESDAY}")
@@ -206,9 +229,13 @@ def test_admin_pages_are_accessible(live_server, desk, therapist, new_context, a
     ):
         page.get_by_role("link", name=name).click()
         check(page, axe_source, shots, step)
+        assert page.locator("main input[type=number], main input[type=date]").count() >= 1, step
+        assert not unstyled_inputs(page), f"{step}: {unstyled_inputs(page)}"
         page.get_by_role("link", name="← Admin").click()
     page.get_by_role("link", name="Maya Chen").click()
     check(page, axe_source, shots, "therapist")
+    assert page.locator('main input[type="date"]').count() >= 1
+    assert not unstyled_inputs(page), unstyled_inputs(page)
     page.get_by_label("IMS certified").check()
     page.get_by_label("IMS certification expires").fill("2027-02-28")
     page.get_by_role("button", name="Save").click()
@@ -220,7 +247,33 @@ def test_admin_pages_are_accessible(live_server, desk, therapist, new_context, a
         page.get_by_role("link", name="← Admin").click()
     page.get_by_role("link", name="New password for Desk").click()
     check(page, axe_source, shots, "account-password")
+    assert not unstyled_inputs(page), unstyled_inputs(page)
+    page.get_by_role("link", name="Password", exact=True).click()
+    assert page.locator('input[type="password"]').count() == 3
+    assert not unstyled_inputs(page), unstyled_inputs(page)
+    page.go_back()
     page.get_by_label("New password", exact=True).fill("a brand new long password")
     page.get_by_label("New password again").fill("a brand new long password")
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("status")).to_contain_text("Desk has a new password")
+
+
+@sqlite_only
+def test_time_off_over_a_visit_asks_reception_to_move_it(
+    live_server, desk, therapist, new_context, axe_source, shots
+):
+    desk.time_off(therapist, local(TUESDAY, 0), local(TUESDAY + timedelta(days=1), 0))
+    page = new_context(viewport={"width": 1280, "height": 900}).new_page()
+    sign_in(page, live_server, "desk@clinic.example")
+    moving = page.locator("#moving-total")
+    expect(moving).to_contain_text("1 upcoming booked visit needs moving")
+    check(page, axe_source, shots, "landing-count")
+    page.get_by_role("link", name=re.compile(r"Next day")).click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("1 booked visit needs moving")
+    expect(page.get_by_text("Time off: off (all day)")).to_be_visible()
+    expect(page.locator("a.visit.needs-moving")).to_contain_text("needs moving: time off")
+    check(page, axe_source, shots, "day-needs-moving")
+    alert.get_by_role("link", name=re.compile(r"^Move ")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Move Physiotherapy")
+    check(page, axe_source, shots, "move")

@@ -19,7 +19,9 @@ OK, DENY, LOGIN = "ok", 403, "login"
 
 # (method, route, {role: expected}); routes use {own}, {other}, {own_visit}, {other_visit}.
 ROUTES = [
+    ("GET", "/staff/", dict(admin=OK, reception=OK, maya=OK)),
     ("GET", "/staff/day", dict(admin=OK, reception=OK, maya=OK)),
+    ("GET", "/staff/needs-moving", dict(admin=OK, reception=OK, maya=OK)),
     ("GET", "/staff/therapists/{own}/week", dict(admin=OK, reception=OK, maya=OK)),
     ("GET", "/staff/therapists/{other}/week", dict(admin=OK, reception=OK, maya=DENY)),
     ("GET", "/staff/therapists/{own}/hours", dict(admin=OK, reception=OK, maya=OK)),
@@ -35,6 +37,8 @@ ROUTES = [
     ("GET", "/staff/appointments/{own_visit}", dict(admin=OK, reception=OK, maya=OK)),
     ("GET", "/staff/appointments/{other_visit}", dict(admin=OK, reception=OK, maya=DENY)),
     ("GET", "/staff/appointments/{own_visit}/move", dict(admin=OK, reception=OK, maya=DENY)),
+    ("GET", "/staff/appointments/{own_visit}/move/confirm?start=20270302T1800Z&sequence=0",
+     dict(admin=OK, reception=OK, maya=DENY)),
     ("GET", "/staff/appointments/{own_visit}/cancel", dict(admin=OK, reception=OK, maya=DENY)),
     ("POST", "/staff/appointments/{own_visit}/mark/arrived",
      dict(admin=OK, reception=OK, maya=DENY)),
