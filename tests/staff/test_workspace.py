@@ -172,7 +172,9 @@ def test_the_appointment_page_shows_details_screening_history_and_messages(
                            actor="staff:2", enforce_cutoff=False)  # fmt: skip
     sign_in(client, staff.reception)
     page = client.get(f"/staff/appointments/{visit}").text
-    assert "patient1@example.com" in page and "604-555-0199" in page
+    assert (
+        "patient1@example.com" in page and "(604) 555-0199" in page
+    )  # stored +16045550199, shown nationally
     assert "Answers to review before needling." in page
     assert "Booked" in page and "Rescheduled" in page
     assert (
