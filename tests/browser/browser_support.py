@@ -209,8 +209,19 @@ class Traffic:
             if 300 <= response.status < 400:
                 sizes.append((response.url, 0))  # a redirect has no body to read
             else:
-                sizes.append((response.url, len(response.body())))
+                sizes.append((response.url, body_size(response)))
         return sum(size for _, size in sizes), sizes
+
+
+def body_size(response: Any) -> int:
+    """The response body's bytes; Chromium may already have let go of a body the page read
+    (after a reload, say): then the size its network log recorded for it."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        return len(response.body())
+    except PlaywrightError:
+        return response.request.sizes()["responseBodySize"]
 
 
 def is_download(url: str) -> bool:
