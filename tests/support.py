@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.models.screening import KEYS
+
 VANCOUVER = ZoneInfo("America/Vancouver")
 # Monday 1 March 2027, 08:00 in Vancouver (PST): the frozen "now" of every test.
 NOW = datetime(2027, 3, 1, 16, 0, tzinfo=UTC)
@@ -36,19 +38,7 @@ def patient(n: int = 1) -> dict[str, str]:
 
 # The IMS safety screening with every answer "no": as the booking service takes it, and as
 # the API's `screening` object (with consent).
-ANSWERS = {
-    key: False
-    for key in (
-        "blood_thinners",
-        "pregnant",
-        "implant",
-        "needle_phobia",
-        "skin_problem",
-        "lymphoedema",
-        "immunocompromised",
-        "metal_allergy",
-    )
-}
+ANSWERS = dict.fromkeys(KEYS, False)
 API_SCREENING = {**ANSWERS, "consent": True}
 FIRST_NEEDLING = ("assessment", "ims-initial-assessment")  # the test and demo clinics' slugs
 

@@ -338,5 +338,4 @@ def move_day(therapist_id: int) -> str:
         zone=zone,
         format_start=format_start,
         back=request.full_path,
-        change_forms={visit.id: ChangeForm(sequence=str(visit.sequence)) for visit, _ in visits},
     )

@@ -7,8 +7,11 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import urlsplit
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() == "true"
@@ -23,6 +26,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+# A browser journey runs once, on SQLite: the databases' differences are tested below it.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 PHONE = {
     "viewport": {"width": 360, "height": 740},
@@ -222,6 +227,17 @@ def body_size(response: Any) -> int:
         return len(response.body())
     except PlaywrightError:
         return response.request.sizes()["responseBodySize"]
+
+
+def playwright_api() -> ModuleType:
+    """Playwright's sync API for a test module; without the package a skip, under CI a failure."""
+    try:
+        from playwright import sync_api
+    except ImportError:
+        if IN_CI:
+            raise
+        pytest.skip("the playwright package is not installed", allow_module_level=True)
+    return sync_api
 
 
 def is_download(url: str) -> bool:

@@ -5,19 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
-from browser_support import IN_CI, PHONE, Checker
+from browser_support import PHONE, Checker, playwright_api, sqlite_only
 from pages import slot_param
 from support import MONDAY, local
 
-try:
-    from playwright.sync_api import expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
-
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+_playwright = playwright_api()
+expect = _playwright.expect
 
 TUESDAY = MONDAY + timedelta(days=1)
 TEN = local(MONDAY, 10)

@@ -11,7 +11,13 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from browser_support import IN_CI, PHONE, Checker, accessibility_problems
+from browser_support import (
+    PHONE,
+    Checker,
+    accessibility_problems,
+    playwright_api,
+    sqlite_only,
+)
 from flask import Flask
 from sqlalchemy import select
 from support import MONDAY, local
@@ -20,14 +26,10 @@ from booking.extensions import db
 from booking.models import QUESTIONS, Appointment, Screening
 from booking.services import booking
 
-try:
-    from playwright.sync_api import Locator, Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
-
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+_playwright = playwright_api()
+Locator = _playwright.Locator
+Page = _playwright.Page
+expect = _playwright.expect
 
 REFERENCE = re.compile(r"^[346789ABCDEFGHJKMNPQRTUVWXY]{4}-[346789ABCDEFGHJKMNPQRTUVWXY]{4}$")
 PATIENT = {"name": "Alex Rivera", "email": "alex.rivera@example.com", "phone": "604-555-0111"}

@@ -9,22 +9,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-import pytest
-from browser_support import IN_CI, PAGE_BUDGET, PHONE, Checker
+from browser_support import PAGE_BUDGET, PHONE, Checker, playwright_api, sqlite_only
 from sqlalchemy import select
 from test_journey import PATIENT, fill_details, summary_value
 
 from booking.extensions import db
 from booking.models import QUESTIONS, Appointment, Screening
 
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
-
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+_playwright = playwright_api()
+Page = _playwright.Page
+expect = _playwright.expect
 MAX_SCREENS = 5
 MAX_TAPS = 12
 

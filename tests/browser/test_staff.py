@@ -11,21 +11,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from browser_support import IN_CI, accessibility_problems, audit_all
+from browser_support import accessibility_problems, audit_all, playwright_api, sqlite_only
 from support import MONDAY, local
 
 from booking.models import Role
 from booking.services import accounts, booking
 from booking.services.booking import BookingRequest, PatientDetails
 
-try:
-    from playwright.sync_api import Page, expect
-except ImportError:
-    if IN_CI:
-        raise
-    pytest.skip("the playwright package is not installed", allow_module_level=True)
-
-sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+_playwright = playwright_api()
+Page = _playwright.Page
+expect = _playwright.expect
 TUESDAY = MONDAY + timedelta(days=1)
 PASSWORD = "correct horse battery"
 

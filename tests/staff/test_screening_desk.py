@@ -21,15 +21,14 @@ from test_phone_booking import CALLER, details_form, time_links
 from booking.extensions import db
 from booking.mail.compose import compose
 from booking.models import AuditEvent, Consent, OutboxMessage, Screening, Source
+from booking.models.screening import KEYS
 from booking.services import booking
 from booking.services import screening as screenings
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import InvalidRequest, NotChangeable
 
 TUESDAY = MONDAY + timedelta(days=1)
-NO = {key: "no" for key in ("blood_thinners", "pregnant", "implant", "needle_phobia",
-                             "skin_problem", "lymphoedema", "immunocompromised",
-                             "metal_allergy")}  # fmt: skip
+NO = dict.fromkeys(KEYS, "no")  # every question answered "no", as the form sends it
 
 
 def assessment_link(client, world) -> str:
@@ -178,15 +177,20 @@ def test_a_pending_screening_is_answered_from_the_patients_link_and_reviewed(
     assert actions == ["booked", "screening_answered", "screening_reviewed"]
 
 
-def test_a_screening_cannot_be_answered_twice_or_reviewed_while_pending(ctx, world, clock):
+def pending_booking(world, clock):
+    """An assessment reception booked by phone with the screening left for the patient."""
     world.maya = world.make_therapist()
-    booked = booking.book(
+    return booking.book(
         BookingRequest(
             "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604"),
             source=Source.STAFF, screening_pending=True,
         ),
         now=clock.now, actor="staff:1",
     )  # fmt: skip
+
+
+def test_a_screening_cannot_be_answered_twice_or_reviewed_while_pending(ctx, world, clock):
+    booked = pending_booking(world, clock)
     visit = booked.appointment.id
     with pytest.raises(NotChangeable):
         screenings.mark_reviewed(visit, actor="staff:3", now=clock.now)
@@ -203,14 +207,7 @@ def test_a_screening_cannot_be_answered_twice_or_reviewed_while_pending(ctx, wor
 
 
 def test_a_cancelled_visit_no_longer_takes_answers(ctx, world, clock):
-    world.maya = world.make_therapist()
-    booked = booking.book(
-        BookingRequest(
-            "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604"),
-            source=Source.STAFF, screening_pending=True,
-        ),
-        now=clock.now, actor="staff:1",
-    )  # fmt: skip
+    booked = pending_booking(world, clock)
     booking.cancel(booked.appointment.id, now=clock.now, actor="staff:1", enforce_cutoff=False)
     with pytest.raises(NotChangeable):
         screenings.answer(
