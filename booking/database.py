@@ -18,7 +18,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
@@ -202,49 +202,9 @@ def read_session() -> Iterator[Session]:
         _write.reset(token)
 
 
-@contextmanager
-def core_transaction() -> Iterator[Connection]:
-    """Like `write_transaction`, for work that runs Core statements (`execute`) only.
-
-    The booking's path: it never loads objects, and the session's bookkeeping of a
-    transaction cost more than the connection's own. Nothing inside may use `db.session`,
-    which would open a second connection (on SQLite, one that waits for this one's lock).
-    """
-    if db.session.registry.has() and (session := db.session()).in_transaction():
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("unflushed ORM changes before a Core transaction")
-        session.rollback()  # only reads came before; later ones must see this write
-    token = _write.set(True)
-    try:
-        with db.engine.connect() as connection:
-            transaction = connection.begin()  # SQLite: BEGIN IMMEDIATE, see `_begin`
-            reset = _connection.set(connection)
-            try:
-                yield connection
-            except BaseException:
-                transaction.rollback()
-                raise
-            finally:
-                _connection.reset(reset)
-            with _committing():
-                transaction.commit()
-    finally:
-        _write.reset(token)
-
-
 def transactional(work: Callable[P, T]) -> Callable[P, T]:
     """Run `work` as one write transaction, from the start again when the database asks."""
-    return _retried(work, write_transaction)
 
-
-def core_transactional(work: Callable[P, T]) -> Callable[P, T]:
-    """`transactional`, for work that runs Core statements only (see `core_transaction`)."""
-    return _retried(work, core_transaction)
-
-
-def _retried(
-    work: Callable[P, T], transaction: Callable[[], AbstractContextManager[Any]]
-) -> Callable[P, T]:
     @functools.wraps(work)
     def run(*args: P.args, **kwargs: P.kwargs) -> T:
         conflicts = reconnects = 0
@@ -253,7 +213,7 @@ def _retried(
                 # A connection lost in here is lost before COMMIT: the transaction is rolled
                 # back by the server, so it is safe to run again. One lost while committing
                 # comes out as OutcomeUnknown, which is not caught here.
-                with transaction():
+                with write_transaction():
                     return work(*args, **kwargs)
             except DBAPIError as exc:
                 if connection_lost(exc):
