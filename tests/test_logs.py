@@ -17,7 +17,7 @@ from booking.database import execute
 from booking.extensions import db
 from booking.logs import describe, format_exception, install
 from booking.models import Patient
-from booking.services import booking
+from booking.services.booking import writes
 
 
 def _post(client, hour: int, n: int = 1):
@@ -43,7 +43,7 @@ def test_a_500_from_the_database_logs_its_codes_not_the_patient(
             {"name": details.name, "email": email, "phone": details.phone, "created_at": now},
         )
 
-    monkeypatch.setattr(booking, "_ensure_patient", insert_again)
+    monkeypatch.setattr(writes, "ensure_patient", insert_again)
     caplog.set_level(logging.ERROR)
     response = _post(client, 11)
 

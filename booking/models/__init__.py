@@ -10,7 +10,7 @@ from booking.models.appointment import (
     Status,
 )
 from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
-from booking.models.clinic import CatalogVersion, Clinic, Closure
+from booking.models.clinic import CatalogVersion, Clinic, ClinicPolicy, Closure
 from booking.models.outbox import (
     CalendarFeed,
     Delivery,
@@ -21,7 +21,7 @@ from booking.models.outbox import (
 )
 from booking.models.patient import Patient, normalize_email
 from booking.models.screening import QUESTIONS, Consent, Screening
-from booking.models.service import Service
+from booking.models.service import Service, ServiceTimes
 from booking.models.staff import Role, StaffSession, StaffUser
 from booking.models.therapist import Therapist, TimeOff, WorkingHours, therapist_service
 
@@ -35,6 +35,7 @@ __all__ = [
     "CalendarFeed",
     "CatalogVersion",
     "Clinic",
+    "ClinicPolicy",
     "Closure",
     "Consent",
     "Delivery",
@@ -47,6 +48,7 @@ __all__ = [
     "Role",
     "Screening",
     "Service",
+    "ServiceTimes",
     "Source",
     "StaffSession",
     "StaffUser",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import BigInteger, CheckConstraint, String, false
@@ -11,7 +12,64 @@ from sqlalchemy.orm import Mapped, mapped_column
 from booking.models.base import Base
 
 
-class Clinic(Base):
+class _ClinicColumns(Protocol):
+    @property
+    def timezone(self) -> str: ...
+
+    @property
+    def slot_step_minutes(self) -> int: ...
+
+    @property
+    def min_notice_minutes(self) -> int: ...
+
+    @property
+    def booking_horizon_days(self) -> int: ...
+
+    @property
+    def cancel_cutoff_minutes(self) -> int: ...
+
+    @property
+    def change_grace_minutes(self) -> int: ...
+
+    @property
+    def reminder_lead_minutes(self) -> int: ...
+
+
+class ClinicPolicy:
+    """The clinic's settings as a zone and durations: for the model and the catalog's value."""
+
+    __slots__ = ()
+
+    @property
+    def zone(self: _ClinicColumns) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def slot_step(self: _ClinicColumns) -> timedelta:
+        return timedelta(minutes=self.slot_step_minutes)
+
+    @property
+    def min_notice(self: _ClinicColumns) -> timedelta:
+        return timedelta(minutes=self.min_notice_minutes)
+
+    @property
+    def booking_horizon(self: _ClinicColumns) -> timedelta:
+        return timedelta(days=self.booking_horizon_days)
+
+    @property
+    def cancel_cutoff(self: _ClinicColumns) -> timedelta:
+        return timedelta(minutes=self.cancel_cutoff_minutes)
+
+    @property
+    def change_grace(self: _ClinicColumns) -> timedelta:
+        return timedelta(minutes=self.change_grace_minutes)
+
+    @property
+    def reminder_lead(self: _ClinicColumns) -> timedelta:
+        return timedelta(minutes=self.reminder_lead_minutes)
+
+
+class Clinic(ClinicPolicy, Base):
     """Clinic settings and booking policy; there is exactly one row (id 1)."""
 
     __tablename__ = "clinic"
@@ -43,34 +101,6 @@ class Clinic(Base):
     # Dates and times follow this locale (Babel); clock_24h overrides its 12-hour clock.
     locale: Mapped[str] = mapped_column(String(16), default="en_CA", server_default="en_CA")
     clock_24h: Mapped[bool] = mapped_column(default=False, server_default=false())
-
-    @property
-    def zone(self) -> ZoneInfo:
-        return ZoneInfo(self.timezone)
-
-    @property
-    def slot_step(self) -> timedelta:
-        return timedelta(minutes=self.slot_step_minutes)
-
-    @property
-    def min_notice(self) -> timedelta:
-        return timedelta(minutes=self.min_notice_minutes)
-
-    @property
-    def booking_horizon(self) -> timedelta:
-        return timedelta(days=self.booking_horizon_days)
-
-    @property
-    def cancel_cutoff(self) -> timedelta:
-        return timedelta(minutes=self.cancel_cutoff_minutes)
-
-    @property
-    def change_grace(self) -> timedelta:
-        return timedelta(minutes=self.change_grace_minutes)
-
-    @property
-    def reminder_lead(self) -> timedelta:
-        return timedelta(minutes=self.reminder_lead_minutes)
 
 
 class Closure(Base):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Protocol
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,7 +11,29 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from booking.models.base import Base
 
 
-class Service(Base):
+class _ServiceColumns(Protocol):
+    @property
+    def duration_minutes(self) -> int: ...
+
+    @property
+    def buffer_minutes(self) -> int: ...
+
+
+class ServiceTimes:
+    """A service's length and the gap after it: for the model and the catalog's value."""
+
+    __slots__ = ()
+
+    @property
+    def duration(self: _ServiceColumns) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def buffer(self: _ServiceColumns) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class Service(ServiceTimes, Base):
     __tablename__ = "service"
     __table_args__ = (
         CheckConstraint("duration_minutes BETWEEN 5 AND 480", name="duration_range"),
@@ -32,11 +55,3 @@ class Service(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     prerequisite: Mapped[Service | None] = relationship(remote_side=[id])
-
-    @property
-    def duration(self) -> timedelta:
-        return timedelta(minutes=self.duration_minutes)
-
-    @property
-    def buffer(self) -> timedelta:
-        return timedelta(minutes=self.buffer_minutes)

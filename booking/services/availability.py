@@ -13,14 +13,12 @@ from booking.availability import Interval, Schedule, Slot, bookable_slots
 from booking.database import execute
 from booking.models import (
     Appointment,
-    Service,
     Status,
-    Therapist,
     TimeOff,
     UTCDateTime,
     overlaps_sql,
 )
-from booking.services.catalog import Catalog
+from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.clinic import local_day_bounds
 
 MAX_RANGE_DAYS = 31
@@ -71,12 +69,12 @@ def blocked_time(
 
 def find_slots(
     catalog: Catalog,
-    service: Service,
+    service: ServiceInfo,
     first_day: date,
     last_day: date,
     *,
     now: datetime,
-    therapists: Sequence[Therapist] | None = None,
+    therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
     notice: timedelta | None = None,
 ) -> list[Slot]:
@@ -116,11 +114,11 @@ def find_slots(
 
 def slot_at(
     catalog: Catalog,
-    service: Service,
+    service: ServiceInfo,
     start: datetime,
     *,
     now: datetime,
-    therapists: Sequence[Therapist] | None = None,
+    therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
     notice: timedelta | None = None,
 ) -> Slot | None:
@@ -146,11 +144,11 @@ def distinct_starts(slots: Iterable[Slot]) -> list[datetime]:
 
 def nearest_slots(
     catalog: Catalog,
-    service: Service,
+    service: ServiceInfo,
     wanted: datetime,
     *,
     now: datetime,
-    therapists: Sequence[Therapist] | None = None,
+    therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
     limit: int = 5,
 ) -> list[Slot]:

@@ -4,15 +4,18 @@ Availability and bookings are asked for far more often than a clinic changes its
 hours. Database triggers (migration 0002) bump `catalog_version` on any change to those
 tables, from any process or tool; each request reads that number (one cheap query) and
 reuses this process's snapshot only while it matches, so the snapshot is never stale.
-Snapshots are loaded in a session of their own and stay detached: read-only values that
-are never written back through a request's unit of work.
+Snapshots are loaded in a session of their own and handed out as frozen values
+(`ClinicInfo`, `ServiceInfo`, `TherapistInfo`), never ORM objects: nothing a request does
+can write them back, and no attribute lazily reaches for a session that is gone.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from datetime import date, time, timedelta
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import select
@@ -24,8 +27,10 @@ from booking.extensions import db
 from booking.models import (
     CatalogVersion,
     Clinic,
+    ClinicPolicy,
     Closure,
     Service,
+    ServiceTimes,
     Therapist,
     WorkingHours,
     therapist_service,
@@ -38,11 +43,70 @@ _VERSION = select(CatalogVersion.__table__.c.version)
 
 
 @dataclass(frozen=True, slots=True)
+class ClinicInfo(ClinicPolicy):
+    """The clinic's settings (`models.Clinic`'s columns), with its zone and durations."""
+
+    id: int
+    name: str
+    address: str
+    phone: str
+    email: str
+    timezone: str
+    slot_step_minutes: int
+    min_notice_minutes: int
+    booking_horizon_days: int
+    cancel_cutoff_minutes: int
+    reminder_lead_minutes: int
+    change_grace_minutes: int
+    locale: str
+    clock_24h: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceInfo(ServiceTimes):
+    """A service (`models.Service`'s columns); `prerequisite` is the service it follows."""
+
+    id: int
+    slug: str
+    name: str
+    description: str
+    preparation: str
+    duration_minutes: int
+    buffer_minutes: int
+    requires_ims: bool
+    prerequisite_id: int | None
+    active: bool
+    prerequisite: ServiceInfo | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TherapistInfo:
+    """A therapist (`models.Therapist`'s columns); their hours are `Catalog.hours`."""
+
+    id: int
+    name: str
+    bio: str
+    email: str
+    active: bool
+    ims_certified: bool
+    ims_certification_expires: date | None
+
+
+_Value = TypeVar("_Value", ClinicInfo, ServiceInfo, TherapistInfo)
+
+
+def value(kind: type[_Value], row: object, **given: Any) -> _Value:
+    """The frozen value of an ORM row: its columns, and what `given` adds."""
+    names = (f.name for f in fields(kind) if f.name not in given)
+    return kind(**{name: getattr(row, name) for name in names}, **given)
+
+
+@dataclass(frozen=True, slots=True)
 class Catalog:
     version: int
-    clinic: Clinic
-    services: dict[int, Service]  # every service, active or not, by id
-    therapists: dict[int, Therapist]  # active therapists, in id order
+    clinic: ClinicInfo
+    services: dict[int, ServiceInfo]  # every service, active or not, by id
+    therapists: dict[int, TherapistInfo]  # active therapists, in id order
     offered_by: dict[int, tuple[int, ...]]  # service id -> ids of therapists who offer it
     hours: dict[int, WeeklyHours]  # therapist id -> weekday -> windows
     closures: tuple[tuple[date, date], ...]
@@ -52,10 +116,10 @@ class Catalog:
         c = self.clinic
         return Policy(step=c.slot_step, notice=c.min_notice, horizon=c.booking_horizon)
 
-    def active_services(self) -> list[Service]:
+    def active_services(self) -> list[ServiceInfo]:
         return [s for s in self.services.values() if s.active]
 
-    def service(self, slug: str) -> Service:
+    def service(self, slug: str) -> ServiceInfo:
         """Return the active service with this slug, or refuse the field."""
         for service in self.services.values():
             if service.slug == slug and service.active:
@@ -63,8 +127,8 @@ class Catalog:
         raise InvalidRequest({"service": "There is no such service."})
 
     def therapists_for(
-        self, service: Service, therapist_id: int | None = None, *, on: date | None = None
-    ) -> list[Therapist]:
+        self, service: ServiceInfo, therapist_id: int | None = None, *, on: date | None = None
+    ) -> list[TherapistInfo]:
         """Return the active therapists who may be booked for `service` (on `on`), by id.
 
         A needling service needs an IMS certification, valid on `on` when that is given;
@@ -80,10 +144,13 @@ class Catalog:
             found.append(therapist)
         return found
 
-    def therapist(self, therapist_id: int) -> Therapist | None:
+    def therapist(self, therapist_id: int) -> TherapistInfo | None:
         """Any therapist by id: from the snapshot if bookable, else read (the snapshot keeps
         active ones only, but a switched-off therapist's visits still need their name)."""
-        return self.therapists.get(therapist_id) or db.session.get(Therapist, therapist_id)
+        if (found := self.therapists.get(therapist_id)) is not None:
+            return found
+        row = db.session.get(Therapist, therapist_id)
+        return None if row is None else value(TherapistInfo, row)
 
     def closed_dates(self, first: date, last: date) -> set[date]:
         """Return the closure dates between `first` and `last`, inclusive."""
@@ -96,7 +163,7 @@ class Catalog:
         return closed
 
 
-def certified(therapist: Therapist, on: date | None) -> bool:
+def certified(therapist: TherapistInfo | Therapist, on: date | None) -> bool:
     """Return whether the therapist may needle (on `on`, if given)."""
     expires = therapist.ims_certification_expires
     if not therapist.ims_certified:
@@ -134,9 +201,9 @@ def _load(session: Session) -> Catalog:
     clinic = session.get(Clinic, 1)
     if clinic is None or version is None:
         raise NotFound("The clinic is not set up yet: run `flask --app wsgi seed-demo`.")
-    services = {s.id: s for s in session.scalars(select(Service).order_by(Service.id))}
+    services = _services(session.scalars(select(Service).order_by(Service.id)).all())
     therapists = {
-        t.id: t
+        t.id: value(TherapistInfo, t)
         for t in session.scalars(select(Therapist).where(Therapist.active).order_by(Therapist.id))
     }
     offered_by: dict[int, list[int]] = defaultdict(list)
@@ -157,14 +224,29 @@ def _load(session: Session) -> Catalog:
     ):
         hours[tid][weekday].append((t0, t1))
     closures = tuple((a, b) for a, b in session.execute(select(Closure.starts_on, Closure.ends_on)))
-    for service in services.values():
-        _ = service.prerequisite  # resolved from the identity map: no query
     return Catalog(
         version=version,
-        clinic=clinic,
+        clinic=value(ClinicInfo, clinic),
         services=services,
         therapists=therapists,
         offered_by={sid: tuple(ids) for sid, ids in offered_by.items()},
         hours={tid: {day: tuple(w) for day, w in days.items()} for tid, days in hours.items()},
         closures=closures,
     )
+
+
+def _services(rows: Sequence[Service]) -> dict[int, ServiceInfo]:
+    """Each service's value, its prerequisite's value inside it (made first)."""
+    by_id = {row.id: row for row in rows}
+    made: dict[int, ServiceInfo] = {}
+
+    def make(row: Service, seen: frozenset[int]) -> ServiceInfo:
+        if (done := made.get(row.id)) is None:
+            required = by_id.get(row.prerequisite_id) if row.prerequisite_id else None
+            if required is not None and required.id in seen:  # the database forbids only A-A
+                raise RuntimeError(f"services {sorted(seen)} each require another first")
+            before = None if required is None else make(required, seen | {row.id})
+            done = made[row.id] = value(ServiceInfo, row, prerequisite=before)
+        return done
+
+    return {row.id: make(row, frozenset()) for row in rows}

@@ -8,19 +8,36 @@ The site, the manage page, the emails and the API all ask here.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Clinic, Status
+from booking.models import AuditEvent, Status
+from booking.services.catalog import ClinicInfo
 
 
-def inside_cutoff(start: datetime, clinic: Clinic, now: datetime) -> bool:
+class Placed(Protocol):
+    """An appointment: the ORM's, or the booking service's `Visit` value."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def start_at(self) -> datetime: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def inside_cutoff(start: datetime, clinic: ClinicInfo, now: datetime) -> bool:
     """Return whether a visit at `start`, booked or moved at `now`, is inside the cut-off."""
     return start - now < clinic.cancel_cutoff
 
 
-def placed_at(appointment: Appointment) -> datetime:
+def placed_at(appointment: Placed) -> datetime:
     """Return when the appointment was booked or last moved to its present time."""
     if appointment.sequence == 0:
         return appointment.created_at
@@ -38,14 +55,14 @@ def placed_at(appointment: Appointment) -> datetime:
     return moved or appointment.created_at
 
 
-def change_deadline(appointment: Appointment, clinic: Clinic) -> datetime:
+def change_deadline(appointment: Placed, clinic: ClinicInfo) -> datetime:
     """Return the last instant of online changes: the later of cut-off and grace end."""
     cutoff = appointment.start_at - clinic.cancel_cutoff
     grace_end = placed_at(appointment) + clinic.change_grace
     return min(max(cutoff, grace_end), appointment.start_at)
 
 
-def changeable_online(appointment: Appointment, clinic: Clinic, now: datetime) -> bool:
+def changeable_online(appointment: Placed, clinic: ClinicInfo, now: datetime) -> bool:
     """Return whether the patient may still move or cancel the appointment themselves."""
     return (
         appointment.status == Status.BOOKED

@@ -11,10 +11,11 @@ from datetime import datetime
 
 from booking.extensions import db
 from booking.mail.outbox import addressees
-from booking.models import Patient, Recipient, Therapist
+from booking.models import Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services.availability import slot_at
-from booking.services.booking import _Change, _changeable, offering_therapist
+from booking.services.booking import Change, changeable, offering_therapist
+from booking.services.catalog import TherapistInfo
 from booking.services.errors import InvalidRequest, SlotUnavailable
 
 
@@ -34,10 +35,10 @@ class MovePreview:
     sequence: int
     was_start: datetime
     was_end: datetime
-    was_therapist: Therapist
+    was_therapist: TherapistInfo
     start: datetime
     end: datetime
-    therapist: Therapist
+    therapist: TherapistInfo
     told: list[Told]
     not_emailed: list[str]  # therapists without an address: their calendar feed shows it
 
@@ -52,8 +53,8 @@ def preview_move(
 ) -> MovePreview:
     """Check a staff move as `reschedule` would, change nothing, and say what it would do."""
     catalog = catalogs.current()
-    change = _Change("preview", enforce_cutoff=False, expected_sequence=expected_sequence)
-    appointment = _changeable(catalog.clinic, appointment_id, now, change)
+    change = Change("preview", enforce_cutoff=False, expected_sequence=expected_sequence)
+    appointment = changeable(catalog, appointment_id, now, change)
     service = catalog.services[appointment.service_id]
     target = appointment.therapist_id if therapist_id is None else therapist_id
     if start == appointment.start_at and target == appointment.therapist_id:

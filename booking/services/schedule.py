@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from booking.availability import working_windows
 from booking.extensions import db
-from booking.models import Appointment, Patient, Service, Status, Therapist, TimeOff
+from booking.models import Appointment, Patient, Status, Therapist, TimeOff
 from booking.services import screening as screenings
-from booking.services.catalog import Catalog, certified
+from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo, certified
 from booking.services.clinic import local_day_bounds
 
 ROW_MINUTES = 5  # the grid's resolution
@@ -48,7 +48,7 @@ class Span:
 
 @dataclass
 class Column:
-    therapist: Therapist
+    therapist: TherapistInfo
     day: date
     hours: list[Span] = field(default_factory=list)
     time_off: list[Span] = field(default_factory=list)
@@ -182,7 +182,7 @@ def day_schedule(
     return _schedule(catalog, columns, day, day)
 
 
-def week_schedule(catalog: Catalog, therapist: Therapist, monday: date) -> Schedule:
+def week_schedule(catalog: Catalog, therapist: TherapistInfo, monday: date) -> Schedule:
     """One therapist's week, a column per day."""
     therapist_id = therapist.id
     sunday = monday + timedelta(days=6)
@@ -212,7 +212,7 @@ PerDay = dict[tuple[int, date], list]
 
 
 def _column(
-    catalog: Catalog, therapist: Therapist, day: date, visits: PerDay, away: PerDay
+    catalog: Catalog, therapist: TherapistInfo, day: date, visits: PerDay, away: PerDay
 ) -> Column:
     column = Column(therapist, day)
     if not catalog.closed_dates(day, day):
@@ -280,7 +280,7 @@ def _visits(
     # Only booked visits: a cancelled or past one needs nobody's review any more.
     flags = screenings.flags(a.id for a, _ in rows if a.status == Status.BOOKED)
     for appointment, patient_name in rows:
-        service: Service = catalog.services[appointment.service_id]
+        service: ServiceInfo = catalog.services[appointment.service_id]
         therapist = catalog.therapists.get(appointment.therapist_id)
         day = appointment.start_at.astimezone(zone).date()
         lapsed = (

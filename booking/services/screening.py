@@ -20,8 +20,9 @@ from sqlalchemy import select
 
 from booking.database import transactional
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Consent, Screening, Service, Source, Status
+from booking.models import Appointment, AuditEvent, Consent, Screening, Source, Status
 from booking.models.screening import KEYS
+from booking.services.catalog import ServiceInfo
 from booking.services.errors import InvalidRequest, NotChangeable, NotFound
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,13 @@ class Flag(enum.StrEnum):
     REVIEW = "review before needling"
 
 
-def needs_screening(service: Service) -> bool:
+def needs_screening(service: ServiceInfo) -> bool:
     """Return whether booking `service` asks the IMS safety screening: a first needling visit."""
     return service.requires_ims and service.prerequisite_id is None
 
 
 def row_for_booking(
-    service: Service,
+    service: ServiceInfo,
     answers: Mapping[str, bool] | None,
     *,
     consent: Consent,

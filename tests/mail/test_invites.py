@@ -16,6 +16,7 @@ from booking.extensions import db
 from booking.models import Appointment, OutboxMessage
 from booking.services import booking
 from booking.services.booking import BookingRequest, PatientDetails
+from booking.services.errors import SlotUnavailable
 
 TUESDAY = MONDAY + timedelta(days=1)
 NEXT_TUESDAY = TUESDAY + timedelta(days=7)  # 9 March 2027, still Pacific standard time
@@ -252,7 +253,7 @@ def test_every_patient_path_queues_its_messages(clinic, mail_app, client):
 def test_a_refused_booking_queues_nothing(clinic, mail_app):
     book(mail_app, local(NEXT_TUESDAY, 9, 30), therapist_id=clinic.maya)
     before = outbox_rows(mail_app)
-    with pytest.raises(booking.SlotUnavailable):
+    with pytest.raises(SlotUnavailable):
         book(mail_app, local(NEXT_TUESDAY, 9, 30), therapist_id=clinic.maya, n=2)
     assert outbox_rows(mail_app) == before
 

@@ -13,12 +13,12 @@ from support import MONDAY, NOW, local
 from booking.extensions import db
 from booking.models import Appointment
 from booking.services import booking
-from booking.services.booking import BookingRequest, PatientDetails
+from booking.services.booking import BookingRequest, PatientDetails, rules
 
 
 def _failing_first(monkeypatch, error: Exception, times: int = 1) -> list[int]:
     calls = []
-    real = booking._free_therapist
+    real = rules.free_therapist
 
     def flaky(*args, **kwargs):
         calls.append(1)
@@ -26,7 +26,7 @@ def _failing_first(monkeypatch, error: Exception, times: int = 1) -> list[int]:
             raise OperationalError("INSERT ...", {}, error)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(booking, "_free_therapist", flaky)
+    monkeypatch.setattr(rules, "free_therapist", flaky)
     return calls
 
 

@@ -1,0 +1,184 @@
+"""Book an appointment: one transaction that checks every rule and writes every row."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import current_app
+
+from booking.database import execute, transactional
+from booking.extensions import db
+from booking.mail import outbox
+from booking.models import Appointment, Event, IdempotencyKey, Status, normalize_email
+from booking.services import audit, tokens
+from booking.services import catalog as catalogs
+from booking.services import screening as screenings
+from booking.services.availability import nearest_slots
+from booking.services.booking import rules, writes
+from booking.services.booking.values import Booked, BookingRequest, Visit
+from booking.services.catalog import Catalog
+from booking.services.errors import (
+    BookingError,
+    IdempotencyKeyReused,
+    InvalidRequest,
+    SlotUnavailable,
+)
+from booking.services.validation import name_problem
+
+log = logging.getLogger(__name__)
+REFERENCE_ATTEMPTS = 3
+
+
+def book(
+    request: BookingRequest,
+    *,
+    now: datetime,
+    actor: str = "patient",
+    idempotency_key: str | None = None,
+) -> Booked:
+    """Book an appointment, or raise a `BookingError` saying why not."""
+    for _ in range(REFERENCE_ATTEMPTS):
+        try:
+            booked = _book(request, now, actor, idempotency_key)
+        except writes.ReferenceTaken:
+            continue
+        except writes.KeyTaken:
+            replay = _replay(idempotency_key, request) if idempotency_key else None
+            if replay is None:
+                raise RuntimeError("idempotency key vanished after a conflict") from None
+            return replay
+        except BookingError as exc:
+            # A retry that raced its own first attempt finds that attempt's result here.
+            replay = _replay(idempotency_key, request) if idempotency_key else None
+            if replay is not None:
+                return replay
+            if isinstance(exc, SlotUnavailable):
+                exc.alternatives = _alternatives(request, now)
+            raise
+        log.info("appointment %s booked", booked.appointment.id)
+        return booked
+    raise RuntimeError("could not draw an unused booking reference")
+
+
+@transactional
+def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
+    # Statements through `execute` only: nothing is loaded or added to the session. A retry
+    # whose first attempt committed finds its key here; `book` answers with that result.
+    if key and execute(writes.KEY_USED, {"key": key}).first():
+        raise writes.KeyTaken()
+    catalog = catalogs.current()
+    service = catalog.service(request.service)
+    if problem := name_problem(request.patient.name):  # every edge refuses it first
+        raise InvalidRequest({"patient.name": problem})
+    screened = screenings.row_for_booking(
+        service,
+        request.screening,
+        consent=request.screening_consent,
+        pending=request.screening_pending,
+        source=request.source,
+        actor=actor,
+        now=now,
+    )
+    overridden = rules.overrides(request)
+    email = normalize_email(request.patient.email)
+    # A follow-up's rule needs the patient's record; a first visit (mostly a new patient)
+    # adds them after the checks, and looks them up only if the email is on record.
+    known = writes.on_record(email) if service.prerequisite_id is not None else None
+    therapist_id = rules.place(
+        catalog,
+        service,
+        request.start,
+        now=now,
+        therapist_id=request.therapist_id,
+        patient_id=known.id if known else None,
+        notice=timedelta(0) if request.skip_notice else None,
+        skip_prerequisite=request.skip_prerequisite,
+    )
+    patient, added = (known, False) if known else writes.ensure_patient(request.patient, email, now)
+    uid = tokens.new_calendar_uid(_uid_domain(catalog))
+    token = tokens.manage_token(_secret(), uid)
+    row: dict[str, Any] = {
+        "reference": tokens.new_reference(),
+        "therapist_id": therapist_id,
+        "service_id": service.id,
+        "patient_id": patient.id,
+        "start_at": request.start,
+        "end_at": request.start + service.duration,
+        "occupied_until": request.start + service.duration + service.buffer,
+        "status": Status.BOOKED.value,
+        "source": request.source.value,
+        "calendar_uid": uid,
+        "sequence": 0,
+        "manage_token_hash": tokens.hash_token(token),
+        "notes": request.notes.strip(),
+        "cancel_reason": "",
+        "created_at": now,
+        "updated_at": now,
+    }
+    appointment_id = writes.write(writes.INSERT_APPOINTMENT, writes.appointment_row(row))
+    visit = Visit(id=appointment_id.scalar_one(), **row)
+    if screened is not None:
+        writes.write(writes.INSERT_SCREENING, {"appointment_id": visit.id, **screened})
+    trail = []
+    if added:
+        trail.append(audit.row(actor, "created", patient.id, entity="patient", now=now))
+    booked = visit.snapshot()
+    if screened is not None:  # how the consent was taken (the actor took it); no answers
+        booked["screening"] = screened["consent"] or "pending"
+    trail.append(audit.row(actor, "booked", visit.id, now=now, after=booked))
+    if overridden:
+        trail.append(audit.row(actor, "rule_overridden", visit.id, now=now, after=overridden))
+    audit.record(trail)
+    outbox.record(
+        Event.BOOKED, visit, catalog=catalog, now=now, contact=(patient.name, patient.email)
+    )
+    if key:
+        writes.write(
+            writes.INSERT_KEY,
+            {
+                "key": key,
+                "request_hash": request.fingerprint(),
+                "appointment_id": visit.id,
+                "created_at": now,
+            },
+        )
+    return Booked(visit, token)
+
+
+def _replay(key: str, request: BookingRequest) -> Booked | None:
+    record = db.session.get(IdempotencyKey, key)
+    if record is None:
+        return None
+    if record.request_hash != request.fingerprint():
+        raise IdempotencyKeyReused(
+            "This Idempotency-Key was already used for a different booking request."
+        )
+    appointment = db.session.get(Appointment, record.appointment_id)
+    if appointment is None:  # the key's row cascades away with its appointment
+        return None
+    # The token is derived from the appointment, so the record need not keep it.
+    token = tokens.manage_token(_secret(), appointment.calendar_uid)
+    return Booked(Visit.of(appointment), token, replayed=True)
+
+
+def _alternatives(request: BookingRequest, now: datetime) -> list[Any]:
+    catalog = catalogs.current()
+    try:
+        service = catalog.service(request.service)
+    except InvalidRequest:
+        return []
+    therapists = catalog.therapists_for(service, request.therapist_id)
+    return nearest_slots(catalog, service, request.start, now=now, therapists=therapists)
+
+
+def _secret() -> str:
+    return str(current_app.config["SECRET_KEY"])
+
+
+def _uid_domain(catalog: Catalog) -> str:
+    return str(
+        current_app.config.get("CALENDAR_UID_DOMAIN")
+        or (catalog.clinic.email.rpartition("@")[2] or "booking.invalid")
+    )

@@ -1,0 +1,232 @@
+"""The rules a visit's time must meet, one function each, called alike by booking and moving.
+
+Each reads what the transaction it runs in sees, so a rule checked here still holds at
+COMMIT; the database constraints behind them (migration 0001) are what make a double booking
+impossible when two requests race.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import bindparam, select
+
+from booking.database import execute, lock_therapists
+from booking.extensions import db
+from booking.models import Appointment, Source, Status, UTCDateTime
+from booking.services import changes
+from booking.services.availability import slot_at
+from booking.services.booking.values import BookingRequest
+from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
+from booking.services.errors import (
+    AssessmentRequired,
+    InsideCutoff,
+    InvalidRequest,
+    NotChangeable,
+    NotFound,
+    SlotUnavailable,
+    Stale,
+    TherapistNotOffering,
+)
+
+# An assessment counts for a follow-up if it is booked or took place; not a no-show.
+HAPPENING = (Status.BOOKED.value, Status.COMPLETED.value)
+OVERRIDE_REASON_MAX = 200
+_EARLIER_VISIT = (
+    select(Appointment.id)
+    .where(
+        Appointment.patient_id == bindparam("patient"),
+        Appointment.service_id == bindparam("service"),
+        Appointment.status.in_(HAPPENING),
+        Appointment.start_at < bindparam("start", type_=UTCDateTime()),
+        Appointment.id != bindparam("exclude"),
+    )
+    .limit(1)
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """Who changes an appointment, and under which checks."""
+
+    actor: str
+    enforce_cutoff: bool = True
+    expected_sequence: int | None = None  # refuse if the appointment moved on since then
+
+
+def place(
+    catalog: Catalog,
+    service: ServiceInfo,
+    start: datetime,
+    *,
+    now: datetime,
+    therapist_id: int | None,
+    patient_id: int | None,
+    exclude: int | None = None,
+    notice: timedelta | None = None,
+    skip_prerequisite: bool = False,
+) -> int:
+    """Check every rule a visit at `start` must meet; return the therapist who takes it.
+
+    `therapist_id` None takes the first therapist free at `start`; `exclude` is the
+    appointment being moved (its own time does not count against it); `notice` replaces the
+    clinic's minimum notice. Availability is answered before the follow-up rule, so that
+    the rule cannot become a way to probe, time by time, whether somebody's email has an
+    assessment on record.
+    """
+    chosen = None
+    if therapist_id is not None:
+        day = start.astimezone(catalog.clinic.zone).date()
+        chosen = [offering_therapist(catalog, therapist_id, service, on=day)]
+    taken_by = free_therapist(
+        catalog, service, start, now, therapists=chosen, exclude=exclude, notice=notice
+    )
+    if not skip_prerequisite:
+        require_prerequisite(service, patient_id, start, exclude)
+    return taken_by
+
+
+def offering_therapist(
+    catalog: Catalog, therapist_id: int, service: ServiceInfo, *, on: date | None = None
+) -> TherapistInfo:
+    """Return the therapist if they may be booked for `service` (on `on`), or raise why not."""
+    found = catalog.therapists_for(service, therapist_id, on=on)
+    if found:
+        return found[0]
+    therapist = catalog.therapists.get(therapist_id)
+    if therapist is None:
+        raise InvalidRequest({"therapist_id": "There is no such therapist."})
+    offers = therapist_id in catalog.offered_by.get(service.id, ())
+    if offers and service.requires_ims and therapist.ims_certified:  # so the date is the reason
+        raise TherapistNotOffering(
+            f"{therapist.name} can no longer be booked for {service.name} on that date."
+        )
+    raise TherapistNotOffering(f"{therapist.name} does not offer {service.name}.")
+
+
+def free_therapist(
+    catalog: Catalog,
+    service: ServiceInfo,
+    start: datetime,
+    now: datetime,
+    *,
+    therapists: list[TherapistInfo] | None,
+    exclude: int | None = None,
+    notice: timedelta | None = None,
+) -> int:
+    """Return the therapist (of those given, or of all) who is free to take `start`."""
+    if therapists is None:
+        therapists = catalog.therapists_for(service)
+    lock_therapists(t.id for t in therapists)
+    slot = slot_at(
+        catalog,
+        service,
+        start,
+        now=now,
+        therapists=therapists,
+        exclude_appointment_id=exclude,
+        notice=notice,
+    )
+    if slot is None:
+        raise SlotUnavailable()
+    return slot.therapist_id
+
+
+def require_prerequisite(
+    service: ServiceInfo, patient_id: int | None, start: datetime, exclude: int | None = None
+) -> None:
+    """Refuse a follow-up unless the patient has its assessment on record before `start`."""
+    required = service.prerequisite
+    if required is None:
+        return
+    found = (
+        patient_id is not None
+        and execute(
+            _EARLIER_VISIT,
+            {
+                "patient": patient_id,
+                "service": required.id,
+                "start": start,
+                "exclude": exclude or 0,
+            },
+        ).first()
+    )
+    if not found:
+        raise AssessmentRequired(
+            f"{service.name}: we have no {required.name} on record before this time for this "
+            f"email address. Please book the {required.name} first.",
+            required_service=required.slug,
+        )
+
+
+def keep_follow_ups_anchored(
+    catalog: Catalog, appointment: Appointment, new_start: datetime | None
+) -> None:
+    """Refuse to move (or, with None, cancel) an assessment a booked follow-up relies on."""
+    dependants = {
+        s.id for s in catalog.services.values() if s.prerequisite_id == appointment.service_id
+    }
+    if not dependants:
+        return
+    rows = db.session.execute(
+        select(Appointment.service_id, Appointment.start_at, Appointment.status).where(
+            Appointment.patient_id == appointment.patient_id,
+            Appointment.service_id.in_([appointment.service_id, *dependants]),
+            Appointment.status.in_(HAPPENING),
+            Appointment.id != appointment.id,
+        )
+    ).all()
+    anchors = [start for sid, start, _ in rows if sid == appointment.service_id]
+    if new_start is not None:
+        anchors.append(new_start)
+    for sid, start, status in rows:
+        if sid in dependants and status == Status.BOOKED and not any(a < start for a in anchors):
+            clinic = catalog.clinic
+            raise NotChangeable(
+                "Follow-up visits are booked after this assessment, so it cannot be moved "
+                f"past them or cancelled online: please call {clinic.name} on {clinic.phone}.",
+                phone=clinic.phone,
+            )
+
+
+def changeable(catalog: Catalog, appointment_id: int, now: datetime, change: Change) -> Appointment:
+    """Return the appointment, loaded in this transaction, if `change` may change it now."""
+    appointment = db.session.get(Appointment, appointment_id)
+    if appointment is None:
+        raise NotFound("No such appointment.")
+    expected = change.expected_sequence
+    if expected is not None and appointment.sequence != expected:
+        raise Stale(
+            "This appointment was changed after you opened the page: please check it again."
+        )
+    if appointment.status != Status.BOOKED or appointment.start_at <= now:
+        state = "cancelled" if appointment.status == Status.CANCELLED else "over"
+        raise NotChangeable(f"This appointment is {state} and can no longer be changed.")
+    clinic = catalog.clinic
+    if change.enforce_cutoff and not changes.changeable_online(appointment, clinic, now):
+        hours = clinic.cancel_cutoff_minutes / 60
+        raise InsideCutoff(
+            f"Appointments within {hours:g} hours can only be changed by phone: "
+            f"please call {clinic.name} on {clinic.phone}.",
+            phone=clinic.phone,
+        )
+    return appointment
+
+
+def overrides(request: BookingRequest) -> dict[str, object] | None:
+    """Check that only staff skip a rule, and say why; return what the audit records."""
+    if not (request.skip_notice or request.skip_prerequisite):
+        return None
+    reason = request.override_reason.strip()
+    if request.source != Source.STAFF:
+        raise InvalidRequest({"override": "Only clinic staff may book outside the rules."})
+    if not reason or len(reason) > OVERRIDE_REASON_MAX:
+        raise InvalidRequest(
+            {"override_reason": f"Say why (at most {OVERRIDE_REASON_MAX} characters)."}
+        )
+    return {
+        "minimum_notice": request.skip_notice,
+        "assessment_first": request.skip_prerequisite,
+        "reason": reason,
+    }
