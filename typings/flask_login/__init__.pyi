@@ -2,7 +2,8 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from flask import Flask, Response
+from flask import Flask
+from werkzeug.wrappers import Response
 
 __all__ = ["LoginManager", "current_user", "login_user", "logout_user"]
 
