@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, SQLColumnExpression, and_
+from sqlalchemy import DateTime, MetaData, SQLColumnExpression, Table, and_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.elements import ColumnElement
@@ -68,6 +68,9 @@ def overlaps_sql(
 
 
 class Base(DeclarativeBase):
+    # Every model maps one table (DeclarativeBase allows any FromClause, e.g. a join).
+    __table__: ClassVar[Table]
+
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime},
