@@ -7,11 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask.json.provider import DefaultJSONProvider
 
 from booking import config as settings
 from booking import logs
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+class _InOrderJSON(DefaultJSONProvider):
+    sort_keys = False  # keep fields in the order the API documents them
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
@@ -27,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
     settings.check(app.config)
-    app.json.sort_keys = False  # keep fields in the order the API documents them
+    app.json = _InOrderJSON(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -82,7 +87,10 @@ def register_web(app: Flask) -> None:
     from booking import security, templating
 
     if proxies := app.config.get("TRUSTED_PROXIES"):
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        # Flask's documented way to wrap the WSGI app in middleware; its types see a method.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies
+        )
     security.register(app)
     templating.register(app)
 

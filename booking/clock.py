@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import current_app
@@ -11,4 +12,5 @@ from booking.models.base import utcnow
 
 def now() -> datetime:
     """Return the current aware UTC instant (tests may set the `CLOCK` config to a callable)."""
-    return current_app.config.get("CLOCK", utcnow)()
+    clock: Callable[[], datetime] = current_app.config.get("CLOCK", utcnow)
+    return clock()

@@ -17,11 +17,14 @@ from urllib.parse import urlsplit
 
 from environs import Env, EnvValidationError, ValidationError, validate
 from limits import parse_many
-from limits.storage import SCHEMES as RATELIMIT_SCHEMES  # what storage_from_string knows
+
+# What storage_from_string knows; limits leaves it out of its __all__, and has no public twin.
+from limits.storage import SCHEMES as RATELIMIT_SCHEMES  # type: ignore[attr-defined]
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 T = TypeVar("T")
+V = TypeVar("V")
 Validator = Callable[[Any], Any]
 
 POSITIVE = validate.Range(min=1)
@@ -57,24 +60,31 @@ class Reader:
 
     def boolean(self, name: str, default: bool) -> bool:
         invalid = "Not a valid boolean: use true or false (or 1 or 0)."
-        return self._read("bool", name, default, error_messages={"invalid": invalid})
+        return self._read(
+            name,
+            default,
+            # environs hands other keywords on to marshmallow's field; its types list `validate`.
+            lambda: self._env.bool(name, None, error_messages={"invalid": invalid}),  # type: ignore[call-overload]
+        )
 
     def integer(self, name: str, default: T, *, validate: Validator) -> int | T:
-        return self._read("int", name, default, validate=validate)
+        return self._read(name, default, lambda: self._env.int(name, None, validate=validate))
 
     def real(self, name: str, default: float, *, validate: Validator) -> float:
-        return self._read("float", name, default, validate=validate)
+        return self._read(name, default, lambda: self._env.float(name, None, validate=validate))
 
     def string(self, name: str, default: T, *, validate: Validator | None = None) -> str | T:
-        return self._read("str", name, default, validate=validate)
+        return self._read(name, default, lambda: self._env.str(name, None, validate=validate))
 
-    def _read(self, kind: str, name: str, default: Any, **options: Any) -> Any:
+    def _read(self, name: str, default: T, parse: Callable[[], V | None]) -> V | T:
+        """Return what `parse` reads (it answers None when unset), else `default`."""
         try:
-            return getattr(self._env, kind)(name, default, **options)
+            value = parse()
         except EnvValidationError as exc:
             # The default stands in until `done`, so later settings can still be worked out.
             self._errors[name] = " ".join(map(str, exc.error_messages))
             return default
+        return default if value is None else value
 
     def done(self) -> None:
         """Refuse to go on if any setting could not be read, naming each."""

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError, localedata
@@ -63,6 +64,16 @@ def _plain(text: str) -> str:
     return text.replace("\u202f", " ").replace("\u00a0", " ")
 
 
+class Styled(Protocol):
+    """What `Style.of` reads: a clinic (its locale is None until the row is first flushed)."""
+
+    @property
+    def locale(self) -> str | None: ...
+
+    @property
+    def clock_24h(self) -> bool | None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Style:
     """How the clinic writes dates and times."""
@@ -71,11 +82,11 @@ class Style:
     clock_24h: bool = False
 
     @classmethod
-    def of(cls, clinic: object | None) -> Style:
+    def of(cls, clinic: Styled | None) -> Style:
         """Return the clinic's style (the default for none)."""
         if clinic is None:
             return cls()
-        return cls(getattr(clinic, "locale", None) or DEFAULT_LOCALE, bool(clinic.clock_24h))
+        return cls(clinic.locale or DEFAULT_LOCALE, bool(clinic.clock_24h))
 
     def day(self, day: date) -> str:
         """Return "Tuesday, March 2, 2027"."""

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.mail import outbox
 from booking.models import (
+    Appointment,
     Clinic,
     Closure,
     Role,
@@ -236,7 +238,7 @@ LAST = [
 ]
 
 
-def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
+def _book_demo_patients(now: datetime, zone: ZoneInfo, rng: random.Random) -> int:
     catalog = catalogs.current()
     services = {s.slug: s for s in catalog.services.values()}
     today = now.astimezone(zone).date()
@@ -262,7 +264,14 @@ def _book_demo_patients(now: datetime, zone, rng: random.Random) -> int:
     return booked
 
 
-def _book_on_or_after(catalog, service, day, patient, therapist_id, rng):
+def _book_on_or_after(
+    catalog: catalogs.Catalog,
+    service: Service,
+    day: date,
+    patient: PatientDetails,
+    therapist_id: int | None,
+    rng: random.Random,
+) -> Appointment | None:
     zone = catalog.clinic.zone
     for offset in range(10):
         candidate = day + timedelta(days=offset)

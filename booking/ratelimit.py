@@ -116,6 +116,8 @@ def init_app(app: Flask) -> None:
     if uri.partition("://")[0] in RedisStorage.STORAGE_SCHEME:
         options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
     storage = storage_from_string(uri, **options)
+    if not isinstance(storage, Storage):  # async+redis:// and the like are for asyncio apps
+        raise RuntimeError("RATELIMIT_STORAGE_URI names an asyncio store: drop its async+")
     app.extensions[_KEY] = Limiter(storage, per_process=counts_per_process(uri))
 
 

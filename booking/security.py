@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, Response, request
 from werkzeug.exceptions import RequestHeaderFieldsTooLarge, RequestURITooLarge
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 # Everything the site loads comes from itself; manage links never leak through a Referer.
 CONTENT_SECURITY_POLICY = "; ".join(
@@ -82,6 +84,6 @@ class BoundedInt(IntegerConverter):
     """`<int:…>` in every route, capped at 2**31 - 1: a tampered id is a 404, never an
     overflow in the database driver (SQLite refuses integers past 2**63)."""
 
-    def __init__(self, map, *args, **kwargs) -> None:
+    def __init__(self, map: Map, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)

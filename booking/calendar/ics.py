@@ -102,7 +102,7 @@ def invite(
     event.add("attendee", guest)
     if method == "REQUEST":
         _add_alarm(event, visit)
-    return _calendar([event], method=method).to_ical()
+    return _serialized(_calendar([event], method=method))
 
 
 def download(visit: Visit, *, now: datetime, organizer: Person | None) -> bytes:
@@ -112,7 +112,7 @@ def download(visit: Visit, *, now: datetime, organizer: Person | None) -> bytes:
         event.add("organizer", _address(organizer))
     if not visit.cancelled:
         _add_alarm(event, visit)
-    return _calendar([event], method="PUBLISH").to_ical()
+    return _serialized(_calendar([event], method="PUBLISH"))
 
 
 def feed(visits: Iterable[Visit], *, name: str, now: datetime) -> bytes:
@@ -122,7 +122,12 @@ def feed(visits: Iterable[Visit], *, name: str, now: datetime) -> bytes:
     calendar.add("x-wr-calname", name)
     calendar.add("refresh-interval", FEED_REFRESH, parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", vDuration(FEED_REFRESH))
-    return calendar.to_ical()
+    return _serialized(calendar)
+
+
+def _serialized(calendar: Calendar) -> bytes:
+    ical: bytes = calendar.to_ical()  # icalendar leaves the return of to_ical unannotated
+    return ical
 
 
 def _calendar(events: list[Event], method: str) -> Calendar:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import DateTime, MetaData, and_
+from sqlalchemy import DateTime, MetaData, SQLColumnExpression, Table, and_
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, registry
 from sqlalchemy.sql.elements import ColumnElement
@@ -38,12 +38,13 @@ class UTCDateTime(TypeDecorator[datetime]):
             raise TypeError(f"expected a datetime, got {type(value).__name__}")
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetime refused: store aware instants only")
-        value = value.astimezone(UTC)
+        instant = value.astimezone(UTC)
         if dialect.name == "sqlite":
-            return value.replace(tzinfo=None)
-        return value
+            return instant.replace(tzinfo=None)
+        return instant
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+    # DateTime's own result processing (the driver's, or SQLite's text parser) runs first.
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -57,16 +58,19 @@ def utcnow() -> datetime:
 
 
 def overlaps_sql(
-    start_col: ColumnElement[datetime],
-    end_col: ColumnElement[datetime],
-    start: ColumnElement[datetime] | datetime,
-    end: ColumnElement[datetime] | datetime,
+    start_col: SQLColumnExpression[datetime],
+    end_col: SQLColumnExpression[datetime],
+    start: SQLColumnExpression[datetime] | datetime,
+    end: SQLColumnExpression[datetime] | datetime,
 ) -> ColumnElement[bool]:
     """SQL twin of `booking.availability.intervals.overlaps` (half-open)."""
     return and_(start_col < end, end_col > start)
 
 
 class Base(DeclarativeBase):
+    # Every model maps one table (DeclarativeBase allows any FromClause, e.g. a join).
+    __table__: ClassVar[Table]
+
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
         type_annotation_map={datetime: UTCDateTime},

@@ -10,6 +10,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -49,7 +50,9 @@ class ServiceData:
     active: bool
 
 
-def _audit(actor: str, action: str, entity: str, entity_id: int, now: datetime, **after) -> None:
+def _audit(
+    actor: str, action: str, entity: str, entity_id: int, now: datetime, **after: Any
+) -> None:
     db.session.add(
         AuditEvent(
             at=now,

@@ -97,4 +97,5 @@ def feed_calendar(therapist_id: int, token: str, *, now: datetime) -> bytes:
 
 
 def _app_secret() -> str:
-    return current_app.config["SECRET_KEY"]
+    secret: str = current_app.config["SECRET_KEY"]
+    return secret

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -125,7 +126,7 @@ def _labels(
 @dataclass
 class Schedule:
     columns: list[Column]
-    zone: object
+    zone: ZoneInfo
     opens: time  # the first and last grid row, local wall clock
     closes: time
     closed: bool = False  # a clinic closure covers the day
@@ -195,11 +196,11 @@ def week_schedule(catalog: Catalog, therapist: TherapistInfo, monday: date) -> S
 
 def _schedule(catalog: Catalog, columns: list[Column], first: date, last: date) -> Schedule:
     zone = catalog.clinic.zone
-    walls = [
-        (s.start.astimezone(zone).time(), s.end.astimezone(zone).time())
-        for c in columns
-        for s in [*c.hours, *c.visits]
-    ]
+    timed: list[Span | Visit] = []
+    for c in columns:
+        timed += c.hours
+        timed += c.visits
+    walls = [(s.start.astimezone(zone).time(), s.end.astimezone(zone).time()) for s in timed]
     earliest = min([DEFAULT_OPEN, *(a for a, _ in walls)])
     latest = max([DEFAULT_CLOSE, *(b for _, b in walls if b != time(0))])
     opens = time(earliest.hour)
@@ -208,11 +209,12 @@ def _schedule(catalog: Catalog, columns: list[Column], first: date, last: date) 
     return Schedule(columns, zone, opens, closes, closed=closed)
 
 
-PerDay = dict[tuple[int, date], list]
+Spans = dict[tuple[int, date], list[Span]]  # by (therapist id, local day)
+Visits = dict[tuple[int, date], list[Visit]]
 
 
 def _column(
-    catalog: Catalog, therapist: TherapistInfo, day: date, visits: PerDay, away: PerDay
+    catalog: Catalog, therapist: TherapistInfo, day: date, visits: Visits, away: Spans
 ) -> Column:
     column = Column(therapist, day)
     if not catalog.closed_dates(day, day):
@@ -226,11 +228,11 @@ def _column(
     return column
 
 
-def _time_off(catalog: Catalog, therapist_ids: list[int], first: date, last: date) -> PerDay:
+def _time_off(catalog: Catalog, therapist_ids: list[int], first: date, last: date) -> Spans:
     """Time off per (therapist, local day), cut at each day's edges; one query for all."""
     zone = catalog.clinic.zone
     start, end = local_day_bounds(first, last, zone)
-    found: PerDay = {}
+    found: Spans = {}
     for row in db.session.scalars(
         select(TimeOff)
         .where(
@@ -258,13 +260,11 @@ def _time_off(catalog: Catalog, therapist_ids: list[int], first: date, last: dat
     return found
 
 
-def _visits(
-    catalog: Catalog, therapist_ids: list[int] | None, first: date, last: date
-) -> dict[tuple[int, date], list[Visit]]:
+def _visits(catalog: Catalog, therapist_ids: list[int] | None, first: date, last: date) -> Visits:
     """Visits per (therapist, local day) of those given, or of everyone with None."""
     zone = catalog.clinic.zone
     start, end = local_day_bounds(first, last, zone)
-    found: dict[tuple[int, date], list[Visit]] = {}
+    found: Visits = {}
     query = (
         select(Appointment, Patient.name)
         .join(Patient, Patient.id == Appointment.patient_id)

@@ -17,12 +17,14 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import StaffSession, StaffUser
+from booking.services.errors import NotFound
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +40,8 @@ def begin(user_id: int, *, now: datetime, max_age: timedelta) -> str:
         expired = delete(StaffSession).where(StaffSession.created_at < now - max_age)
         session.execute(expired)
         user = session.get(StaffUser, user_id)
+        if user is None:
+            raise NotFound("There is no such staff account.")
         user.last_login_at = now
         record = StaffSession(token_hash=_digest(token), staff_user_id=user_id, created_at=now)
         session.add(record)
@@ -75,5 +79,9 @@ def end(token: str) -> None:
 
 def end_all(user_id: int) -> int:
     """End every session of the account, inside the caller's transaction; return how many."""
-    ended = db.session.execute(delete(StaffSession).where(StaffSession.staff_user_id == user_id))
+    # A DML statement's result is a CursorResult; Session.execute's types say only Result.
+    ended = cast(
+        CursorResult[Any],
+        db.session.execute(delete(StaffSession).where(StaffSession.staff_user_id == user_id)),
+    )
     return ended.rowcount

@@ -20,6 +20,7 @@ from typing import ParamSpec, TypeVar
 
 from flask import abort, current_app, session
 from flask_login import current_user, login_user, logout_user
+from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.extensions import login_manager
@@ -73,12 +74,12 @@ def _max_age() -> timedelta:
     return timedelta(hours=current_app.config["STAFF_SESSION_MAX_HOURS"])
 
 
-def require(*roles: Role) -> Callable[[Callable[P, T]], Callable[P, T]]:
+def require(*roles: Role) -> Callable[[Callable[P, T]], Callable[P, T | Response]]:
     """Let through signed-in staff with one of `roles`; others get a sign-in page or a 403."""
 
-    def decorate(view: Callable[P, T]) -> Callable[P, T]:
+    def decorate(view: Callable[P, T]) -> Callable[P, T | Response]:
         @functools.wraps(view)
-        def guarded(*args: P.args, **kwargs: P.kwargs) -> T:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> T | Response:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms import Form
+
+# types-WTForms 3.2 predates SelectChoice (WTForms 3.3).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from booking import clock
 from booking.extensions import db
-from booking.models import Closure, Role, Service, StaffUser, Therapist
+from booking.models import Base, Closure, Role, Service, StaffUser, Therapist
 from booking.public.params import BAD_FORM, require_valid
 from booking.services import accounts, admin
 from booking.services import catalog as catalogs
@@ -27,16 +33,18 @@ from booking.staff.forms import (
     ServiceForm,
     SettingsForm,
     TherapistForm,
+    filled,
 )
 
 ADMIN = (Role.ADMIN,)
+M = TypeVar("M", bound=Base)
 
 
 def _actor() -> str:
     return f"staff:{current_user.id}"
 
 
-def _fields_to_form(form, exc: InvalidRequest) -> None:
+def _fields_to_form(form: Form, exc: InvalidRequest) -> None:
     for name, message in exc.details.get("fields", {}).items():
         field = getattr(form, name, None)
         if field is None:
@@ -45,7 +53,7 @@ def _fields_to_form(form, exc: InvalidRequest) -> None:
             field.errors = [*field.errors, message]
 
 
-def _check_post(form) -> bool:
+def _check_post(form: FlaskForm) -> bool:
     if request.method != "POST":
         return False
     if form.validate_on_submit():
@@ -110,8 +118,8 @@ def admin_closures() -> Response | str | tuple[str, int]:
     if _check_post(form):
         try:
             admin.add_closure(
-                form.first_day.data,
-                form.last_day.data or form.first_day.data,
+                filled(form.first_day.data),
+                form.last_day.data or filled(form.first_day.data),
                 form.reason.data or "",
                 actor=_actor(),
                 now=clock.now(),
@@ -137,7 +145,7 @@ def admin_closure_delete(closure_id: int) -> Response:
     return redirect(url_for("staff.admin_closures"))
 
 
-def _existing(model, row_id: int | None):
+def _existing(model: type[M], row_id: int | None) -> M | None:
     """The row being edited (404 if it does not exist), or None for a new one."""
     if row_id is None:
         return None
@@ -166,7 +174,7 @@ def admin_therapist(therapist_id: int | None) -> Response | str | tuple[str, int
             form.active.data = True
     if _check_post(form):
         data = admin.TherapistData(
-            name=form.name.data,
+            name=filled(form.name.data),
             bio=form.bio.data or "",
             email=form.email.data or "",
             active=form.active.data,
@@ -199,12 +207,12 @@ def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
             form.active.data = True
     if _check_post(form):
         data = admin.ServiceData(
-            slug=form.slug.data,
-            name=form.name.data,
+            slug=filled(form.slug.data),
+            name=filled(form.name.data),
             description=form.description.data or "",
             preparation=form.preparation.data or "",
-            duration_minutes=form.duration_minutes.data,
-            buffer_minutes=form.buffer_minutes.data,
+            duration_minutes=filled(form.duration_minutes.data),
+            buffer_minutes=filled(form.buffer_minutes.data),
             requires_ims=form.requires_ims.data,
             prerequisite_id=form.prerequisite.data or None,
             active=form.active.data,
@@ -230,9 +238,9 @@ def admin_account() -> Response | str | tuple[str, int]:
     if _check_post(form):
         try:
             user = accounts.create_user(
-                email=form.email.data,
-                name=form.name.data,
-                password=form.password.data,
+                email=filled(form.email.data),
+                name=filled(form.name.data),
+                password=filled(form.password.data),
                 role=Role(form.role.data),
                 therapist_id=form.therapist.data or None,
                 actor=_actor(),
@@ -257,7 +265,7 @@ def admin_account_password(user_id: int) -> Response | str | tuple[str, int]:
     form = NewPasswordForm()
     if _check_post(form):
         try:
-            accounts.reset_password(user_id, form.new.data, actor=_actor(), now=clock.now())
+            accounts.reset_password(user_id, filled(form.new.data), actor=_actor(), now=clock.now())
         except InvalidRequest as exc:
             form.new.errors = [*form.new.errors, *exc.details["fields"].values()]
         except BookingError:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -10,6 +11,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from booking import clock
+from booking.availability import Slot
 from booking.dates import Style
 from booking.extensions import db
 from booking.models import (
@@ -47,6 +49,7 @@ from booking.staff.forms import (
     ActionForm,
     ChangeForm,
     StaffCancelForm,
+    filled,
 )
 
 # Who may mark a screening reviewed: a clinical decision, so not the front desk.
@@ -69,7 +72,7 @@ def cancel(appointment_id: int) -> Response | str:
             booking.cancel(
                 appointment_id,
                 now=clock.now(),
-                reason=form.reason.data,
+                reason=filled(form.reason.data),
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
                 expected_sequence=parse_sequence(request.form.get("sequence")),
@@ -181,7 +184,7 @@ def _change_text(event: AuditEvent, catalog: catalogs.Catalog) -> str:
     return "; ".join(parts)
 
 
-def _actor_names(history: list[AuditEvent]) -> dict[str, str]:
+def _actor_names(history: Sequence[AuditEvent]) -> dict[str, str]:
     ids = {int(e.actor.split(":")[1]) for e in history if e.actor.startswith("staff:")}
     names = {"patient": "The patient (online)", "demo": "Demo data", "cli": "Command line"}
     if ids:
@@ -309,7 +312,7 @@ def move_day(therapist_id: int) -> str:
     # found once. The cleared therapist's times that day are what is being given up; the
     # visits' own times need not be freed, since they are among those.
     first, last = near_days(shown, now.astimezone(zone).date())
-    free: dict[int, list] = {}
+    free: dict[int, list[Slot]] = {}
     for service_id in {visit.service_id for visit, _ in visits}:
         service = catalog.services[service_id]
         slots = find_slots(

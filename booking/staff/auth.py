@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from booking import clock, ratelimit
 from booking.models import Role
@@ -23,6 +24,7 @@ from booking.staff.forms import (
     ActionForm,
     LoginForm,
     PasswordForm,
+    filled,
 )
 
 
@@ -38,13 +40,13 @@ def private(response: Response) -> Response:
 
 @bp.route("/login", methods=["GET", "POST"])
 @ratelimit.limit(setting="LOGIN_RATE_LIMIT", scope="sign-in")
-def login() -> Response | str:
+def login() -> Response | tuple[str, int]:
     if current_user.is_authenticated:
         return redirect(url_for("staff.home"))
     form = LoginForm(next=request.args.get("next", ""))
     failed = False
     if form.validate_on_submit():
-        user = accounts.authenticate(form.email.data, form.password.data)
+        user = accounts.authenticate(filled(form.email.data), filled(form.password.data))
         if user is not None:
             sign_in(user)
             return redirect(safe_next(form.next.data) or url_for("staff.home"))
@@ -69,11 +71,12 @@ def password() -> Response | str:
     if form.validate_on_submit():
         try:
             user = accounts.change_password(
-                current_user.id, form.current.data, form.new.data, now=clock.now()
+                current_user.id, filled(form.current.data), filled(form.new.data), now=clock.now()
             )
         except InvalidRequest as exc:
             for name, message in exc.details["fields"].items():
-                getattr(form, name, form.current).errors.append(message)
+                field: Field = getattr(form, name, form.current)
+                field.errors = [*field.errors, message]
         else:
             sign_in(user)  # every session of the account ended: this device begins a new one
             flash("Your password is changed. Other devices are signed out.", "success")

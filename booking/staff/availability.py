@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, time
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -25,6 +26,7 @@ from booking.staff.common import form_page, therapist_or_404
 from booking.staff.forms import (
     ActionForm,
     TimeOffForm,
+    filled,
 )
 
 
@@ -62,7 +64,7 @@ def hours(therapist_id: int) -> str | tuple[str, int]:
     ), (422 if errors else 200)
 
 
-def _read_windows(data) -> tuple[hours_service.Windows, dict[str, str]]:
+def _read_windows(data: Mapping[str, str]) -> tuple[hours_service.Windows, dict[str, str]]:
     """Parse the editor's `d<day>_<n>_start/_end` fields: both blank, or both HH:MM."""
     windows: hours_service.Windows = {day: [] for day in range(7)}
     errors: dict[str, str] = {}
@@ -71,12 +73,12 @@ def _read_windows(data) -> tuple[hours_service.Windows, dict[str, str]]:
             raw = [data.get(f"d{day}_{n}_{edge}", "").strip() for edge in ("start", "end")]
             if not any(raw):
                 continue
-            parsed = [_wall_time(value) for value in raw]
-            if None in parsed:
+            start, end = (_wall_time(value) for value in raw)
+            if start is None or end is None:
                 name = hours_service.WEEKDAYS[day]
                 errors[f"d{day}"] = f"{name}: give each period a start and an end, like 09:00."
                 continue
-            windows[day].append((parsed[0], parsed[1]))
+            windows[day].append((start, end))
     return windows, errors
 
 
@@ -98,7 +100,8 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
     form = TimeOffForm()
     moved_out = None
     if form.validate_on_submit():
-        first, last = form.first_day.data, form.last_day.data or form.first_day.data
+        first = filled(form.first_day.data)
+        last = form.last_day.data or first
         start, end = local_day_bounds(first, last, zone)  # whole days unless times are given
         if form.from_time.data:
             start = datetime.combine(first, form.from_time.data, tzinfo=zone)
@@ -114,8 +117,7 @@ def time_off(therapist_id: int) -> str | tuple[str, int]:
                 now=clock.now(),
             )
         except InvalidRequest as exc:
-            for message in exc.details["fields"].values():
-                form.last_day.errors.append(message)
+            form.last_day.errors = [*form.last_day.errors, *exc.details["fields"].values()]
         else:
             flash("The time off is saved; online booking no longer offers those times.", "success")
             form = TimeOffForm(formdata=None)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from datetime import date
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, render_template, request
+from wtforms import Form
 
 from booking.extensions import db
 from booking.models import Therapist
@@ -38,7 +41,7 @@ def date_param(default: date) -> date:
     return value
 
 
-def therapist_or_404(therapist_id: int):
+def therapist_or_404(therapist_id: int) -> Therapist:
     require_therapist_access(therapist_id)
     therapist = db.session.get(Therapist, therapist_id)
     if therapist is None:
@@ -46,7 +49,7 @@ def therapist_or_404(therapist_id: int):
     return therapist
 
 
-def chosen_therapist(candidates, raw: str | None):
+def chosen_therapist(candidates: Iterable[Therapist], raw: str | None) -> Therapist | None:
     if raw in (None, "", "any"):
         return None
     for therapist in candidates:
@@ -55,6 +58,6 @@ def chosen_therapist(candidates, raw: str | None):
     abort(404, description="That therapist cannot be booked for this service.")
 
 
-def form_page(template: str, form, **context) -> tuple[str, int]:
+def form_page(template: str, form: Form, **context: Any) -> tuple[str, int]:
     """Render a form's page: 422 when it comes back with errors, so clients can tell."""
     return render_template(template, form=form, **context), 422 if form.errors else 200

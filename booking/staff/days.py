@@ -87,7 +87,7 @@ def _mine() -> list[int] | None:
     return [current_user.therapist_id] if current_user.role == Role.THERAPIST else None
 
 
-def _needing_move(therapist_ids: list[int] | None, first: date, last: date) -> dict:
+def _needing_move(therapist_ids: list[int] | None, first: date, last: date) -> dict[str, object]:
     """The shown days' visits that must move, by id, and how many must move on any day."""
     now = clock.now()
     everywhere = hours.needing_move(now=now, therapist_ids=therapist_ids)

@@ -42,6 +42,7 @@ from booking.staff.forms import (
     PhoneAssessmentForm,
     PhoneBookingForm,
     SearchForm,
+    filled,
 )
 
 # The booking service's field names that the phone booking form calls otherwise.
@@ -60,7 +61,7 @@ def book() -> str:
         s for s in services if any(str(t.id) == wanted_therapist for t in catalog.therapists_for(s))
     ]
     # From a therapist's free time in the day view: start with a service they offer.
-    default = (offered or services or [None])[0]
+    default = next(iter(offered or services), None)
     slug = request.args.get("service") or (default.slug if default else "")
     try:
         service = catalog.service(slug)
@@ -132,7 +133,9 @@ def book_details() -> Response | str | tuple[str, int]:
             service=service.slug,
             start=start,
             therapist_id=therapist.id if therapist else None,
-            patient=PatientDetails(form.name.data, form.email.data, form.phone.data),
+            patient=PatientDetails(
+                filled(form.name.data), filled(form.email.data), filled(form.phone.data)
+            ),
             notes=form.note.data or "",
             source=Source.STAFF,
             skip_notice=short,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, TypeVar
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     EmailField,
     Field,
+    Form,
     HiddenField,
     IntegerField,
     PasswordField,
@@ -18,7 +22,9 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.fields.choices import SelectChoice
+
+# types-WTForms 3.2 predates SelectChoice (WTForms 3.3).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import (
     DataRequired,
     EqualTo,
@@ -33,8 +39,17 @@ from booking.models import QUESTIONS
 from booking.public.forms import DetailsForm, email_address, person_name, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
 
+T = TypeVar("T")
 
-def sane_date(form, field) -> None:
+
+def filled(value: T | None) -> T:
+    """Return the data of a field its validators require: never None once the form is valid."""
+    if value is None:
+        raise ValueError("a required field is empty: the form was not validated")
+    return value
+
+
+def sane_date(form: Form, field: DateField) -> None:
     """Dates from 2000 to 2200: no overflow at the calendar's end, no typo a millennium off."""
     if field.data is not None and not 2000 <= field.data.year <= 2200:
         raise ValidationError("Choose a date between the years 2000 and 2200.")
@@ -46,11 +61,8 @@ class LoginForm(FlaskForm):
     next = HiddenField()
 
 
-class PasswordForm(FlaskForm):
-    current = PasswordField(
-        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD)]
-    )
-    new = PasswordField(
+def new_password() -> PasswordField:
+    return PasswordField(
         "New password",
         description=f"At least {MIN_PASSWORD} characters. A few unrelated words work well.",
         validators=[
@@ -62,17 +74,28 @@ class PasswordForm(FlaskForm):
             ),
         ],
     )
-    repeat = PasswordField(
+
+
+def repeated_password() -> PasswordField:
+    return PasswordField(
         "New password again",
         validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
     )
 
 
+class PasswordForm(FlaskForm):
+    current = PasswordField(
+        "Current password", validators=[DataRequired(), Length(max=MAX_PASSWORD)]
+    )
+    new = new_password()
+    repeat = repeated_password()
+
+
 class NewPasswordForm(FlaskForm):
     """An admin gives a staff member who lost their password a new one."""
 
-    new = PasswordForm.new
-    repeat = PasswordForm.repeat
+    new = new_password()
+    repeat = repeated_password()
 
 
 class ActionForm(FlaskForm):
@@ -141,19 +164,20 @@ class PhoneAssessmentForm(PhoneBookingForm):
         ],
         validators=[InputRequired("Choose how the screening is done.")],
     )
+    verbal_consent: BooleanField  # set below, after the questions, to follow them on the page
 
     def questions(self) -> list[Field]:
         return [self[key] for key, _ in QUESTIONS]
 
     def pending(self) -> bool:
-        return self.screening_mode.data == "pending"
+        return bool(self.screening_mode.data == "pending")  # RadioField data is Any
 
     def screening(self) -> dict[str, bool] | None:
         if self.pending():
             return None
         return {key: self[key].data == "yes" for key, _ in QUESTIONS}
 
-    def validate(self, extra_validators=None) -> bool:
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
         valid = super().validate(extra_validators)
         if self.screening_mode.data != "phone":
             return valid
