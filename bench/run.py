@@ -176,6 +176,8 @@ class Measure:
     name: str
     samples: list[Sample] = field(default_factory=list)
     wall_s: float | None = None  # for concurrent runs: throughput = count / wall
+    parts: list[tuple[int, int, float | None]] = field(default_factory=list)
+    # (responses, 201s, wall time) of each turn's part
     concurrency: int = 1
     baseline: str = ""  # the bare measure this one is compared with
     cpu: CpuUse | None = None
@@ -215,13 +217,17 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class CpuSnapshot:
-    """CPU seconds so far: the whole machine (busy), this client, the gunicorn session, postgres."""
+    """CPU seconds so far: the whole machine (busy), this client, the gunicorn session, postgres.
+
+    PostgreSQL's by process, so that a backend exiting meanwhile (another user's
+    connection) takes nothing off the measure's count.
+    """
 
     at: float
     busy: float
     client: float
     server: float
-    postgres: float
+    postgres: dict[int, float]
 
 
 @dataclass(frozen=True)
@@ -246,12 +252,17 @@ class CpuUse:
         return self.other / self.wall
 
 
-def cpu_snapshot(server_session: int | None) -> CpuSnapshot:
-    """Read /proc: machine busy time and the CPU time of the processes we can attribute."""
+def cpu_snapshot(server_session: int | None, database: str | None = None) -> CpuSnapshot:
+    """Read /proc: machine busy time and the CPU time of the processes we can attribute.
+
+    With `database`, only the PostgreSQL backends connected to it count as postgres (the
+    rest of the server's work counts as other load); without, every postgres process.
+    """
     with open("/proc/stat") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
     busy = sum(fields) - fields[3] - fields[4]  # all but idle and iowait
-    client = server = postgres = 0
+    client = server = 0
+    postgres: dict[int, float] = {}
     me = os.getpid()
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
@@ -268,18 +279,27 @@ def cpu_snapshot(server_session: int | None) -> CpuSnapshot:
             client += used
         elif server_session is not None and int(rest[3]) == server_session:
             server += used
-        elif comm == "postgres":
-            postgres += used
-    return CpuSnapshot(
-        time.perf_counter(), busy / TICK, client / TICK, server / TICK, postgres / TICK
-    )
+        elif comm == "postgres" and (database is None or _serves(entry.name, database)):
+            postgres[int(entry.name)] = used / TICK
+    return CpuSnapshot(time.perf_counter(), busy / TICK, client / TICK, server / TICK, postgres)
+
+
+def _serves(pid: str, database: str) -> bool:
+    """Whether a postgres process is a backend connected to `database`, by its title."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            title = f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return False
+    # "postgres: [cluster: ]user database host(port) state"
+    return f" {database} " in title
 
 
 def cpu_use(before: CpuSnapshot, after: CpuSnapshot) -> CpuUse:
     wall = max(after.at - before.at, 1e-9)
     client = after.client - before.client
     server = after.server - before.server
-    postgres = after.postgres - before.postgres
+    postgres = sum(used - before.postgres.get(pid, 0.0) for pid, used in after.postgres.items())
     other = max(0.0, after.busy - before.busy - client - server - postgres)
     return CpuUse(wall, client, server, postgres, other)
 
@@ -414,11 +434,13 @@ def staff_session(port: int, database: str) -> str:
 
 @contextmanager
 def gunicorn(
-    settings: ServerSettings, database: str, now: datetime, log: Path
+    settings: ServerSettings, database: str, now: datetime, log: Path, root: Path = ROOT
 ) -> Iterator[tuple[int, int]]:
     """Serve bench/wsgi_bench.py; yield (port, session id of the server's processes).
 
-    Always stops the server: only the process started here, by its id.
+    The app's code is imported from `root` (its working directory, first on the path):
+    this checkout, or another version's (bench/compare.py). Always stops the server: only
+    the process started here, by its id.
     """
     port = free_port()
     command = [
@@ -430,15 +452,25 @@ def gunicorn(
         "--keep-alive=30",
         "--timeout=120",
         "--log-level=warning",
-        f"--chdir={ROOT}",
+        f"--chdir={root}",
         f"--pythonpath={BENCH}",
         "wsgi_bench:app",
     ]
     env = app_environment(database, now)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(root), env.get("PYTHONPATH")]))
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
+        # Started in bench/, where gunicorn finds no gunicorn.conf.py: the app's refuses
+        # several workers on memory://, as each would count rate limits alone. Here no limit
+        # is ever reached (seed.UNLIMITED), so that changes nothing; --chdir still serves
+        # the app from `root`.
         process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            command,
+            cwd=BENCH,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         _wait_ready(process, port)
@@ -498,6 +530,7 @@ class SizeResult:
             if sample.status < 400:
                 sample.body, sample.headers = b"", {}
         m.samples.extend(samples)
+        m.parts.append((len(samples), sum(1 for s in samples if s.status == 201), wall))
         if wall is not None:
             m.wall_s = (m.wall_s or 0.0) + wall
         m.cpu = cpu if m.cpu is None else m.cpu + cpu
@@ -571,6 +604,79 @@ def booking_request(slot: dict[str, Any], email: str) -> tuple[str, str, Any]:
     return ("POST", "/api/v1/bookings", payload)
 
 
+@dataclass
+class Turns:
+    """Run measures in turns over some targets (sizes, or versions of the code).
+
+    Every measure is cut into `turns` parts, and each part runs on every target in turn,
+    starting with a different target each time; a target's parts are added up.
+    """
+
+    targets: Sequence[SizeResult]
+    turns: int
+    budget: float  # seconds per measure and target, shared by its turns
+    clients: int  # of the concurrent measures
+    own_backends: bool = False  # pg CPU: the target database's backends only
+
+    def cpu(self, r: SizeResult) -> CpuSnapshot:
+        return cpu_snapshot(r.session, r.url.rsplit("/", 1)[1] if self.own_backends else None)
+
+    def rotation(self, turn: int) -> list[SizeResult]:
+        """Every target once, starting with a different one each turn."""
+        first = turn % len(self.targets)
+        return [*self.targets[first:], *self.targets[:first]]
+
+    def run(self, step: Callable[[SizeResult, int], None]) -> None:
+        for turn in range(self.turns):
+            for r in self.rotation(turn):
+                step(r, turn)
+                gc.collect()  # between turns, outside every timed part (the bench runs without)
+
+    def part(self, requests: Sequence[Any], turn: int) -> Sequence[Any]:
+        n, turns = len(requests), self.turns
+        return requests[turn * n // turns : (turn + 1) * n // turns]
+
+    def sequential(
+        self,
+        name: str,
+        requests: Callable[[SizeResult], list[Any]],
+        baseline: str,
+        signed_in: bool = False,
+        check: Callable[[SizeResult, list[Sample]], None] | None = None,
+    ) -> None:
+        def step(r: SizeResult, turn: int) -> None:
+            cookie = r.staff_cookie if signed_in else ""
+            before = self.cpu(r)
+            samples = run_sequential(
+                r.port, self.part(requests(r), turn), self.budget / self.turns, cookie
+            )
+            if check is not None:
+                check(r, samples)
+            r.record(
+                Measure(name, baseline=baseline),
+                samples,
+                None,
+                cpu_use(before, self.cpu(r)),
+            )
+
+        self.run(step)
+
+    def concurrent(
+        self, name: str, requests: Callable[[SizeResult], list[Any]], baseline: str
+    ) -> None:
+        c = self.clients
+
+        def step(r: SizeResult, turn: int) -> None:
+            before = self.cpu(r)
+            samples, wall = run_concurrent(
+                r.port, split(self.part(requests(r), turn), c), self.budget / self.turns
+            )
+            cpu = cpu_use(before, self.cpu(r))
+            r.record(Measure(name, concurrency=c, baseline=baseline), samples, wall, cpu)
+
+        self.run(step)
+
+
 def measure_sizes(
     sizes: list[int],
     args: argparse.Namespace,
@@ -603,54 +709,9 @@ def measure_sizes(
 
     week = results[0].seeded.week_start
     week_end = week + timedelta(days=6)
-    n, c, turns, budget = args.requests, args.concurrency, args.turns, args.phase_seconds
-
-    def rotation(turn: int) -> list[SizeResult]:
-        """Every size once, starting with a different one each turn."""
-        first = turn % len(results)
-        return results[first:] + results[:first]
-
-    def in_turns(run: Callable[[SizeResult, int], None]) -> None:
-        for turn in range(turns):
-            for r in rotation(turn):
-                run(r, turn)
-                gc.collect()  # between turns, outside every timed part (the bench runs without)
-
-    def part(requests: Sequence[Any], turn: int) -> Sequence[Any]:
-        return requests[turn * len(requests) // turns : (turn + 1) * len(requests) // turns]
-
-    def sequential(
-        name: str,
-        requests: Callable[[SizeResult], list[Any]],
-        baseline: str,
-        signed_in: bool = False,
-        check: Callable[[SizeResult, list[Sample]], None] | None = None,
-    ) -> None:
-        def run(r: SizeResult, turn: int) -> None:
-            cookie = r.staff_cookie if signed_in else ""
-            before = cpu_snapshot(r.session)
-            samples = run_sequential(r.port, part(requests(r), turn), budget / turns, cookie)
-            if check is not None:
-                check(r, samples)
-            r.record(
-                Measure(name, baseline=baseline),
-                samples,
-                None,
-                cpu_use(before, cpu_snapshot(r.session)),
-            )
-
-        in_turns(run)
-
-    def concurrent(name: str, requests: Callable[[SizeResult], list[Any]], baseline: str) -> None:
-        def run(r: SizeResult, turn: int) -> None:
-            before = cpu_snapshot(r.session)
-            samples, wall = run_concurrent(
-                r.port, split(part(requests(r), turn), c), budget / turns
-            )
-            cpu = cpu_use(before, cpu_snapshot(r.session))
-            r.record(Measure(name, concurrency=c, baseline=baseline), samples, wall, cpu)
-
-        in_turns(run)
+    n, c, budget = args.requests, args.concurrency, args.phase_seconds
+    turns = Turns(results, args.turns, budget, c)
+    sequential, concurrent = turns.sequential, turns.concurrent
 
     def warm(r: SizeResult, requests: list[Any], cookie: str = "") -> None:
         run_concurrent(r.port, split(requests, c), budget, cookie)
@@ -710,7 +771,7 @@ def measure_sizes(
     race_name = f"race, {args.race_clients} clients"
     races = {r.size: r.pool.take(args.race_rounds) for r in results}
     for round_ in range(args.race_rounds):
-        for r in rotation(round_):
+        for r in turns.rotation(round_):
             slot = races[r.size][round_]
             requests = [
                 [booking_request(slot, f"s{r.size}-race{round_}-{i}@example.com")]

@@ -4,7 +4,8 @@ Environment: DATABASE_URL and SECRET_KEY as for `wsgi.py`; BENCH_NOW (ISO 8601, 
 the app's clock. Two additions, neither touching the app's own code:
 
 * `GET /_bench/bare` returns `{"ok": true}` without touching the database: the baseline of
-  the same app, the same server and the same middleware.
+  the same app, the same server and the same middleware. `GET /_bench/source` names the
+  checkout whose `booking` package is served.
 * `ServerTiming` wraps the WSGI app and reports the time spent inside it, as
   `Server-Timing: app;dur=<ms>`: from the moment gunicorn hands the request over, through
   routing, the view, the database, JSON encoding and Flask's teardown (which returns the
@@ -19,10 +20,12 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from flask import jsonify
 
+import booking
 from booking import create_app
 
 
@@ -75,7 +78,12 @@ def build() -> Any:
     def bare():
         return jsonify({"ok": True})
 
+    def source():
+        # Which checkout's code this server runs: bench/compare.py serves two side by side.
+        return jsonify({"root": str(Path(booking.__file__).resolve().parent.parent)})
+
     flask_app.add_url_rule("/_bench/bare", "bench_bare", bare, methods=["GET"])
+    flask_app.add_url_rule("/_bench/source", "bench_source", source, methods=["GET"])
     flask_app.wsgi_app = ServerTiming(flask_app.wsgi_app)
     return flask_app
 
