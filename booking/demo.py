@@ -13,7 +13,6 @@ from booking.database import write_transaction
 from booking.extensions import db
 from booking.mail import outbox
 from booking.models import (
-    Appointment,
     Clinic,
     Closure,
     Role,
@@ -27,7 +26,7 @@ from booking.models.screening import KEYS
 from booking.services import accounts
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
-from booking.services.booking import BookingRequest, PatientDetails, book
+from booking.services.booking import BookingRequest, PatientDetails, Visit, book
 from booking.services.errors import BookingError
 from booking.services.screening import needs_screening
 
@@ -266,12 +265,12 @@ def _book_demo_patients(now: datetime, zone: ZoneInfo, rng: random.Random) -> in
 
 def _book_on_or_after(
     catalog: catalogs.Catalog,
-    service: Service,
+    service: catalogs.ServiceInfo,
     day: date,
     patient: PatientDetails,
     therapist_id: int | None,
     rng: random.Random,
-) -> Appointment | None:
+) -> Visit | None:
     zone = catalog.clinic.zone
     for offset in range(10):
         candidate = day + timedelta(days=offset)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import (
@@ -33,9 +33,12 @@ from sqlalchemy.exc import (
     NoResultFound,
     StatementError,
 )
-from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql import ClauseElement, Executable, Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.sqltypes import TupleType
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import DBAPIModule
 
 _Processor = Callable[[Any], Any]
 _MAX_PLANS = 512  # statements are module constants; this only bounds a caller's mistake
@@ -144,9 +147,12 @@ def run(connection: Connection, statement: Executable, params: Mapping[str, Any]
         rows = [tuple(row) for row in result] if result.returns_rows else []
         return Rows(rows)
     values = plan.values(params)
+    driver = connection.connection.driver_connection
+    if driver is None:  # the connection was invalidated and not yet replaced
+        raise InvalidRequestError("the connection is closed")
     cursor = None
     try:
-        cursor = connection.connection.driver_connection.cursor()
+        cursor = driver.cursor()
         _cursor_execute(cursor, plan.sql, values)
         description = cursor.description
         raw = cursor.fetchall() if description is not None else []
@@ -180,15 +186,30 @@ def _cursor_execute(cursor: Any, sql: str, values: Any) -> None:
 def _plan(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) -> _Plan | None:
     lengths = tuple((name, len(value)) for name, value in params.items() if _is_list(value))
     key = (id(statement), id(dialect), tuple(params), lengths)
-    plan = _plans.get(key, False)
-    if plan is not False and (
-        plan is None or (plan.statement is statement and plan.dialect is dialect)
-    ):
-        return plan
+    if key in _plans:
+        plan = _plans[key]
+        if plan is None or (plan.statement is statement and plan.dialect is dialect):
+            return plan
+    if not isinstance(statement, ClauseElement):  # nothing to compile: Connection.execute
+        return None
     compiled = statement.compile(dialect=dialect, column_keys=list(params))
-    simple = (
-        isinstance(compiled, SQLCompiler)
-        and not (
+    plan = None
+    if isinstance(compiled, SQLCompiler) and _simple(compiled, statement, params):
+        try:
+            plan = _Plan(statement, compiled, params)
+        except InvalidRequestError:  # a value is missing: SQLAlchemy's own path says which
+            plan = None
+    with _lock:
+        if len(_plans) >= _MAX_PLANS:
+            _plans.clear()
+        _plans[key] = plan
+    return plan
+
+
+def _simple(compiled: SQLCompiler, statement: ClauseElement, params: Mapping[str, Any]) -> bool:
+    """Whether a plan can run the compiled statement as it is, value for value."""
+    return (
+        not (
             compiled.insert_prefetch
             or compiled.update_prefetch
             or compiled.literal_execute_params
@@ -203,22 +224,13 @@ def _plan(statement: Executable, dialect: Dialect, params: Mapping[str, Any]) ->
         )
         and not _has_entities(statement)
     )
-    try:
-        plan = _Plan(statement, compiled, params) if simple else None
-    except InvalidRequestError:  # a value is missing: SQLAlchemy's own path says which
-        plan = None
-    with _lock:
-        if len(_plans) >= _MAX_PLANS:
-            _plans.clear()
-        _plans[key] = plan
-    return plan
 
 
 def _is_list(value: Any) -> bool:
     return isinstance(value, list | tuple)
 
 
-def _has_entities(statement: Executable) -> bool:
+def _has_entities(statement: ClauseElement) -> bool:
     """Whether the statement selects ORM entities, whose columns only the ORM can map."""
     if not isinstance(statement, Select):
         return False
@@ -244,7 +256,10 @@ def _translated(
 ) -> BaseException:
     """Return SQLAlchemy's exception for the driver's, invalidating a connection that is gone."""
     dialect = connection.dialect
-    lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection, cursor)
+    # `exc` is the driver's own Error (see `run`); the stubs name only the PEP 249 protocol.
+    lost = dialect.is_disconnect(
+        cast("DBAPIModule.Error", exc), connection.connection.dbapi_connection, cursor
+    )
     if lost:
         # The server went away for every pooled connection, not only this one: start afresh.
         connection.invalidate(exc)

@@ -144,13 +144,15 @@ class Catalog:
             found.append(therapist)
         return found
 
-    def therapist(self, therapist_id: int) -> TherapistInfo | None:
+    def therapist(self, therapist_id: int) -> TherapistInfo:
         """Any therapist by id: from the snapshot if bookable, else read (the snapshot keeps
         active ones only, but a switched-off therapist's visits still need their name)."""
         if (found := self.therapists.get(therapist_id)) is not None:
             return found
         row = db.session.get(Therapist, therapist_id)
-        return None if row is None else value(TherapistInfo, row)
+        if row is None:  # an appointment's therapist cannot be deleted (its foreign key)
+            raise NotFound("There is no such therapist.")
+        return value(TherapistInfo, row)
 
     def closed_dates(self, first: date, last: date) -> set[date]:
         """Return the closure dates between `first` and `last`, inclusive."""
@@ -174,7 +176,7 @@ def certified(therapist: TherapistInfo | Therapist, on: date | None) -> bool:
 def current() -> Catalog:
     """Return the snapshot of the reference data as the database has it now."""
     version = execute(_VERSION).scalar()
-    cached = current_app.extensions.get(_KEY)
+    cached: Catalog | None = current_app.extensions.get(_KEY)
     if cached is not None and cached.version == version:
         return cached
     with read_session() as session:

@@ -65,7 +65,7 @@ def feed_calendar(therapist_id: int, token: str, *, now: datetime) -> bytes:
         raise NotFound("No calendar feed matches this link.")
     catalog = catalogs.current()
     clinic = catalog.clinic
-    therapist = db.session.get(Therapist, therapist_id)
+    therapist = catalog.therapist(therapist_id)
     rows = db.session.execute(
         select(Appointment, Service.name)
         .join(Service, Service.id == Appointment.service_id)

@@ -16,7 +16,7 @@ from booking.services import catalog as catalogs
 from booking.services.availability import slot_at
 from booking.services.booking import Change, changeable, offering_therapist
 from booking.services.catalog import TherapistInfo
-from booking.services.errors import InvalidRequest, SlotUnavailable
+from booking.services.errors import InvalidRequest, NotFound, SlotUnavailable
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +74,8 @@ def preview_move(
     if free is None:
         raise SlotUnavailable()
     patient = db.session.get(Patient, appointment.patient_id)
+    if patient is None:  # its foreign key keeps it
+        raise NotFound("No such patient.")
     everyone = addressees(
         catalog, (patient.name, patient.email), therapist.id, appointment.therapist_id
     )

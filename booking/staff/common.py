@@ -13,6 +13,7 @@ from wtforms import Form
 
 from booking.extensions import db
 from booking.models import Therapist
+from booking.services.catalog import TherapistInfo
 from booking.services.validation import calendar_date
 from booking.staff.access import require_therapist_access
 
@@ -49,7 +50,7 @@ def therapist_or_404(therapist_id: int) -> Therapist:
     return therapist
 
 
-def chosen_therapist(candidates: Iterable[Therapist], raw: str | None) -> Therapist | None:
+def chosen_therapist(candidates: Iterable[TherapistInfo], raw: str | None) -> TherapistInfo | None:
     if raw in (None, "", "any"):
         return None
     for therapist in candidates:

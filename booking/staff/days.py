@@ -54,7 +54,7 @@ def week(therapist_id: int) -> str:
     zone = catalog.clinic.zone
     today = clock.now().astimezone(zone).date()
     monday = monday_of(date_param(today))
-    plan = schedule.week_schedule(catalog, therapist, monday)
+    plan = schedule.week_schedule(catalog, catalog.therapist(therapist.id), monday)
     return render_template(
         "staff/week.html",
         plan=plan,

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from booking.database import Rows, dialect_name, execute, violated
+from booking.database import dialect_name, execute, violated
 from booking.extensions import db
 from booking.models import (
     PATIENT_OVERLAP,
@@ -28,6 +28,7 @@ from booking.models import (
 from booking.services.booking.values import PatientDetails
 from booking.services.errors import SlotUnavailable
 from booking.services.validation import phone_number
+from booking.statements import Rows
 
 
 class ReferenceTaken(Exception):
