@@ -244,6 +244,8 @@ def test_admin_pages_are_accessible(live_server, desk, therapist, new_context, a
     check(page, axe_source, shots, "account-password")
     assert not unstyled_inputs(page), unstyled_inputs(page)
     page.get_by_role("link", name="Password", exact=True).click()
+    expect(page.get_by_role("heading", name="Change your password")).to_be_visible()
+    page.wait_for_load_state("load")  # the stylesheet, before measuring the inputs
     assert page.locator('input[type="password"]').count() == 3
     assert not unstyled_inputs(page), unstyled_inputs(page)
     page.go_back()
