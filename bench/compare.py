@@ -30,9 +30,21 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import run
 import seed
-from run import BENCH, HOST, RESULTS, ROOT, Measure, ServerSettings, SizeResult, fmt
+from client import Measure
+from config import BENCH, HOST, RESULTS, ROOT
+from load import run_concurrent, split
+from report import cpu_cells, fmt, git_head, pg_version
+from server import ServerSettings, gunicorn
+from turns import (
+    SizeResult,
+    SlotPool,
+    Turns,
+    booking_request,
+    expect_created,
+    get_json,
+    pick_booking_slots,
+)
 
 GIT_TIMEOUT_S = 120
 MIGRATE_TIMEOUT_S = 600
@@ -107,7 +119,7 @@ def prepare(
 
 
 def _served_root(port: int) -> Path:
-    return Path(run._get_json(port, "/_bench/source")["root"])
+    return Path(get_json(port, "/_bench/source")["root"])
 
 
 # --------------------------------------------------------------------------- the versions, in turns
@@ -125,7 +137,7 @@ def measure_versions(
     trees: list[tuple[str, Path, str]] = []
     for label, rev in zip(("old", "new"), revs, strict=True):
         if rev is None:
-            trees.append((label, ROOT, f"this checkout, {run._git_head()}"))
+            trees.append((label, ROOT, f"this checkout, {git_head()}"))
         else:
             tree, described = checkout(rev, stack)
             log(f"== {label}: {described} checked out in {tree}")
@@ -145,17 +157,17 @@ def measure_versions(
 
     log("\n== serving every version")
     for v in versions:
-        server = run.gunicorn(settings, v.app_url, seed.NOW, args.log, root=v.tree)
+        server = gunicorn(settings, v.app_url, seed.NOW, args.log, root=v.tree)
         v.port, v.session = stack.enter_context(server)
         served = _served_root(v.port)
         if served != v.tree.resolve():
             raise RuntimeError(f"{v.label}'s server runs the code in {served}, not {v.tree}")
 
     n, c, budget = args.requests, args.concurrency, args.phase_seconds
-    turns = run.Turns(versions, args.turns, budget, c, own_backends=True)
+    turns = Turns(versions, args.turns, budget, c, own_backends=True)
 
     def warm(v: Version, requests: list[Any]) -> None:
-        run.run_concurrent(v.port, run.split(requests, c), budget)
+        run_concurrent(v.port, split(requests, c), budget)
 
     bare = ("GET", "/_bench/bare", None)
     log("  warming up")
@@ -173,7 +185,7 @@ def measure_versions(
     picked: dict[int, list[tuple[int, str]]] = {}
     planned: dict[str, dict[str, list[Any]]] = {}  # by the version's database, then measure
     for v in versions:
-        pool = run.SlotPool(run.pick_booking_slots(v.port, week + timedelta(days=7), horizon_last))
+        pool = SlotPool(pick_booking_slots(v.port, week + timedelta(days=7), horizon_last))
         v.pool = pool
         log(f"  {v.label}, {v.size:,}: {len(pool.slots)} free slots; using {need}")
         offered = [(s["therapist_id"], s["start"]) for s in pool.slots]
@@ -181,10 +193,10 @@ def measure_versions(
             log(f"  ! {v.label} offers other free slots than the first version at {v.size:,}")
 
         def bookings(
-            phase: str, count: int, pool: run.SlotPool = pool, size: int = v.size
+            phase: str, count: int, pool: SlotPool = pool, size: int = v.size
         ) -> list[tuple[str, str, Any]]:
             return [
-                run.booking_request(s, f"s{size}-{phase}-{i}@example.com")
+                booking_request(s, f"s{size}-{phase}-{i}@example.com")
                 for i, s in enumerate(pool.take(count))
             ]
 
@@ -197,8 +209,8 @@ def measure_versions(
         f"booking, {c} clients", lambda v: planned[v.url]["conc"], f"bare, {c} clients"
     )
     for v in versions:
-        run._expect_created(v.measures["booking, sequential"], log)
-        run._expect_created(v.measures[f"booking, {c} clients"], log)
+        expect_created(v.measures["booking, sequential"], log)
+        expect_created(v.measures[f"booking, {c} clients"], log)
     return versions
 
 
@@ -257,7 +269,7 @@ def report(versions: list[Version], clients: int, header: list[str]) -> str:
                 f" {fmt(m.stat('client', 50))} | {fmt(m.stat('client', 99))} |"
                 f" {fmt(m.stat('server', 50))} | {fmt(m.throughput, 0)} |"
                 f" {fmt(m.created_per_s, 0) if m.name.startswith('booking') else '-'} |"
-                f" {statuses} | {run.cpu_cells(m)} |"
+                f" {statuses} | {cpu_cells(m)} |"
             )
 
     lines += [
@@ -362,7 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"- old: {old.rev}",
         f"- new: {new.rev}",
         f"- server: {settings.describe()} --keep-alive 30 on {HOST}, one per version and size,"
-        f" each from its own tree; PostgreSQL {run._pg_version(args.admin_url)};"
+        f" each from its own tree; PostgreSQL {pg_version(args.admin_url)};"
         f" {os.cpu_count()} CPUs",
         "- seeding: "
         + "; ".join(f"{v.label} {v.size:,} in {v.seeded.seconds:.0f}s" for v in versions),

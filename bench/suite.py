@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from compare import checkout
-from run import RESULTS, ROOT
+from config import RESULTS, ROOT
 
 LOCAL_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 TOP_FILES = "tests/test_*.py"
