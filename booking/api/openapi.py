@@ -1,22 +1,89 @@
-"""The OpenAPI 3.1 description of `/api/v1`, kept beside the views it describes."""
+"""The OpenAPI 3.1 document of `/api/v1`: its routes are described here, and every schema in
+it is generated from the declarations in `schemas.py`, which also validate the requests."""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from booking.models.screening import KEYS, QUESTIONS
+from pydantic import BaseModel, TypeAdapter
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
+from pydantic_core import CoreSchema
+
+from booking.api import schemas
+
+REF = "#/components/schemas/{model}"
+NULL = {"type": "null"}
+
+
+class _Generator(GenerateJsonSchema):
+    """pydantic's JSON Schema, less the titles it derives from each property's name."""
+
+    def field_title_should_be_set(self, schema: CoreSchema) -> bool:
+        return False
+
+
+# Each component: requests as pydantic validates them, responses as the views write them.
+COMPONENTS: tuple[tuple[Any, JsonSchemaMode], ...] = (
+    (schemas.BookingRequest, "validation"),
+    (schemas.RescheduleRequest, "validation"),
+    (schemas.CancelRequest, "validation"),
+    (schemas.Booking, "serialization"),
+    (schemas.ServiceList, "serialization"),
+    (schemas.TherapistList, "serialization"),
+    (schemas.Availability, "serialization"),
+    (schemas.Error, "serialization"),
+)
+
+
+def _schema(kind: Any, mode: JsonSchemaMode) -> dict[str, Any]:
+    return TypeAdapter(kind).json_schema(ref_template=REF, schema_generator=_Generator, mode=mode)
+
+
+def components() -> dict[str, Any]:
+    """Every schema the document refers to, by name (nested ones come along)."""
+    found: dict[str, Any] = {}
+    for kind, mode in COMPONENTS:
+        schema = _schema(kind, mode)
+        found.update(schema.pop("$defs", {}))
+        found[kind.__name__] = schema
+    return dict(sorted(found.items()))
+
+
+def _present(schema: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema: a query parameter is absent, never null."""
+    schema = {k: v for k, v in schema.items() if k not in {"default", "description"}}
+    branches = [branch for branch in schema.pop("anyOf", ()) if branch != NULL]
+    if len(branches) == 1:
+        schema.update(branches[0])
+    elif branches:
+        schema["anyOf"] = branches
+    return schema
+
+
+def query(model: type[BaseModel]) -> list[dict[str, Any]]:
+    """The query parameters a model reads, each with its generated schema."""
+    schema = _schema(model, "validation")
+    required = set(schema.get("required", ()))
+    parameters = []
+    for name, field in schema["properties"].items():
+        parameter = {"name": name, "in": "query", "required": name in required}
+        if "description" in field:
+            parameter["description"] = field["description"]
+        parameters.append(parameter | {"schema": _present(field)})
+    return parameters
 
 
 def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+    return {"$ref": REF.format(model=name)}
 
 
-def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": schema}}}
+def _json(name: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(name)}}}
 
 
 def _error(description: str) -> dict[str, Any]:
-    return _json(_ref("Error"), description)
+    return _json("Error", description)
 
 
 TOKEN = {
@@ -25,6 +92,13 @@ TOKEN = {
     "required": True,
     "description": "The manage token returned when the booking was made.",
     "schema": {"type": "string"},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$"},
+    "description": "A retry with the same key returns the first result (1 to 255 visible "
+    "ASCII characters).",
 }
 TOO_MANY = _error(
     "`too_many_requests`: booking, rescheduling and cancelling share one limit per client"
@@ -35,148 +109,118 @@ UNAVAILABLE = _error(
     " so); `Retry-After` says when to try again. Sending a booking again with the same"
     " `Idempotency-Key` never books twice."
 )
+TOO_LARGE = _error("`request_entity_too_large`: the body is over `MAX_CONTENT_LENGTH`.")
+INVALID = _error("Invalid input; `fields` names each problem.")
 BOOKING_ERRORS = {
     "404": _error("No booking has this token."),
     "429": TOO_MANY,
     "503": UNAVAILABLE,
     "409": _error("`slot_unavailable` (with `alternatives`) or `not_changeable`."),
     "403": _error("`inside_cutoff`: changes this close to the visit are by phone only."),
-    "422": _error("Invalid input; `fields` names each problem."),
+    "413": TOO_LARGE,
+    "422": INVALID,
 }
 
-SCHEMAS: dict[str, Any] = {
-    "Error": {
-        "type": "object",
-        "required": ["error"],
-        "properties": {
-            "error": {
-                "type": "object",
-                "required": ["code", "message"],
-                "properties": {
-                    "code": {"type": "string", "examples": ["slot_unavailable"]},
-                    "message": {"type": "string"},
-                    "fields": {
-                        "type": "object",
-                        "additionalProperties": {"type": "string"},
-                        "description": "Per-field messages (422).",
-                    },
-                    "alternatives": {
-                        "type": "array",
-                        "items": _ref("Slot"),
-                        "description": "Up to 5 bookable slots near the one refused (409).",
-                    },
-                    "required_service": {"type": "string"},
-                    "phone": {"type": "string"},
+
+def _body(name: str, *, required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": _ref(name)}}}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/services": {
+            "get": {
+                "summary": "List bookable services",
+                "responses": {"200": _json("ServiceList", "The active services.")},
+            }
+        },
+        "/therapists": {
+            "get": {
+                "summary": "List therapists, optionally only those who can do a service",
+                "parameters": [
+                    {
+                        "name": "service",
+                        "in": "query",
+                        "description": "A service's `slug`: only who may be booked for it today.",
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "200": _json("TherapistList", "Active therapists."),
+                    "422": _error("Unknown service."),
                 },
             }
         },
-    },
-    "Service": {
-        "type": "object",
-        "properties": {
-            "slug": {"type": "string"},
-            "name": {"type": "string"},
-            "description": {"type": "string"},
-            "preparation": {"type": "string"},
-            "duration_minutes": {"type": "integer"},
-            "buffer_minutes": {"type": "integer"},
-            "requires_ims": {"type": "boolean"},
-            "requires": {"type": ["string", "null"], "description": "Slug of a prior service."},
-        },
-    },
-    "Therapist": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "name": {"type": "string"},
-            "bio": {"type": "string"},
-            "ims_certified": {"type": "boolean"},
-            "ims_certification_expires": {"type": ["string", "null"], "format": "date"},
-        },
-    },
-    "Slot": {
-        "type": "object",
-        "properties": {
-            "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
-            "therapist_id": {"type": "integer"},
-            "inside_cutoff": {
-                "type": "boolean",
-                "description": "Booked now, this time can be changed online only during the "
-                "clinic's grace period after booking, then by phone: tell the patient.",
-            },
-        },
-    },
-    "BookingRequest": {
-        "type": "object",
-        "required": ["service", "start", "patient"],
-        "properties": {
-            "service": {"type": "string", "maxLength": 60},
-            "therapist_id": {
-                "type": ["integer", "null"],
-                "description": "Omit or null for the first therapist free at `start`.",
-            },
-            "start": {"type": "string", "format": "date-time", "description": "With offset."},
-            "patient": {
-                "type": "object",
-                "required": ["name", "email", "phone"],
-                "properties": {
-                    "name": {"type": "string", "maxLength": 120},
-                    "email": {"type": "string", "format": "email", "maxLength": 254},
-                    "phone": {"type": "string", "maxLength": 40},
+        "/availability": {
+            "get": {
+                "summary": "Bookable slots of a service between two local dates, inclusive",
+                "parameters": query(schemas.AvailabilityQuery),
+                "responses": {
+                    "200": _json("Availability", "Slots sorted by start, then therapist."),
+                    "422": _error("Invalid parameters."),
                 },
-            },
-            "notes": {"type": "string", "maxLength": 2000},
-            "screening": {"$ref": "#/components/schemas/Screening"},
+            }
         },
-    },
-    "Screening": {
-        "type": "object",
-        "description": (
-            "The IMS safety screening and consent. Required (422 `screening` otherwise) for a "
-            "needling service with no prerequisite, that is a service with `requires_ims` and "
-            "no `requires`: an initial assessment; refused for any other service. A `true` "
-            "answer never refuses the booking: the therapist reviews it before needling."
-        ),
-        "required": [*KEYS, "consent"],
-        "additionalProperties": False,
-        "properties": {
-            **{key: {"type": "boolean", "description": text} for key, text in QUESTIONS},
-            "consent": {
-                "const": True,
-                "description": "The patient understands what IMS involves and agrees to it.",
-            },
+        "/bookings": {
+            "post": {
+                "summary": "Book an appointment",
+                "parameters": [IDEMPOTENCY_KEY],
+                "requestBody": _body("BookingRequest"),
+                "responses": {
+                    "201": _json("Booking", "Booked."),
+                    "409": _error(
+                        "`slot_unavailable` with `alternatives`, or `assessment_required`."
+                    ),
+                    "413": TOO_LARGE,
+                    "422": INVALID,
+                    "429": TOO_MANY,
+                    "503": UNAVAILABLE,
+                },
+            }
         },
-    },
-    "Booking": {
-        "type": "object",
-        "properties": {
-            "id": {"type": "integer"},
-            "reference": {"type": "string", "examples": ["K7MA-4QXD"]},
-            "status": {"enum": ["booked", "cancelled", "completed", "no_show"]},
-            "start": {"type": "string", "format": "date-time"},
-            "end": {"type": "string", "format": "date-time"},
-            "service": {"type": "string"},
-            "therapist_id": {"type": "integer"},
-            "can_change_online": {"type": "boolean"},
-            "change_deadline": {
-                "type": "string",
-                "format": "date-time",
-                "description": "Until then the patient may reschedule or cancel online: the "
-                "later of the cut-off before the visit and the grace period after the booking "
-                "or last move (never after the start).",
-            },
-            "manage_token": {
-                "type": "string",
-                "description": "Only in the response to the POST that created the booking.",
-            },
+        "/bookings/{token}": {
+            "get": {
+                "summary": "Show a booking",
+                "parameters": [TOKEN],
+                "responses": {
+                    "200": _json("Booking", "The booking."),
+                    "404": BOOKING_ERRORS["404"],
+                },
+            }
         },
-    },
-}
+        "/bookings/{token}/reschedule": {
+            "post": {
+                "summary": "Move a booking to another time and optionally therapist",
+                "parameters": [TOKEN],
+                "requestBody": _body("RescheduleRequest"),
+                "responses": {"200": _json("Booking", "Moved."), **BOOKING_ERRORS},
+            }
+        },
+        "/bookings/{token}/cancel": {
+            "post": {
+                "summary": "Cancel a booking",
+                "parameters": [TOKEN],
+                "requestBody": _body("CancelRequest", required=False),
+                "responses": {"200": _json("Booking", "Cancelled."), **BOOKING_ERRORS},
+            }
+        },
+        "/openapi.json": {
+            "get": {
+                "summary": "This document",
+                "responses": {
+                    "200": {
+                        "description": "OpenAPI 3.1",
+                        "content": {"application/json": {"schema": {"type": "object"}}},
+                    }
+                },
+            }
+        },
+    }
 
 
+@cache
 def spec() -> dict[str, Any]:
-    """Return the OpenAPI document."""
+    """Return the OpenAPI document (made once: it depends on the code alone)."""
     return {
         "openapi": "3.1.0",
         "info": {
@@ -186,162 +230,6 @@ def spec() -> dict[str, Any]:
             'with the clinic\'s UTC offset. Every error is `{"error": {"code", "message"}}`.',
         },
         "servers": [{"url": "/api/v1"}],
-        "paths": {
-            "/services": {
-                "get": {
-                    "summary": "List bookable services",
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "services": {"type": "array", "items": _ref("Service")}
-                                },
-                            },
-                            "The active services.",
-                        )
-                    },
-                }
-            },
-            "/therapists": {
-                "get": {
-                    "summary": "List therapists, optionally only those who can do a service",
-                    "parameters": [
-                        {"name": "service", "in": "query", "schema": {"type": "string"}}
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "therapists": {"type": "array", "items": _ref("Therapist")}
-                                },
-                            },
-                            "Active therapists.",
-                        ),
-                        "422": _error("Unknown service."),
-                    },
-                }
-            },
-            "/availability": {
-                "get": {
-                    "summary": "Bookable slots of a service between two local dates, inclusive",
-                    "parameters": [
-                        {
-                            "name": "service",
-                            "in": "query",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        },
-                        {
-                            "name": "from",
-                            "in": "query",
-                            "schema": {"type": "string", "format": "date"},
-                        },
-                        {
-                            "name": "to",
-                            "in": "query",
-                            "schema": {"type": "string", "format": "date"},
-                            "description": "At most 31 days after `from`, inclusive.",
-                        },
-                        {"name": "therapist", "in": "query", "schema": {"type": "integer"}},
-                    ],
-                    "responses": {
-                        "200": _json(
-                            {
-                                "type": "object",
-                                "properties": {
-                                    "timezone": {"type": "string"},
-                                    "slots": {"type": "array", "items": _ref("Slot")},
-                                },
-                            },
-                            "Slots sorted by start, then therapist.",
-                        ),
-                        "422": _error("Invalid parameters."),
-                    },
-                }
-            },
-            "/bookings": {
-                "post": {
-                    "summary": "Book an appointment",
-                    "parameters": [
-                        {
-                            "name": "Idempotency-Key",
-                            "in": "header",
-                            "schema": {"type": "string", "maxLength": 255},
-                            "description": "A retry with the same key returns the first result.",
-                        },
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {"application/json": {"schema": _ref("BookingRequest")}},
-                    },
-                    "responses": {
-                        "201": _json(_ref("Booking"), "Booked."),
-                        "409": _error(
-                            "`slot_unavailable` with `alternatives`, or `assessment_required`."
-                        ),
-                        "422": _error("Invalid input; `fields` names each problem."),
-                        "429": TOO_MANY,
-                        "503": UNAVAILABLE,
-                    },
-                }
-            },
-            "/bookings/{token}": {
-                "get": {
-                    "summary": "Show a booking",
-                    "parameters": [TOKEN],
-                    "responses": {
-                        "200": _json(_ref("Booking"), "The booking."),
-                        "404": BOOKING_ERRORS["404"],
-                    },
-                }
-            },
-            "/bookings/{token}/reschedule": {
-                "post": {
-                    "summary": "Move a booking to another time and optionally therapist",
-                    "parameters": [TOKEN],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "required": ["start"],
-                                    "properties": {
-                                        "start": {"type": "string", "format": "date-time"},
-                                        "therapist_id": {"type": "integer"},
-                                    },
-                                }
-                            }
-                        },
-                    },
-                    "responses": {"200": _json(_ref("Booking"), "Moved."), **BOOKING_ERRORS},
-                }
-            },
-            "/bookings/{token}/cancel": {
-                "post": {
-                    "summary": "Cancel a booking",
-                    "parameters": [TOKEN],
-                    "requestBody": {
-                        "content": {
-                            "application/json": {
-                                "schema": {
-                                    "type": "object",
-                                    "properties": {"reason": {"type": "string", "maxLength": 500}},
-                                }
-                            }
-                        }
-                    },
-                    "responses": {"200": _json(_ref("Booking"), "Cancelled."), **BOOKING_ERRORS},
-                }
-            },
-            "/openapi.json": {
-                "get": {
-                    "summary": "This document",
-                    "responses": {"200": {"description": "OpenAPI 3.1"}},
-                }
-            },
-        },
-        "components": {"schemas": SCHEMAS},
+        "paths": _paths(),
+        "components": {"schemas": components()},
     }

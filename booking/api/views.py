@@ -10,15 +10,24 @@ from zoneinfo import ZoneInfo
 from flask import Response, jsonify, request
 
 from booking import clock
-from booking.api import bp, parse
+from booking.api import bp, schemas
 from booking.api.openapi import spec
+from booking.api.schemas import parse
 from booking.availability import Slot
 from booking.errors import error_response, status_of
-from booking.models import Appointment, Clinic, Service, Therapist
+from booking.models import Appointment, Status
 from booking.public.params import changes_limit
 from booking.services import booking, changes
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
-from booking.services.catalog import Catalog, current, latest
+from booking.services.booking import Visit
+from booking.services.catalog import (
+    Catalog,
+    ClinicInfo,
+    ServiceInfo,
+    TherapistInfo,
+    current,
+    latest,
+)
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
 
 
@@ -44,7 +53,8 @@ def openapi() -> Response:
 
 @bp.get("/services")
 def services() -> Response:
-    return jsonify({"services": [_service(s) for s in current().active_services()]})
+    body: schemas.ServiceList = {"services": [_service(s) for s in current().active_services()]}
+    return jsonify(body)
 
 
 @bp.get("/therapists")
@@ -56,41 +66,44 @@ def therapists() -> Response:
     else:
         today = clock.now().astimezone(catalog.clinic.zone).date()
         rows = catalog.therapists_for(catalog.service(slug), on=today)
-    return jsonify({"therapists": [_therapist(t) for t in rows]})
+    body: schemas.TherapistList = {"therapists": [_therapist(t) for t in rows]}
+    return jsonify(body)
 
 
 @bp.get("/availability")
 def availability() -> Response:
     catalog = current()
     zone = catalog.clinic.zone
-    fields = parse.Fields(request.args.to_dict())
-    slug = fields.text("service", limit=60)
-    therapist_id = fields.identifier("therapist", required=False)
+    asked = parse(schemas.AvailabilityQuery, request.args.to_dict())
     now = clock.now()
-    today = now.astimezone(zone).date()
-    first = parse.day(request.args.get("from"), "from", fields) or today
-    last = parse.day(request.args.get("to"), "to", fields) or first + timedelta(days=6)
+    first = asked.first or now.astimezone(zone).date()
+    last = asked.last or first + timedelta(days=6)
     if last < first:
-        fields.fail("to", "Must not be before `from`.")
-    elif (last - first).days >= MAX_RANGE_DAYS:
-        fields.fail("to", f"The range may span at most {MAX_RANGE_DAYS} days.")
-    fields.done()
-    service = catalog.service(slug)
+        raise InvalidRequest({"to": "Must not be before `from`."})
+    if (last - first).days >= MAX_RANGE_DAYS:
+        raise InvalidRequest({"to": f"The range may span at most {MAX_RANGE_DAYS} days."})
+    service = catalog.service(asked.service)
+    therapist_id = asked.therapist
     therapists = catalog.therapists_for(service, therapist_id)
     if therapist_id is not None and not therapists:
         booking.offering_therapist(catalog, therapist_id, service)  # raises the reason
     slots = find_slots(catalog, service, first, last, now=now, therapists=therapists)
-    return jsonify({"timezone": zone.key, "slots": _slots(slots, catalog.clinic, now)})
+    body: schemas.Availability = {
+        "timezone": zone.key,
+        "slots": _slots(slots, catalog.clinic, now),
+    }
+    return jsonify(body)
 
 
 @bp.post("/bookings")
 @changes_limit
 def create_booking() -> tuple[Response, int]:
-    key = parse.idempotency_key(request.headers.get("Idempotency-Key"))
-    wanted = parse.booking_request(_json_body())
+    key = schemas.idempotency_key(request.headers.get("Idempotency-Key"))
+    wanted = parse(schemas.BookingRequest, _json_body()).wanted()
     now = clock.now()
     booked = booking.book(wanted, now=now, idempotency_key=key)
-    body = _booking(booked.appointment, now, latest()) | {"manage_token": booked.manage_token}
+    body = _booking(booked.appointment, now, latest())
+    body["manage_token"] = booked.manage_token
     response = jsonify(body)
     if booked.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -107,13 +120,11 @@ def show_booking(token: str) -> Response:
 @changes_limit
 def reschedule_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
-    fields = parse.Fields(_json_body())
-    start = fields.instant("start")
-    therapist_id = fields.identifier("therapist_id", required=False)
-    fields.done()
-    assert start is not None
+    asked = parse(schemas.RescheduleRequest, _json_body())
     now = clock.now()
-    moved = booking.reschedule(appointment.id, start, now=now, therapist_id=therapist_id)
+    moved = booking.reschedule(
+        appointment.id, asked.start, now=now, therapist_id=asked.therapist_id
+    )
     return jsonify(_booking(moved, now, latest()))
 
 
@@ -121,11 +132,9 @@ def reschedule_booking(token: str) -> Response:
 @changes_limit
 def cancel_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
-    fields = parse.Fields(_json_body(allow_empty=True))
-    reason = fields.text("reason", limit=500, required=False)
-    fields.done()
+    asked = parse(schemas.CancelRequest, _json_body(allow_empty=True))
     now = clock.now()
-    cancelled = booking.cancel(appointment.id, now=now, reason=reason)
+    cancelled = booking.cancel(appointment.id, now=now, reason=asked.reason or "")
     return jsonify(_booking(cancelled, now, latest()))
 
 
@@ -145,7 +154,7 @@ def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
 
 
-def _slots(slots: Sequence[Slot], clinic: Clinic, now: datetime) -> list[dict[str, Any]]:
+def _slots(slots: Sequence[Slot], clinic: ClinicInfo, now: datetime) -> list[schemas.Slot]:
     # Therapists share start times, so each instant is formatted once per response.
     text: dict[datetime, str] = {}
     zone = clinic.zone
@@ -166,7 +175,7 @@ def _slots(slots: Sequence[Slot], clinic: Clinic, now: datetime) -> list[dict[st
     ]
 
 
-def _service(service: Service) -> dict[str, Any]:
+def _service(service: ServiceInfo) -> schemas.Service:
     return {
         "slug": service.slug,
         "name": service.name,
@@ -179,7 +188,7 @@ def _service(service: Service) -> dict[str, Any]:
     }
 
 
-def _therapist(therapist: Therapist) -> dict[str, Any]:
+def _therapist(therapist: TherapistInfo) -> schemas.Therapist:
     expires = therapist.ims_certification_expires
     return {
         "id": therapist.id,
@@ -190,7 +199,7 @@ def _therapist(therapist: Therapist) -> dict[str, Any]:
     }
 
 
-def _booking(appointment: Appointment, now: datetime, catalog: Catalog) -> dict[str, Any]:
+def _booking(appointment: Appointment | Visit, now: datetime, catalog: Catalog) -> schemas.Booking:
     """The booking as the API shows it. After a change, `catalog` may be the snapshot the
     change itself was checked against (`latest()`): no need to ask for the version again."""
     clinic = catalog.clinic
@@ -198,7 +207,7 @@ def _booking(appointment: Appointment, now: datetime, catalog: Catalog) -> dict[
     return {
         "id": appointment.id,
         "reference": appointment.reference,
-        "status": appointment.status,
+        "status": Status(appointment.status),
         "start": _local(appointment.start_at, zone),
         "end": _local(appointment.end_at, zone),
         "service": catalog.services[appointment.service_id].slug,

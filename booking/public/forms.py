@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
-from booking.services.validation import mail_address, name_problem, storable
+from booking.services.validation import NOTES_MAX_LENGTH, mail_address, name_problem, storable
 from booking.services.validation import phone_number as parse_phone
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
@@ -81,7 +81,7 @@ class DetailsForm(FlaskForm):
     note = TextAreaField(
         "Anything the therapist should know? (optional)",
         description="For example where it hurts, or access needs.",
-        validators=[Optional(), Length(max=1000), plain_text],
+        validators=[Optional(), Length(max=NOTES_MAX_LENGTH), plain_text],
         filters=[_strip],
     )
 

@@ -10,6 +10,8 @@ from email_validator import validate_email
 
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PHONE_REGION = "CA"  # a number typed without +country is read as Canadian (NANP)
+# The longest note a patient may leave for the therapist, on the site and in the API.
+NOTES_MAX_LENGTH = 1000
 
 
 def phone_number(raw: str) -> str | None:

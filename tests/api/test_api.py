@@ -587,3 +587,31 @@ def test_booking_and_changing_are_rate_limited_per_address(app, client, clinic):
     assert book(client, "physio", local(TUESDAY, 17), n=4).status_code == 429  # the site too
     assert count(app) == 2
     assert client.get("/api/v1/services").status_code == 200  # reading is not limited
+
+
+@pytest.mark.parametrize(("length", "status"), [(1000, 201), (1001, 422)])
+def test_notes_are_limited_as_on_the_site(app, client, clinic, length, status):
+    body = {
+        "service": "physio",
+        "start": local(TUESDAY, 9).isoformat(),
+        "patient": patient(),
+        "notes": "n" * length,
+    }
+    response = client.post("/api/v1/bookings", json=body)
+    assert response.status_code == status
+    if status == 422:
+        assert response.get_json()["error"]["fields"] == {
+            "notes": "Must be at most 1000 characters."
+        }
+
+
+def test_a_null_screening_is_not_an_answer(client, clinic):
+    body = {
+        "service": "assessment",
+        "start": local(TUESDAY, 9).isoformat(),
+        "patient": patient(),
+        "screening": None,
+    }
+    response = client.post("/api/v1/bookings", json=body)
+    assert response.status_code == 422
+    assert set(response.get_json()["error"]["fields"]) == {"screening"}
