@@ -31,3 +31,11 @@ class CheckedClient(FlaskClient):
 def app(app: Flask) -> Flask:
     app.test_client_class = CheckedClient
     return app
+
+
+@pytest.fixture
+def clinic(world):
+    """Maya Chen (IMS) and Tom Berg (physio only)."""
+    world.ims = world.make_therapist("Maya Chen")
+    world.physio_only = world.make_therapist("Tom Berg", services=("physio",), ims=False)
+    return world
