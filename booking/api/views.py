@@ -15,11 +15,11 @@ from booking.api.openapi import spec
 from booking.availability import Slot
 from booking.errors import error_response, status_of
 from booking.models import Appointment, Clinic, Service, Therapist
-from booking.public.params import changes_limit
 from booking.services import booking, changes
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
 from booking.services.catalog import Catalog, current, latest
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
+from booking.web.params import changes_limit
 
 
 @bp.errorhandler(BookingError)

@@ -19,20 +19,20 @@ from booking.links import external_url
 from booking.mail.compose import CannotCompose, change_until, sender
 from booking.manage import bp
 from booking.models import Appointment, Consent, Service, Status, Therapist
-from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
-from booking.public.params import (
+from booking.services import booking
+from booking.services import screening as screenings
+from booking.services.availability import distinct_starts, nearest_slots, slot_at
+from booking.services.catalog import Catalog, current
+from booking.services.errors import BookingError, NotFound, SlotUnavailable
+from booking.web.forms import CancelForm, ConfirmForm, ScreeningForm
+from booking.web.params import (
     changes_limit,
     format_start,
     parse_day_and_week,
     parse_sequence,
     parse_start,
 )
-from booking.public.week import build_week, late_check, monday_of, offering
-from booking.services import booking
-from booking.services import screening as screenings
-from booking.services.availability import distinct_starts, nearest_slots, slot_at
-from booking.services.catalog import Catalog, current
-from booking.services.errors import BookingError, NotFound, SlotUnavailable
+from booking.web.week import build_week, late_check, monday_of, offering
 
 PAST = (Status.COMPLETED.value, Status.NO_SHOW.value)
 

@@ -15,14 +15,6 @@ from booking import clock
 from booking.dates import Style
 from booking.models import Service, Therapist
 from booking.public import bp
-from booking.public.forms import AssessmentForm, DetailsForm
-from booking.public.params import (
-    count_change,
-    format_start,
-    parse_day_and_week,
-    parse_start,
-)
-from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
@@ -35,6 +27,14 @@ from booking.services.errors import (
 )
 from booking.services.screening import needs_screening
 from booking.services.validation import suggest_email
+from booking.web.forms import AssessmentForm, DetailsForm
+from booking.web.params import (
+    count_change,
+    format_start,
+    parse_day_and_week,
+    parse_start,
+)
+from booking.web.week import build_week, late_check, monday_of, offering
 
 ANY = "any"
 BOOKING_KEY = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)

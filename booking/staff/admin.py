@@ -17,7 +17,6 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from booking import clock
 from booking.extensions import db
 from booking.models import Base, Closure, Role, Service, StaffUser, Therapist
-from booking.public.params import BAD_FORM, require_valid
 from booking.services import accounts, admin
 from booking.services import catalog as catalogs
 from booking.services import clinic as clinic_service
@@ -35,6 +34,7 @@ from booking.staff.forms import (
     TherapistForm,
     filled,
 )
+from booking.web.params import BAD_FORM, require_valid
 
 ADMIN = (Role.ADMIN,)
 M = TypeVar("M", bound=Base)

@@ -25,7 +25,6 @@ from booking.models import (
     StaffUser,
     Status,
 )
-from booking.public.params import format_start, parse_sequence, parse_start, require_valid
 from booking.services import booking, checkin, moves
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
@@ -51,6 +50,7 @@ from booking.staff.forms import (
     StaffCancelForm,
     filled,
 )
+from booking.web.params import format_start, parse_sequence, parse_start, require_valid
 
 # Who may mark a screening reviewed: a clinical decision, so not the front desk.
 REVIEWERS = (Role.THERAPIST, Role.ADMIN)

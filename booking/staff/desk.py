@@ -21,7 +21,6 @@ from booking.models import (
     Status,
     Therapist,
 )
-from booking.public.params import format_start, parse_start, require_valid
 from booking.services import booking, patients
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
@@ -44,6 +43,7 @@ from booking.staff.forms import (
     SearchForm,
     filled,
 )
+from booking.web.params import format_start, parse_start, require_valid
 
 # The booking service's field names that the phone booking form calls otherwise.
 FIELDS = {"screening": "screening_mode"}

@@ -36,8 +36,8 @@ from wtforms.validators import (
 )
 
 from booking.models import QUESTIONS
-from booking.public.forms import DetailsForm, email_address, person_name, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
+from booking.web.forms import DetailsForm, email_address, person_name, plain_text
 
 T = TypeVar("T")
 
