@@ -118,7 +118,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "manage_url": manage_url,
         "screening_url": screening_url,
         # Read as the message goes out: past this, the patient gets the phone, not the link.
-        "change_until": change_until(appointment, clinic, now)
+        "change_until": changes.change_until(appointment, clinic, now)
         if recipient == Recipient.PATIENT
         else None,
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
@@ -159,13 +159,6 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         email.make_mixed()
         email.add_attachment(body, "application", "ics", filename="invite.ics")
     return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=headers.POLICY))
-
-
-def change_until(appointment: Appointment, clinic: Clinic, now: datetime) -> str | None:
-    """Until when the patient may change online, as patients read it; None if no longer."""
-    if not changes.changeable_online(appointment, clinic, now):
-        return None
-    return Style.of(clinic).when(changes.change_deadline(appointment, clinic), clinic.zone)
 
 
 def _subject(

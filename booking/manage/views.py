@@ -16,10 +16,10 @@ from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
-from booking.mail.compose import CannotCompose, change_until, sender
+from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
 from booking.models import Appointment, Consent, Service, Status, Therapist
-from booking.services import booking
+from booking.services import booking, changes
 from booking.services import screening as screenings
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, current
@@ -61,7 +61,7 @@ def ics(token: str) -> Response:
     catalog, appointment, now = _open(token)
     if appointment.status == Status.CANCELLED:
         abort(404)
-    until = change_until(appointment, catalog.clinic, now)  # as in the emailed invite
+    until = changes.change_until(appointment, catalog.clinic, now)  # as in the emailed invite
     visit = calendar.patient_visit(
         appointment,
         **_parts(catalog, appointment),
