@@ -23,8 +23,8 @@ from booking.staff.forms import (
     ActionForm,
     LoginForm,
     PasswordForm,
-    filled,
 )
+from booking.web.forms import filled
 from booking.web.params import require_valid
 
 

@@ -25,8 +25,8 @@ from booking.staff.common import form_page, therapist_or_404
 from booking.staff.forms import (
     ActionForm,
     TimeOffForm,
-    filled,
 )
+from booking.web.forms import filled
 from booking.web.params import require_valid
 
 
