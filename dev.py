@@ -126,6 +126,7 @@ def test(pytest_args: list[str]) -> None:
         env["TEST_POSTGRES_URL"] = LOCAL_POSTGRES
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
+    sh(BIN / "lint-imports")  # the import contracts in pyproject.toml ([tool.importlinter])
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / "junit.xml"
     ensure_node_tools(required=in_ci)

@@ -73,7 +73,7 @@ TIMED = [
     ("booking.services.booking", "_add_patient", "    _add_patient (insert)"),
     ("booking.services.booking", "_write", "    _write (INSERT appointment)"),
     ("booking.services.booking", "insert_rows", "    insert_rows (audit rows)"),
-    ("booking.mail.outbox", "insert_rows", "    insert_rows (outbox rows)"),
+    ("booking.services.outbox", "insert_rows", "    insert_rows (outbox rows)"),
     ("booking.services.catalog", "current", "    catalog.current (version check)"),
     ("booking.services.booking", "offering_therapist", "  offering_therapist"),
     ("booking.services.availability", "find_slots", "  find_slots"),

@@ -16,7 +16,6 @@ from booking.api.schemas import parse
 from booking.availability import Slot
 from booking.errors import error_response, status_of
 from booking.models import Appointment, Status
-from booking.public.params import changes_limit
 from booking.services import booking, changes
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
 from booking.services.booking import Visit
@@ -29,6 +28,7 @@ from booking.services.catalog import (
     latest,
 )
 from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
+from booking.web.params import changes_limit
 
 
 @bp.errorhandler(BookingError)

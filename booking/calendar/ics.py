@@ -11,16 +11,49 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 from urllib.parse import urlencode
 
 from icalendar import Alarm, Calendar, Event, vCalAddress, vDuration, vText
-
-from booking.models import Appointment, Clinic, Service, Therapist
 
 PRODID = "-//booking//IMS clinic booking//EN"
 GOOGLE_TEMPLATE = "https://calendar.google.com/calendar/render"
 REMINDER_BEFORE = timedelta(hours=2)
 FEED_REFRESH = timedelta(minutes=15)
+
+
+# What the calendar reads of an appointment, service, therapist and clinic: the ORM rows and
+# the catalog's frozen values alike.
+class Appointment(Protocol):
+    @property
+    def calendar_uid(self) -> str: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def start_at(self) -> datetime: ...
+    @property
+    def end_at(self) -> datetime: ...
+
+
+class Service(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def preparation(self) -> str: ...
+
+
+class Therapist(Protocol):
+    @property
+    def name(self) -> str: ...
+
+
+class Clinic(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def phone(self) -> str: ...
+    @property
+    def address(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,20 +30,11 @@ from booking.dates import Style
 from booking.extensions import db
 from booking.links import external_url
 from booking.mail import headers
-from booking.models import (
-    Appointment,
-    Clinic,
-    Event,
-    Method,
-    OutboxMessage,
-    Patient,
-    Recipient,
-    Service,
-    Therapist,
-)
+from booking.models import Appointment, Event, Method, OutboxMessage, Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services import changes, tokens
 from booking.services import screening as screenings
+from booking.services.catalog import ClinicInfo, ServiceInfo, TherapistInfo
 
 
 class CannotCompose(Exception):
@@ -69,7 +60,7 @@ SUBJECTS = {
 }
 
 
-def sender(clinic: Clinic) -> Person:
+def sender(clinic: ClinicInfo) -> Person:
     """The clinic's scheduling address: MAIL_DEFAULT_SENDER, or else the clinic's email."""
     name, address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")
     address = address or clinic.email
@@ -82,8 +73,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     """Render the row's email as it should read now, for the state the row recorded."""
     catalog = catalogs.current()
     clinic = catalog.clinic
-    appointment = db.session.get(Appointment, message.appointment_id)
-    patient = db.session.get(Patient, appointment.patient_id)
+    appointment = db.session.get_one(Appointment, message.appointment_id)
+    patient = db.session.get_one(Patient, appointment.patient_id)
     service = catalog.services[message.service_id]
     therapist = catalog.therapist(message.therapist_id)
     organizer = sender(clinic)
@@ -100,7 +91,14 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     )
     zone = clinic.zone
     style = Style.of(clinic)
-    context = {
+    short_when = style.short_when(message.start_at, zone)
+    # The therapist lost this visit to a colleague (a CANCEL inside a move).
+    reassigned = event == Event.RESCHEDULED and message.method == Method.CANCEL
+    # Read as the message goes out: past this, the patient gets the phone, not the link.
+    until = (
+        changes.change_until(appointment, clinic, now) if recipient == Recipient.PATIENT else None
+    )
+    context: dict[str, object] = {
         "event": event.value,
         "method": message.method,
         "clinic": clinic,
@@ -110,21 +108,17 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "to_name": message.to_name,
         "reference": appointment.reference,
         "when": style.when(message.start_at, zone),
-        "short_when": style.short_when(message.start_at, zone),
+        "short_when": short_when,
         "previous_when": style.when(message.previous_start_at, zone)
         if message.previous_start_at
         else None,
         "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
         "manage_url": manage_url,
         "screening_url": screening_url,
-        # Read as the message goes out: past this, the patient gets the phone, not the link.
-        "change_until": change_until(appointment, clinic, now)
-        if recipient == Recipient.PATIENT
-        else None,
+        "change_until": until,
         "recipient_is_therapist": recipient == Recipient.THERAPIST,
         "book_url": external_url("public.services"),
-        # The therapist lost this visit to a colleague (a CANCEL inside a move).
-        "reassigned": event == Event.RESCHEDULED and message.method == Method.CANCEL,
+        "reassigned": reassigned,
     }
     template = f"email/{recipient.value}"
     if event == Event.REMINDER:
@@ -133,7 +127,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     email = EmailMessage(policy=headers.POLICY)
     try:
         email["Subject"] = headers.text(
-            "Subject", _subject(recipient, event, context, service, patient)
+            "Subject",
+            _subject(recipient, event, service, patient, when=short_when, reassigned=reassigned),
         )
         email["From"] = headers.mailbox("From", organizer.name, organizer.email)
         email["To"] = headers.mailbox("To", to.name, to.email)
@@ -147,9 +142,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     email.set_content(render_template(f"{template}.txt", **context))
     email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
     if message.method:
-        calendar = _invite(
-            message, appointment, service, therapist, patient, clinic, context["change_until"]
-        )
+        calendar = _invite(message, appointment, service, therapist, patient, clinic, until)
         body = ics.invite(
             calendar, method=message.method, now=now, organizer=organizer, attendee=to
         )
@@ -161,18 +154,16 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     return Outgoing(organizer.email, message.to_address, email.as_bytes(policy=headers.POLICY))
 
 
-def change_until(appointment: Appointment, clinic: Clinic, now: datetime) -> str | None:
-    """Until when the patient may change online, as patients read it; None if no longer."""
-    if not changes.changeable_online(appointment, clinic, now):
-        return None
-    return Style.of(clinic).when(changes.change_deadline(appointment, clinic), clinic.zone)
-
-
 def _subject(
-    recipient: Recipient, event: Event, context: dict, service: Service, patient: Patient
+    recipient: Recipient,
+    event: Event,
+    service: ServiceInfo,
+    patient: Patient,
+    *,
+    when: str,
+    reassigned: bool,
 ) -> str:
-    when = context["short_when"]
-    if context["reassigned"]:
+    if reassigned:
         return f"Moved to a colleague: {service.name}, {patient.name}, {when}"
     return SUBJECTS[recipient, event].format(service=service.name, when=when, patient=patient.name)
 
@@ -180,10 +171,10 @@ def _subject(
 def _invite(
     message: OutboxMessage,
     appointment: Appointment,
-    service: Service,
-    therapist: Therapist,
+    service: ServiceInfo,
+    therapist: TherapistInfo,
     patient: Patient,
-    clinic: Clinic,
+    clinic: ClinicInfo,
     change_until: str | None,
 ) -> ics.Visit:
     cancelled = message.method == Method.CANCEL

@@ -88,7 +88,7 @@ class Worker:
 
     def _deliver_one(self, transport: Transport, message_id: int, report: Report) -> None:
         try:
-            message = db.session.get(OutboxMessage, message_id)
+            message = db.session.get_one(OutboxMessage, message_id)
             if message.event == Event.REMINDER and not outbox.still_true(message, self.now()):
                 outgoing, why = None, "The appointment was cancelled, moved or has begun."
             else:

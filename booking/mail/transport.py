@@ -30,7 +30,13 @@ class PermanentError(Exception):
 class Transport(Protocol):
     def __enter__(self) -> Transport: ...
 
-    def __exit__(self, *exc: object) -> None: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+        /,
+    ) -> None: ...
 
     def send(self, message: Outgoing, *, name: str) -> None: ...
 
@@ -65,7 +71,7 @@ class SMTPTransport:
             raise TransientError(_describe(exc)) from exc
         return self
 
-    def _connect(self) -> None:
+    def _connect(self) -> smtplib.SMTP:
         context = ssl.create_default_context()
         if self.use_ssl:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
@@ -82,6 +88,7 @@ class SMTPTransport:
             smtp.close()  # a refused certificate or login leaves no connection open
             raise
         self._smtp = smtp
+        return smtp
 
     def __exit__(
         self,
@@ -97,14 +104,15 @@ class SMTPTransport:
             self._smtp = None
 
     def send(self, message: Outgoing, *, name: str) -> None:
-        if self._smtp is None:  # the connection dropped during the batch: open another
+        smtp = self._smtp
+        if smtp is None:  # the connection dropped during the batch: open another
             try:
-                self._connect()
+                smtp = self._connect()
             except (OSError, smtplib.SMTPException) as exc:  # as when opening: try later
                 self._smtp = None
                 raise TransientError(_describe(exc)) from exc
         try:
-            refused = self._smtp.sendmail(message.sender, [message.recipient], message.data)
+            refused = smtp.sendmail(message.sender, [message.recipient], message.data)
         except smtplib.SMTPRecipientsRefused as exc:
             code = next(iter(exc.recipients.values()))[0]
             raise _by_code(code, f"recipient refused ({code})") from exc

@@ -8,6 +8,7 @@ moved the appointment cannot undo that move.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TypedDict
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
@@ -16,25 +17,47 @@ from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
-from booking.mail.compose import CannotCompose, change_until, sender
+from booking.mail.compose import CannotCompose, sender
 from booking.manage import bp
-from booking.models import Appointment, Consent, Service, Status, Therapist
-from booking.public.forms import CancelForm, ConfirmForm, ScreeningForm
-from booking.public.params import (
+from booking.models import Appointment, Consent, Status
+from booking.services import booking, changes
+from booking.services import screening as screenings
+from booking.services.availability import distinct_starts, nearest_slots, slot_at
+from booking.services.catalog import (
+    Catalog,
+    ClinicInfo,
+    ServiceInfo,
+    TherapistInfo,
+    current,
+)
+from booking.services.errors import BookingError, NotFound, SlotUnavailable
+from booking.web.forms import CancelForm, ConfirmForm, ScreeningForm
+from booking.web.params import (
     changes_limit,
     format_start,
     parse_day_and_week,
     parse_sequence,
     parse_start,
 )
-from booking.public.week import build_week, late_check, monday_of, offering
-from booking.services import booking
-from booking.services import screening as screenings
-from booking.services.availability import distinct_starts, nearest_slots, slot_at
-from booking.services.catalog import Catalog, current
-from booking.services.errors import BookingError, NotFound, SlotUnavailable
+from booking.web.week import build_week, late_check, monday_of, offering
 
 PAST = (Status.COMPLETED.value, Status.NO_SHOW.value)
+
+
+class Parts(TypedDict):
+    """An appointment's service, therapist and clinic, as the pages and calendars take them."""
+
+    service: ServiceInfo
+    therapist: TherapistInfo
+    clinic: ClinicInfo
+
+
+class Search(TypedDict):
+    """Where a move looks for times: one therapist, the appointment's own time not taken."""
+
+    now: datetime
+    therapists: list[TherapistInfo]
+    exclude_appointment_id: int
 
 
 @bp.after_request
@@ -61,7 +84,7 @@ def ics(token: str) -> Response:
     catalog, appointment, now = _open(token)
     if appointment.status == Status.CANCELLED:
         abort(404)
-    until = change_until(appointment, catalog.clinic, now)  # as in the emailed invite
+    until = changes.change_until(appointment, catalog.clinic, now)  # as in the emailed invite
     visit = calendar.patient_visit(
         appointment,
         **_parts(catalog, appointment),
@@ -140,7 +163,7 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     status = 200
 
     # Times with this therapist, the appointment's own time not counting as taken.
-    search = {"now": now, "therapists": [therapist], "exclude_appointment_id": appointment.id}
+    search = Search(now=now, therapists=[therapist], exclude_appointment_id=appointment.id)
     if unchosen:  # sent from the list of alternatives without picking one: offer it again
         error = "Choose one of the times below."
         alternatives = distinct_starts(nearest_slots(catalog, service, start, **search))
@@ -278,19 +301,18 @@ def _page(template: str, token: str) -> str:
     )
 
 
-def _parts(catalog: Catalog, appointment: Appointment) -> dict[str, object]:
+def _parts(catalog: Catalog, appointment: Appointment) -> Parts:
     """Return the appointment's service, therapist and clinic, from the catalog snapshot."""
-    therapist = catalog.therapist(appointment.therapist_id)
-    return {
-        "service": catalog.services[appointment.service_id],
-        "therapist": therapist,
-        "clinic": catalog.clinic,
-    }
+    return Parts(
+        service=catalog.services[appointment.service_id],
+        therapist=catalog.therapist(appointment.therapist_id),
+        clinic=catalog.clinic,
+    )
 
 
 def _target(
-    catalog: Catalog, appointment: Appointment, service: Service, raw: str | None, now: datetime
-) -> Therapist:
+    catalog: Catalog, appointment: Appointment, service: ServiceInfo, raw: str | None, now: datetime
+) -> TherapistInfo:
     """Return the therapist to move to: the current one unless another is chosen."""
     candidates = offering(catalog, service, now)
     wanted = str(appointment.therapist_id) if raw in (None, "") else raw

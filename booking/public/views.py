@@ -13,19 +13,10 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.dates import Style
-from booking.models import Service, Therapist
 from booking.public import bp
-from booking.public.forms import AssessmentForm, DetailsForm
-from booking.public.params import (
-    count_change,
-    format_start,
-    parse_day_and_week,
-    parse_start,
-)
-from booking.public.week import build_week, late_check, monday_of, offering
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
-from booking.services.catalog import Catalog, current
+from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo, current
 from booking.services.errors import (
     AssessmentRequired,
     IdempotencyKeyReused,
@@ -35,6 +26,14 @@ from booking.services.errors import (
 )
 from booking.services.screening import needs_screening
 from booking.services.validation import suggest_email
+from booking.web.forms import AssessmentForm, DetailsForm, filled
+from booking.web.params import (
+    count_change,
+    format_start,
+    parse_day_and_week,
+    parse_start,
+)
+from booking.web.week import build_week, late_check, monday_of, offering
 
 ANY = "any"
 BOOKING_KEY = re.compile(r"[A-Za-z0-9_-]{24}", re.ASCII)
@@ -144,7 +143,9 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         wanted = booking.BookingRequest(
             service=service.slug,
             start=start,
-            patient=booking.PatientDetails(form.name.data, form.email.data, form.phone.data),
+            patient=booking.PatientDetails(
+                filled(form.name.data), filled(form.email.data), filled(form.phone.data)
+            ),
             therapist_id=choice.id if choice else offered.id if offered else None,
             notes=form.note.data or "",
             screening=form.screening(),
@@ -230,7 +231,7 @@ def _details_form(form_class: type[DetailsForm]) -> DetailsForm:
 
 def _email_typo(form: DetailsForm) -> str | None:
     """A likely correction of the address's domain, asked about once, never insisted on."""
-    typed = form.email.data
+    typed = filled(form.email.data)  # the form is valid: the address is there
     if request.form.get("email_fix") or request.form.get("email_checked") == typed:
         return None  # the patient chose the suggestion, or kept what they typed
     return suggest_email(typed)
@@ -249,7 +250,7 @@ def _services_by_kind(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def _service(catalog: Catalog, slug: str) -> Service:
+def _service(catalog: Catalog, slug: str) -> ServiceInfo:
     try:
         return catalog.service(slug)
     except InvalidRequest:
@@ -257,8 +258,8 @@ def _service(catalog: Catalog, slug: str) -> Service:
 
 
 def _therapist_choice(
-    catalog: Catalog, service: Service, raw: str | None
-) -> tuple[Therapist | None, list[Therapist]]:
+    catalog: Catalog, service: ServiceInfo, raw: str | None
+) -> tuple[TherapistInfo | None, list[TherapistInfo]]:
     """Return (the chosen therapist or None for "first available", whom to search)."""
     candidates = offering(catalog, service, clock.now())
     if raw in (None, "", ANY):
@@ -273,16 +274,16 @@ def _therapist_choice(
     )
 
 
-def _offered(candidates: list[Therapist], raw: str | None) -> Therapist | None:
+def _offered(candidates: list[TherapistInfo], raw: str | None) -> TherapistInfo | None:
     """Return the therapist a "first available" form was offered, if still a candidate."""
     return next((t for t in candidates if raw == str(t.id)), None)
 
 
-def _therapist_param(choice: Therapist | None) -> str:
+def _therapist_param(choice: TherapistInfo | None) -> str:
     return ANY if choice is None else str(choice.id)
 
 
-def _switch_therapist(catalog: Catalog, service: Service, choice: Therapist | None) -> str:
+def _switch_therapist(catalog: Catalog, service: ServiceInfo, choice: TherapistInfo | None) -> str:
     """Return who to ask for the assessment a follow-up needs: the same therapist if able."""
     required = service.prerequisite
     if required is None or choice is None:

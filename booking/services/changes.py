@@ -12,6 +12,7 @@ from typing import Protocol
 
 from sqlalchemy import select
 
+from booking.dates import Style
 from booking.extensions import db
 from booking.models import AuditEvent, Status
 from booking.services.catalog import ClinicInfo
@@ -69,3 +70,10 @@ def changeable_online(appointment: Placed, clinic: ClinicInfo, now: datetime) ->
         and appointment.start_at > now
         and now <= change_deadline(appointment, clinic)
     )
+
+
+def change_until(appointment: Placed, clinic: ClinicInfo, now: datetime) -> str | None:
+    """Until when the patient may change online, as patients read it; None if no longer."""
+    if not changeable_online(appointment, clinic, now):
+        return None
+    return Style.of(clinic).when(change_deadline(appointment, clinic), clinic.zone)

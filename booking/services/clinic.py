@@ -13,8 +13,8 @@ from email_validator import EmailNotValidError
 from booking.database import write_transaction
 from booking.dates import known_locale
 from booking.extensions import db
-from booking.mail import outbox
 from booking.models import AuditEvent, Clinic
+from booking.services import outbox
 from booking.services.errors import InvalidRequest, NotFound
 from booking.services.validation import mail_address, name_problem
 

@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from booking.extensions import db
-from booking.mail.outbox import addressees
 from booking.models import Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services.availability import slot_at
 from booking.services.booking import Change, changeable, offering_therapist
 from booking.services.catalog import TherapistInfo
 from booking.services.errors import InvalidRequest, NotFound, SlotUnavailable
+from booking.services.outbox import addressees
 
 
 @dataclass(frozen=True, slots=True)

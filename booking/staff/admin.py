@@ -7,7 +7,6 @@ from typing import TypeVar
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import Form
 
@@ -15,10 +14,8 @@ from wtforms import Form
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from booking import clock
-from booking.extensions import db
-from booking.models import Base, Closure, Role, Service, StaffUser, Therapist
-from booking.public.params import BAD_FORM, require_valid
-from booking.services import accounts, admin
+from booking.models import Base, Role, Service, StaffUser, Therapist
+from booking.services import accounts, admin, records
 from booking.services import catalog as catalogs
 from booking.services import clinic as clinic_service
 from booking.services.errors import BookingError, InvalidRequest
@@ -33,8 +30,9 @@ from booking.staff.forms import (
     ServiceForm,
     SettingsForm,
     TherapistForm,
-    filled,
 )
+from booking.web.forms import filled
+from booking.web.params import BAD_FORM, require_valid
 
 ADMIN = (Role.ADMIN,)
 M = TypeVar("M", bound=Base)
@@ -68,10 +66,10 @@ def _check_post(form: FlaskForm) -> bool:
 def admin_home() -> str:
     return render_template(
         "staff/admin/index.html",
-        therapists=db.session.scalars(select(Therapist).order_by(Therapist.name)).all(),
-        services=db.session.scalars(select(Service).order_by(Service.id)).all(),
-        users=db.session.scalars(select(StaffUser).order_by(StaffUser.name)).all(),
-        closures=db.session.scalars(select(Closure).order_by(Closure.starts_on)).all(),
+        therapists=records.therapists(),
+        services=records.services(),
+        users=records.accounts(),
+        closures=records.closures(),
         today=clock.now().astimezone(catalogs.current().clinic.zone).date(),
     )
 
@@ -129,8 +127,7 @@ def admin_closures() -> Response | str | tuple[str, int]:
         else:
             flash("The closure is saved; online booking offers no times on those days.", "success")
             return redirect(url_for("staff.admin_closures"))
-    closures = db.session.scalars(select(Closure).order_by(Closure.starts_on)).all()
-    return form_page("staff/admin/closures.html", form, closures=closures)
+    return form_page("staff/admin/closures.html", form, closures=records.closures())
 
 
 @bp.post("/admin/closures/<int:closure_id>/delete")
@@ -149,16 +146,14 @@ def _existing(model: type[M], row_id: int | None) -> M | None:
     """The row being edited (404 if it does not exist), or None for a new one."""
     if row_id is None:
         return None
-    row = db.session.get(model, row_id)
+    row = records.find(model, row_id)
     if row is None:
         abort(404)
     return row
 
 
 def _service_choices() -> list[SelectChoice]:
-    return [
-        SelectChoice(s.id, s.name) for s in db.session.scalars(select(Service).order_by(Service.id))
-    ]
+    return [SelectChoice(s.id, s.name) for s in records.services()]
 
 
 @bp.route("/admin/therapists/new", methods=["GET", "POST"], defaults={"therapist_id": None})
@@ -232,8 +227,7 @@ def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
 def admin_account() -> Response | str | tuple[str, int]:
     form = AccountForm()
     form.therapist.choices = [SelectChoice(0, "Not a therapist")] + [
-        SelectChoice(t.id, t.name)
-        for t in db.session.scalars(select(Therapist).order_by(Therapist.name))
+        SelectChoice(t.id, t.name) for t in records.therapists()
     ]
     if _check_post(form):
         try:
@@ -259,7 +253,7 @@ def admin_account() -> Response | str | tuple[str, int]:
 def admin_account_password(user_id: int) -> Response | str | tuple[str, int]:
     if user_id == current_user.id:  # one's own: with the current password, staying signed in
         return redirect(url_for("staff.password"))
-    user = db.session.get(StaffUser, user_id)
+    user = records.find(StaffUser, user_id)
     if user is None:
         abort(404)
     form = NewPasswordForm()

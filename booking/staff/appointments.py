@@ -7,26 +7,21 @@ from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.availability import Slot
 from booking.dates import Style
-from booking.extensions import db
 from booking.models import (
     QUESTIONS,
     Appointment,
     AuditEvent,
-    OutboxMessage,
     Patient,
     Role,
     Screening,
-    StaffUser,
     Status,
 )
-from booking.public.params import format_start, parse_sequence, parse_start, require_valid
-from booking.services import booking, checkin, moves
+from booking.services import booking, checkin, moves, records
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.availability import closest, find_slots, near_days
@@ -49,8 +44,9 @@ from booking.staff.forms import (
     ActionForm,
     ChangeForm,
     StaffCancelForm,
-    filled,
 )
+from booking.web.forms import filled
+from booking.web.params import format_start, parse_sequence, parse_start, require_valid
 
 # Who may mark a screening reviewed: a clinical decision, so not the front desk.
 REVIEWERS = (Role.THERAPIST, Role.ADMIN)
@@ -121,7 +117,7 @@ def screening_reviewed(appointment_id: int) -> Response:
 
 def _visit_or_404(appointment_id: int) -> Appointment:
     """The appointment, if this account may see it (a therapist: only their own)."""
-    visit = db.session.get(Appointment, appointment_id)
+    visit = records.find(Appointment, appointment_id)
     if visit is None:
         abort(404)
     require_therapist_access(visit.therapist_id)
@@ -132,7 +128,7 @@ def _summary(visit: Appointment, catalog: catalogs.Catalog) -> dict[str, object]
     """What every page about one appointment shows: who, what, when, where."""
     return {
         "appointment": visit,
-        "patient": db.session.get(Patient, visit.patient_id),
+        "patient": records.find(Patient, visit.patient_id),
         "service": catalog.services[visit.service_id],
         "therapist": catalog.therapist(visit.therapist_id),
         "zone": catalog.clinic.zone,
@@ -144,18 +140,10 @@ def _appointment_page(appointment_id: int) -> dict[str, object]:
     """The summary, and the screening, the history and every message sent."""
     visit = _visit_or_404(appointment_id)
     catalog = catalogs.current()
-    history = db.session.scalars(
-        select(AuditEvent)
-        .where(AuditEvent.entity == "appointment", AuditEvent.entity_id == appointment_id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
-    messages = db.session.scalars(
-        select(OutboxMessage)
-        .where(OutboxMessage.appointment_id == appointment_id)
-        .order_by(OutboxMessage.id)
-    ).all()
+    history = records.history(appointment_id)
+    messages = records.messages(appointment_id)
     return _summary(visit, catalog) | {
-        "screening": db.session.get(Screening, appointment_id),
+        "screening": records.find(Screening, appointment_id),
         "may_review": current_user.role in REVIEWERS,
         "questions": QUESTIONS,
         "history": [(e, _change_text(e, catalog)) for e in history],
@@ -188,7 +176,7 @@ def _actor_names(history: Sequence[AuditEvent]) -> dict[str, str]:
     ids = {int(e.actor.split(":")[1]) for e in history if e.actor.startswith("staff:")}
     names = {"patient": "The patient (online)", "demo": "Demo data", "cli": "Command line"}
     if ids:
-        for user in db.session.scalars(select(StaffUser).where(StaffUser.id.in_(ids))):
+        for user in records.accounts_among(ids):
             names[f"staff:{user.id}"] = f"{user.name} ({user.role})"
     return names
 
@@ -297,17 +285,7 @@ def move_day(therapist_id: int) -> str:
     now = clock.now()
     shown = date_param(now.astimezone(zone).date())
     start, end = local_day_bounds(shown, shown, zone)
-    visits = db.session.execute(
-        select(Appointment, Patient)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(
-            Appointment.therapist_id == therapist_id,
-            Appointment.status == Status.BOOKED.value,
-            Appointment.start_at >= max(start, now),
-            Appointment.start_at < end,
-        )
-        .order_by(Appointment.start_at)
-    ).all()
+    visits = records.booked_visits(therapist_id, max(start, now), end)
     # Every visit looks in the same fortnight around the day, so each service's free times are
     # found once. The cleared therapist's times that day are what is being given up; the
     # visits' own times need not be freed, since they are among those.

@@ -9,7 +9,6 @@ from wtforms import Field
 
 from booking import clock, ratelimit
 from booking.models import Role
-from booking.public.params import require_valid
 from booking.services import accounts
 from booking.services.errors import InvalidRequest
 from booking.staff import bp
@@ -24,8 +23,9 @@ from booking.staff.forms import (
     ActionForm,
     LoginForm,
     PasswordForm,
-    filled,
 )
+from booking.web.forms import filled
+from booking.web.params import require_valid
 
 
 @bp.after_request

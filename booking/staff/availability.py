@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.links import webcal
-from booking.public.params import require_valid
 from booking.services import catalog as catalogs
 from booking.services import feeds
 from booking.services import hours as hours_service
@@ -26,8 +25,9 @@ from booking.staff.common import form_page, therapist_or_404
 from booking.staff.forms import (
     ActionForm,
     TimeOffForm,
-    filled,
 )
+from booking.web.forms import filled
+from booking.web.params import require_valid
 
 
 @bp.route("/therapists/<int:therapist_id>/hours", methods=["GET", "POST"])

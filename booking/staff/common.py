@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from flask import abort, render_template, request
 from wtforms import Form
 
-from booking.extensions import db
 from booking.models import Therapist
+from booking.services import records
 from booking.services.catalog import TherapistInfo
 from booking.services.validation import calendar_date
 from booking.staff.access import require_therapist_access
@@ -44,7 +44,7 @@ def date_param(default: date) -> date:
 
 def therapist_or_404(therapist_id: int) -> Therapist:
     require_therapist_access(therapist_id)
-    therapist = db.session.get(Therapist, therapist_id)
+    therapist = records.find(Therapist, therapist_id)
     if therapist is None:
         abort(404)
     return therapist

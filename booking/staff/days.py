@@ -11,7 +11,6 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.models import Role
-from booking.public.week import monday_of
 from booking.services import catalog as catalogs
 from booking.services import hours, schedule
 from booking.staff import bp
@@ -23,6 +22,7 @@ from booking.staff.common import (
     date_param,
     therapist_or_404,
 )
+from booking.web.week import monday_of
 
 
 @bp.get("/day")

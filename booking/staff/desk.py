@@ -7,22 +7,17 @@ from datetime import timedelta
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from booking import clock
-from booking.extensions import db
 from booking.models import (
     QUESTIONS,
     Consent,
     Patient,
-    Screening,
     Source,
     Status,
-    Therapist,
 )
-from booking.public.params import format_start, parse_start, require_valid
-from booking.services import booking, patients
+from booking.services import booking, patients, records
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails
@@ -42,8 +37,9 @@ from booking.staff.forms import (
     PhoneAssessmentForm,
     PhoneBookingForm,
     SearchForm,
-    filled,
 )
+from booking.web.forms import filled
+from booking.web.params import format_start, parse_start, require_valid
 
 # The booking service's field names that the phone booking form calls otherwise.
 FIELDS = {"screening": "screening_mode"}
@@ -118,7 +114,7 @@ def book_details() -> Response | str | tuple[str, int]:
     patient = None
     raw_patient = request.values.get("patient", "")
     if raw_patient.isascii() and raw_patient.isdigit() and len(raw_patient) <= 9:
-        patient = db.session.get(Patient, int(raw_patient))
+        patient = records.find(Patient, int(raw_patient))
     if request.method == "GET" or searching:
         form.key.data = secrets.token_urlsafe(16)
         if patient is not None:
@@ -184,18 +180,13 @@ def book_details() -> Response | str | tuple[str, int]:
 @bp.get("/patients/<int:patient_id>")
 @require(*DESK)
 def patient(patient_id: int) -> str:
-    record = db.session.get(Patient, patient_id)
+    record = records.find(Patient, patient_id)
     if record is None:
         abort(404)
     catalog = catalogs.current()
     now = clock.now()
     visits = patients.appointments_of(patient_id)
-    screenings = {
-        s.appointment_id: s
-        for s in db.session.scalars(
-            select(Screening).where(Screening.appointment_id.in_([v.id for v in visits]))
-        )
-    }
+    screenings = records.screenings_of(v.id for v in visits)
     return render_template(
         "staff/patient.html",
         patient=record,
@@ -204,7 +195,7 @@ def patient(patient_id: int) -> str:
         screenings=screenings,
         questions=QUESTIONS,
         services=catalog.services,
-        therapist_names={t.id: t.name for t in db.session.scalars(select(Therapist))},
+        therapist_names=records.therapist_names(),
         zone=catalog.clinic.zone,
     )
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -36,17 +36,8 @@ from wtforms.validators import (
 )
 
 from booking.models import QUESTIONS
-from booking.public.forms import DetailsForm, email_address, person_name, plain_text
 from booking.services.accounts import MAX_PASSWORD, MIN_PASSWORD
-
-T = TypeVar("T")
-
-
-def filled(value: T | None) -> T:
-    """Return the data of a field its validators require: never None once the form is valid."""
-    if value is None:
-        raise ValueError("a required field is empty: the form was not validated")
-    return value
+from booking.web.forms import DetailsForm, email_address, person_name, plain_text
 
 
 def sane_date(form: Form, field: DateField) -> None:

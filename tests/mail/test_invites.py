@@ -260,7 +260,7 @@ def test_a_refused_booking_queues_nothing(clinic, mail_app):
 
 def test_a_change_that_rolls_back_takes_its_messages_with_it(clinic, mail_app, monkeypatch):
     from booking import database
-    from booking.mail import outbox
+    from booking.services import outbox
 
     real = outbox.record
 

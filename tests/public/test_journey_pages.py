@@ -10,9 +10,9 @@ from pages import csrf, details, links, slot_param
 from support import MONDAY, local
 
 from booking.extensions import db
-from booking.public.week import monday_of
 from booking.services.availability import find_slots
 from booking.services.catalog import current
+from booking.web.week import monday_of
 
 TUESDAY = MONDAY + timedelta(days=1)
 

@@ -13,7 +13,7 @@ from test_workspace import book
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, Therapist
-from booking.public.params import format_start
+from booking.web.params import format_start
 
 TUESDAY = MONDAY + timedelta(days=1)
 

@@ -10,9 +10,8 @@ from flask import current_app
 
 from booking.database import execute, transactional
 from booking.extensions import db
-from booking.mail import outbox
 from booking.models import Appointment, Event, IdempotencyKey, Status, normalize_email
-from booking.services import audit, tokens
+from booking.services import audit, outbox, tokens
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.availability import nearest_slots

@@ -10,15 +10,14 @@ from sqlalchemy import select
 
 from booking.database import transactional
 from booking.extensions import db
-from booking.mail import outbox
-from booking.mail.outbox import Placement
 from booking.models import Appointment, Event, Status
-from booking.services import audit, tokens
+from booking.services import audit, outbox, tokens
 from booking.services import catalog as catalogs
 from booking.services.availability import nearest_slots
 from booking.services.booking import rules, writes
 from booking.services.booking.rules import Change
 from booking.services.errors import NotFound, SlotUnavailable
+from booking.services.outbox import Placement
 
 log = logging.getLogger(__name__)
 TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from booking.dates import period
-from booking.models import Service, Therapist
 from booking.services.availability import find_slots
-from booking.services.catalog import Catalog
+from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.changes import inside_cutoff
 
 SEARCH_CHUNK = timedelta(days=14)
@@ -74,7 +73,7 @@ class Week:
         return any(self.late(start) for day in self.days for start in day.starts)
 
 
-def offering(catalog: Catalog, service: Service, now: datetime) -> list[Therapist]:
+def offering(catalog: Catalog, service: ServiceInfo, now: datetime) -> list[TherapistInfo]:
     """Return the therapists a patient may choose for `service` today."""
     return catalog.therapists_for(service, on=now.astimezone(catalog.clinic.zone).date())
 
@@ -85,8 +84,8 @@ def monday_of(day: date) -> date:
 
 def build_week(
     catalog: Catalog,
-    service: Service,
-    therapists: Sequence[Therapist],
+    service: ServiceInfo,
+    therapists: Sequence[TherapistInfo],
     monday: date,
     *,
     now: datetime,
@@ -114,6 +113,7 @@ def build_week(
     }
     for slot in slots:
         by_day.setdefault(slot.start.astimezone(zone).date(), {})[slot.start] = None
+    first: date | None
     if slots and monday <= today:
         first = slots[0].start.astimezone(zone).date()
     else:
@@ -141,8 +141,8 @@ def late_check(catalog: Catalog, now: datetime) -> Callable[[datetime], bool]:
 
 def first_available_day(
     catalog: Catalog,
-    service: Service,
-    therapists: Sequence[Therapist],
+    service: ServiceInfo,
+    therapists: Sequence[TherapistInfo],
     *,
     now: datetime,
     exclude_appointment_id: int | None = None,

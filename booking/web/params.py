@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 
 from flask import abort, current_app
+from flask_wtf import FlaskForm
 
 from booking import ratelimit
 from booking.services.validation import calendar_date
@@ -17,7 +19,7 @@ START_SHAPE = re.compile(r"[0-9]{8}T[0-9]{4}Z", re.ASCII)
 BAD_FORM = "This form is not valid. Please reload the page and try again."
 
 
-def require_valid(form) -> None:
+def require_valid(form: FlaskForm) -> None:
     """Answer 400 for a POSTed form that a page of ours cannot have sent (a tampered field)."""
     if not form.validate_on_submit():
         abort(400, description=BAD_FORM)
@@ -72,7 +74,7 @@ def parse_week(raw: str | None, what: str = "week") -> date | None:
     return value
 
 
-def parse_day_and_week(args) -> tuple[date | None, date | None]:
+def parse_day_and_week(args: Mapping[str, str]) -> tuple[date | None, date | None]:
     """Return (the `day` asked for, the date whose week to show), either possibly None."""
     day = parse_week(args.get("day"), "day")
     return day, day or parse_week(args.get("week"))

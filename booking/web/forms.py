@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from email_validator import EmailNotValidError
 from flask_wtf import FlaskForm
@@ -16,7 +16,9 @@ from wtforms import (
     TelField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+
+# types-WTForms 3.2 predates SelectChoice (WTForms 3.3).
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
@@ -24,6 +26,14 @@ from booking.services.validation import NOTES_MAX_LENGTH, mail_address, name_pro
 from booking.services.validation import phone_number as parse_phone
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
+T = TypeVar("T")
+
+
+def filled(value: T | None) -> T:
+    """Return the data of a field its validators require: never None once the form is valid."""
+    if value is None:
+        raise ValueError("a required field is empty: the form was not validated")
+    return value
 
 
 def plain_text(form: Form, field: Field) -> None:

@@ -1,0 +1,204 @@
+"""The transactional outbox, writing side: the messages a change causes, in its transaction.
+
+`record` runs inside the transaction of a booking, reschedule or cancel and adds one row per
+recipient (patient, therapist, and on a move between therapists the one who lost the visit),
+plus the reminder. If the change rolls back, so do its messages. The worker that takes and
+sends the rows is `booking.mail` (`booking.mail.outbox` says why none is sent twice); the
+services never import it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from sqlalchemy import select, update
+
+from booking.database import insert_rows
+from booking.extensions import db
+from booking.models import (
+    Delivery,
+    Event,
+    Method,
+    OutboxMessage,
+    Patient,
+    Recipient,
+)
+from booking.services.catalog import Catalog
+
+
+class Recorded(Protocol):
+    """An appointment as its messages need it: the ORM's, or the booking service's `Visit`."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def patient_id(self) -> int: ...
+    @property
+    def therapist_id(self) -> int: ...
+    @property
+    def service_id(self) -> int: ...
+    @property
+    def start_at(self) -> datetime: ...
+    @property
+    def end_at(self) -> datetime: ...
+    @property
+    def sequence(self) -> int: ...
+    @property
+    def calendar_uid(self) -> str: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where and when an appointment was, for the messages about a move."""
+
+    therapist_id: int
+    start_at: datetime
+    end_at: datetime
+
+    @classmethod
+    def of(cls, appointment: Recorded) -> Placement:
+        return cls(appointment.therapist_id, appointment.start_at, appointment.end_at)
+
+
+def record(
+    event: Event,
+    appointment: Recorded,
+    *,
+    catalog: Catalog,
+    now: datetime,
+    before: Placement | None = None,
+    contact: tuple[str, str] | None = None,
+) -> None:
+    """Queue the messages a change causes, in the caller's transaction.
+
+    `contact` is the patient's (name, email) when the caller has it (a booking always does),
+    which saves a query. The rows go in as one multi-row INSERT, not through the unit of work: this
+    runs inside every booking, while its therapist lock is held.
+    """
+    if contact is None:
+        patient = db.session.get_one(Patient, appointment.patient_id)
+        contact = (patient.name, patient.email)
+    method = Method.CANCEL if event == Event.CANCELLED else Method.REQUEST
+    previous = before.start_at if before and before.start_at != appointment.start_at else None
+    now_at = Placement.of(appointment)
+    was = before or now_at  # only a move has a former therapist, and a move has `before`
+    former_id = before.therapist_id if before is not None else None
+    recipients = [
+        (recipient, name, address, Method.CANCEL if former else method,
+         was if former else now_at)
+        for recipient, name, address, former in addressees(
+            catalog, contact, appointment.therapist_id, former_id
+        )
+    ]  # fmt: skip
+    rows = [
+        _row(appointment, event, row_method, recipient, name, address, placement, now=now,
+             due=now, previous=previous if placement is now_at else None)
+        for recipient, name, address, row_method, placement in recipients
+        if address  # a therapist without an address keeps a calendar feed instead
+    ]  # fmt: skip
+    if event == Event.RESCHEDULED:
+        _skip_reminders(
+            appointment.id, "The appointment moved: a reminder for the new time follows."
+        )
+    elif event == Event.CANCELLED:
+        _skip_reminders(appointment.id, "The appointment was cancelled.")
+    if event in (Event.BOOKED, Event.RESCHEDULED):
+        lead = catalog.clinic.reminder_lead
+        due = reminder_due(appointment.start_at, lead)
+        # Booked inside the lead time: the confirmation itself is the reminder.
+        if lead and due > now:
+            rows.append(
+                _row(appointment, Event.REMINDER, Method.NONE, Recipient.PATIENT, *contact,
+                     now_at, now=now, due=due)
+            )  # fmt: skip
+    insert_rows(OutboxMessage.__table__, rows)
+
+
+def addressees(
+    catalog: Catalog, contact: tuple[str, str], therapist_id: int, former_id: int | None = None
+) -> list[tuple[Recipient, str, str, bool]]:
+    """Who hears of a change: (recipient, name, address, whether the former therapist).
+
+    The patient, then on a change of therapist the former one (who gets a cancellation),
+    then the therapist. An empty address gets no email (a therapist keeps a feed instead).
+    """
+    found = [(Recipient.PATIENT, *contact, False)]
+    if former_id is not None and former_id != therapist_id:
+        former = catalog.therapist(former_id)  # even if switched off
+        found.append((Recipient.THERAPIST, former.name, former.email or "", True))
+    therapist = catalog.therapist(therapist_id)
+    found.append((Recipient.THERAPIST, therapist.name, therapist.email or "", False))
+    return found
+
+
+def reminder_due(start_at: datetime, lead: timedelta) -> datetime:
+    return start_at - lead
+
+
+def _row(
+    appointment: Recorded,
+    event: Event,
+    method: Method,
+    recipient: Recipient,
+    name: str,
+    address: str,
+    placement: Placement,
+    *,
+    now: datetime,
+    due: datetime,
+    previous: datetime | None = None,
+) -> dict[str, object]:
+    domain = appointment.calendar_uid.rpartition("@")[2]
+    return {
+        "appointment_id": appointment.id,
+        "event": event.value,
+        "method": method.value,
+        "recipient": recipient.value,
+        "to_name": name,
+        "to_address": address,
+        "therapist_id": placement.therapist_id,
+        "service_id": appointment.service_id,
+        "start_at": placement.start_at,
+        "end_at": placement.end_at,
+        "previous_start_at": previous,
+        "sequence": appointment.sequence,
+        "message_id": f"<{uuid.uuid4().hex}@{domain}>",
+        "status": Delivery.PENDING.value,
+        "attempts": 0,
+        "due_at": due,
+        "detail": "",
+        "created_at": now,
+    }
+
+
+def _skip_reminders(appointment_id: int, why: str) -> None:
+    db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.appointment_id == appointment_id,
+            OutboxMessage.event == Event.REMINDER.value,
+            OutboxMessage.status == Delivery.PENDING.value,
+        )
+        .values(status=Delivery.SKIPPED.value, detail=why)
+    )
+
+
+def move_reminders(lead: timedelta, now: datetime) -> None:
+    """Re-time unsent reminders to a new lead time, in the caller's transaction."""
+    pending = db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.event == Event.REMINDER.value,
+            OutboxMessage.status == Delivery.PENDING.value,
+            OutboxMessage.claimed_until.is_(None) | (OutboxMessage.claimed_until < now),
+        )
+    )
+    for message in pending:
+        due = reminder_due(message.start_at, lead)
+        if lead and due > now:
+            message.due_at = due
+        else:
+            message.status = Delivery.SKIPPED.value
+            message.detail = "The reminder lead time changed."
