@@ -127,6 +127,7 @@ def test(pytest_args: list[str]) -> None:
     sh(BIN / "ruff", "check", ".")
     sh(BIN / "ruff", "format", "--check", ".")
     sh(BIN / "lint-imports")  # the import contracts in pyproject.toml ([tool.importlinter])
+    sh(BIN / "mypy")  # strict, over booking/ ([tool.mypy])
     ARTIFACTS.mkdir(exist_ok=True)
     junit = ARTIFACTS / "junit.xml"
     ensure_node_tools(required=in_ci)
