@@ -22,6 +22,7 @@ from limits import parse_many
 from limits.storage import SCHEMES as RATELIMIT_SCHEMES  # type: ignore[attr-defined]
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+from werkzeug.security import DEFAULT_PBKDF2_ITERATIONS
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -119,6 +120,29 @@ def storage_uri(raw: str) -> None:
         raise ValidationError("Not a store such as memory:// or redis://host:6379.")
 
 
+# Werkzeug's default: scrypt with n=2**15, r=8, p=1. Hashes record their own method, so a
+# password hashed with other parameters still verifies.
+DEFAULT_PASSWORD_HASH = "scrypt"
+MIN_SCRYPT_N, MIN_SCRYPT_R = 2**15, 8
+MIN_PBKDF2_ITERATIONS = 600_000  # OWASP's advice for PBKDF2-HMAC-SHA256
+
+
+def weak_password_hash(method: str) -> bool:
+    """Return whether a Werkzeug hash method is cheaper than these minimums, or unknown."""
+    name, *args = method.split(":")
+    try:
+        if name == "scrypt" and len(args) in (0, 3):
+            n, r, p = map(int, args) if args else (MIN_SCRYPT_N, MIN_SCRYPT_R, 1)
+            return n < MIN_SCRYPT_N or r < MIN_SCRYPT_R or p < 1
+        if name == "pbkdf2" and len(args) <= 2:
+            digest = args[0] if args else "sha256"
+            rounds = int(args[1]) if len(args) == 2 else DEFAULT_PBKDF2_ITERATIONS
+            return digest not in ("sha256", "sha512") or rounds < MIN_PBKDF2_ITERATIONS
+    except ValueError:
+        pass
+    return True
+
+
 def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Return the settings read from `env`, or raise RuntimeError naming those it cannot read."""
     read = Reader(env)
@@ -176,6 +200,9 @@ def from_environment(instance_path: str, env: Mapping[str, str] = os.environ) ->
         ),
         "STAFF_SESSION_MAX_HOURS": read.integer("STAFF_SESSION_MAX_HOURS", 12, validate=POSITIVE),
         "LOGIN_RATE_LIMIT": read.string("LOGIN_RATE_LIMIT", "5 per minute; 30 per hour"),
+        # How staff passwords are hashed (Werkzeug's method string). Not read from the
+        # environment: only the tests change it, to cheap parameters (see `check`).
+        "PASSWORD_HASH_METHOD": DEFAULT_PASSWORD_HASH,
     }
     # Unset: the worker's outbox.MAX_ATTEMPTS.
     if attempts := read.integer("OUTBOX_MAX_ATTEMPTS", None, validate=POSITIVE):
@@ -197,6 +224,12 @@ def check(config: Mapping[str, Any]) -> None:
         )
     if base and not base.startswith(("http://", "https://")):
         raise RuntimeError("BASE_URL must start with https:// (or http://)")
+    method = config.get("PASSWORD_HASH_METHOD", DEFAULT_PASSWORD_HASH)
+    if not config.get("TESTING") and weak_password_hash(method):
+        raise RuntimeError(
+            f"PASSWORD_HASH_METHOD {method!r} is weaker than {DEFAULT_PASSWORD_HASH!r}: cheap "
+            "hashing is for the tests only"
+        )
     if config.get("MAIL_USE_TLS") and config.get("MAIL_USE_SSL"):
         raise RuntimeError("Set MAIL_USE_TLS (STARTTLS) or MAIL_USE_SSL, not both")
     for name in ("BOOKING_RATE_LIMIT", "LOGIN_RATE_LIMIT"):

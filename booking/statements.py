@@ -133,14 +133,26 @@ _plans: dict[tuple[Any, ...], _Plan | None] = {}
 _lock = threading.Lock()
 
 
-def run(connection: Connection, statement: Executable, params: Mapping[str, Any] | None) -> Rows:
-    """Execute `statement` with `params` on the connection's current transaction."""
+def run(
+    connection: Connection,
+    statement: Executable,
+    params: Mapping[str, Any] | None,
+    *,
+    plain: bool = False,
+) -> Rows:
+    """Execute `statement` with `params` on the connection's current transaction.
+
+    `plain` takes SQLAlchemy's own path (`Connection.execute`), which the driver path must
+    agree with (tests/services/test_statements_paths.py compares the two).
+    """
     params = params or {}
     dialect = connection.dialect
     events = connection.dispatch
     # A tracer, or the engine's echo (SQLALCHEMY_ECHO, or the sqlalchemy.engine logger at
     # INFO), sees every statement: those take SQLAlchemy's own path.
-    direct = not (events.before_cursor_execute or events.after_cursor_execute or connection._echo)
+    direct = not (
+        plain or events.before_cursor_execute or events.after_cursor_execute or connection._echo
+    )
     plan = _plan(statement, dialect, params) if direct else None
     if plan is None:
         result = connection.execute(statement, dict(params))

@@ -29,6 +29,7 @@ from booking.models import Clinic, Closure, Service, Therapist, TimeOff, Working
 
 PG_ENV = "TEST_POSTGRES_URL"
 IN_CI = os.environ.get("CI", "").lower() == "true"
+CHEAP_PASSWORD_HASH = "scrypt:256:8:1"
 
 
 def _config(url: str, clock: Clock) -> dict[str, Any]:
@@ -39,6 +40,10 @@ def _config(url: str, clock: Clock) -> dict[str, Any]:
         "CLOCK": clock,
         "WTF_CSRF_ENABLED": True,
         "BASE_URL": "https://clinic.test",
+        # Still scrypt, at about a thousandth of the default's cost (the smallest n that
+        # OpenSSL's memory limit in Werkzeug allows, with a margin): staff fixtures hash
+        # several passwords per test.
+        "PASSWORD_HASH_METHOD": CHEAP_PASSWORD_HASH,
     }
 
 

@@ -41,6 +41,35 @@ def test_settings_are_read_from_the_environment():
     assert settings["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://h/d"
 
 
+def test_passwords_are_hashed_with_werkzeugs_default_outside_the_tests():
+    assert from_environment("/i", {})["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+PRODUCTION = {"SECRET_KEY": "s", "BASE_URL": "https://clinic.test"}
+
+
+@pytest.mark.parametrize(
+    "method",
+    ["scrypt:256:8:1", "scrypt:16384:8:1", "scrypt:32768:1:1", "scrypt:32768:8:0",
+     "pbkdf2:sha256:1", "pbkdf2:sha256:100000", "pbkdf2:md5", "scrypt:x:8:1", "scrypt:32768",
+     "sha256", ""],
+)  # fmt: skip
+def test_cheap_password_hashing_is_refused_outside_the_tests(method):
+    with pytest.raises(RuntimeError, match=r"PASSWORD_HASH_METHOD .* is weaker than 'scrypt'"):
+        create_app({**PRODUCTION, "PASSWORD_HASH_METHOD": method})
+    assert create_app({**PRODUCTION, "PASSWORD_HASH_METHOD": method, "TESTING": True}).testing
+
+
+@pytest.mark.parametrize(
+    "method", ["scrypt", "scrypt:32768:8:1", "scrypt:131072:8:1", "pbkdf2", "pbkdf2:sha512:600000"]
+)
+def test_password_hashing_as_strong_as_the_default_is_accepted(method):
+    assert (
+        create_app({**PRODUCTION, "PASSWORD_HASH_METHOD": method}).config["PASSWORD_HASH_METHOD"]
+        == method
+    )
+
+
 def test_the_site_explains_an_unconfigured_clinic(client):
     response = client.get("/")
     assert response.status_code == 404

@@ -29,7 +29,7 @@ from booking import create_app
 from booking.extensions import db
 from booking.models import Appointment, IdempotencyKey
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # two phases of DEADLINE, and joins
 CLIENTS = 6
 # Physiotherapy assessments (45 minutes, no buffer) that fit a day of 09:00-12:00, 13:00-17:00.
 TIMES = [(9, 0), (9, 45), (10, 30), (11, 15), (13, 0), (13, 45), (14, 30), (15, 15), (16, 0)]

@@ -1,6 +1,7 @@
 """Staff accounts: creation, sign-in, password changes and resets.
 
-Passwords are hashed with scrypt (Werkzeug's default), each with its own salt. Signing in
+Passwords are hashed with scrypt (Werkzeug's default), each with its own salt; the tests set
+PASSWORD_HASH_METHOD to cheap parameters (config.check refuses those elsewhere). Signing in
 takes the same time whether or not the account exists, and says the same thing on failure,
 so the login form cannot be used to find out who works at the clinic.
 """
@@ -12,6 +13,7 @@ import logging
 from datetime import datetime
 
 from email_validator import EmailNotValidError
+from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,14 +30,18 @@ MIN_PASSWORD = 12
 MAX_PASSWORD = 256
 
 
+def _hash(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
 @functools.cache
-def _dummy_hash() -> str:
+def _dummy_hash(method: str) -> str:
     """Checked when no account matches, so a wrong email costs as long as a wrong password.
 
     Made on the first sign-in, not at import: scrypt is slow on purpose, and every process
     (web, worker, each CLI command) would pay for it at start-up.
     """
-    return generate_password_hash("not a real password, only for timing")
+    return generate_password_hash("not a real password, only for timing", method=method)
 
 
 def normalize(email: str) -> str:
@@ -84,7 +90,7 @@ def create_user(
         user = StaffUser(
             email=address,
             name=name,
-            password_hash=generate_password_hash(password),
+            password_hash=_hash(password),
             role=role.value,
             therapist_id=therapist_id,
             active=True,
@@ -115,7 +121,7 @@ def authenticate(email: str, password: str) -> StaffUser | None:
     user = db.session.scalar(select(StaffUser).where(StaffUser.email == address))
     password = password[:MAX_PASSWORD]
     if user is None or not user.active:
-        check_password_hash(_dummy_hash(), password)
+        check_password_hash(_dummy_hash(current_app.config["PASSWORD_HASH_METHOD"]), password)
         return None
     if not check_password_hash(user.password_hash, password):
         return None
@@ -163,7 +169,7 @@ def find(email: str) -> StaffUser:
 
 def _set_password(user: StaffUser, new: str, *, actor: str, action: str, now: datetime) -> int:
     """Set the password and end every session of the account; return how many ended."""
-    user.password_hash = generate_password_hash(new)
+    user.password_hash = _hash(new)
     db.session.add(
         AuditEvent(at=now, actor=actor, action=action, entity="staff_user", entity_id=user.id)
     )

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from alembic import op
+from flask import current_app, has_app_context
 
 revision = "0010"
 down_revision = "0009"
@@ -60,7 +61,7 @@ def upgrade():
         return
     lead = cutoff + DAY
     bind.execute(sa.update(clinic).where(clinic.c.id == 1).values(reminder_lead_minutes=lead))
-    now = datetime.now(UTC)
+    now = _now()
     sqlite = bind.dialect.name == "sqlite"
     pending = bind.execute(
         sa.select(outbox.c.id, outbox.c.start_at, outbox.c.claimed_until).where(
@@ -79,6 +80,12 @@ def upgrade():
             .where(outbox.c.id == message_id)
             .values(due_at=due.replace(tzinfo=None) if sqlite else due)
         )
+
+
+def _now() -> datetime:
+    """The app's clock (its CLOCK setting, which the tests freeze), else the real one."""
+    clock = current_app.config.get("CLOCK") if has_app_context() else None
+    return clock() if clock is not None else datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -101,8 +101,8 @@ def test_staff_sessions_upgrade_and_downgrade_keeping_the_accounts(migrating):
 
 def _clinic_with_two_reminders(lead: int) -> tuple[datetime, datetime]:
     """At 0009, whose schema is the head's: a clinic and two unsent reminders, soon and later."""
-    # The migration reads the real clock (it runs outside the app): real future times.
-    soon = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=36)
+    # The migration reads the app's clock, frozen at NOW by `migrating`: not the real one.
+    soon = NOW + timedelta(hours=36)
     later = soon + timedelta(days=10)
     db.session.add(
         Clinic(name="Old Clinic", cancel_cutoff_minutes=1440, reminder_lead_minutes=lead)

@@ -23,7 +23,7 @@ from booking.services.errors import BookingError
 
 ATTEMPTS = 50
 TUESDAY = MONDAY + timedelta(days=1)
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]  # its waits are bounded at 180 s
 
 
 def race(url: str, attempts: list[Callable[[], str]]) -> Counter[str]:

@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from staffing import PASSWORD, account_id, csrf_of, sign_in
+from werkzeug.security import generate_password_hash
 
 from booking.extensions import db
 from booking.models import AuditEvent, StaffUser
@@ -153,6 +154,19 @@ def test_passwords_are_stored_as_scrypt_hashes(app, staff):
             select(StaffUser.password_hash).where(StaffUser.email == staff.reception)
         )
     assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_a_password_hashed_with_the_default_method_still_signs_in(app, client, staff):
+    # The tests hash with cheap parameters; an account hashed as production hashes (scrypt's
+    # default cost) still opens, since each hash names its own method and parameters.
+    with app.app_context():
+        user = db.session.scalar(select(StaffUser).where(StaffUser.email == staff.reception))
+        assert user.password_hash.startswith(f"{app.config['PASSWORD_HASH_METHOD']}$")
+        user.password_hash = generate_password_hash(PASSWORD)
+        db.session.commit()
+    assert sign_in(client, staff.reception, "not the password at all").status_code == 401
+    assert sign_in(client, staff.reception).status_code == 302
+    assert client.get("/staff/day").status_code == 200
 
 
 def test_create_user_command(runner, world):
