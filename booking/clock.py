@@ -11,6 +11,9 @@ from booking.models.base import utcnow
 
 
 def now() -> datetime:
-    """Return the current aware UTC instant (tests may set the `CLOCK` config to a callable)."""
+    """Return the current aware UTC instant (tests may set the `CLOCK` config to a callable).
+
+    Migration 0010 reads `CLOCK` too (when it runs inside the app): rename it there as well.
+    """
     clock: Callable[[], datetime] = current_app.config.get("CLOCK", utcnow)
     return clock()

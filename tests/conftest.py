@@ -121,7 +121,10 @@ def empty_postgres(postgres_url: str) -> Iterator[Callable[[], None]]:
         statements = [f'TRUNCATE "{table}"' for table in ordered if table in append_only]
         statements += [f'DELETE FROM "{table}"' for table in ordered if table not in append_only]
         statements += [f"SELECT setval('\"{name}\"', 1, false)" for name in sequences]
-    script = "; ".join(statements)
+    # Bounded, so that a test whose timeout left a connection holding locks fails its teardown
+    # instead of holding the run (pytest-timeout's timer has fired by then).
+    bounds = ["SET LOCAL lock_timeout = '15s'", "SET LOCAL statement_timeout = '60s'"]
+    script = "; ".join(bounds + statements)
 
     def empty() -> None:
         with engine.begin() as conn:
@@ -153,7 +156,10 @@ class SharedTemplates(BytecodeCache):
     """Compiled templates kept for the run, keyed by name and checked against the source.
 
     Each test has an app of its own, whose Jinja environment would otherwise parse and compile
-    every template it renders anew: that was a third of a page test's time.
+    every template it renders anew: that was a third of a page test's time. Keyed by name and
+    source only, so it assumes every test app's Jinja environment compiles alike (the same
+    autoescape, extensions and options, as `create_app` sets them): a test that changes
+    `app.jinja_env`'s options must not use it.
     """
 
     def __init__(self) -> None:

@@ -56,8 +56,13 @@ def test_the_running_worker_writes_eml_files_within_seconds(
 def test_a_worker_that_cannot_start_exits_with_a_failure(tmp_path):
     # The status read above is the process's own: one that fails says so (this is not 0).
     worker = start_worker(f"sqlite:///{tmp_path / 'booking.sqlite3'}", tmp_path, MAIL_PORT="smtp")
-    worker.wait(timeout=60)  # it stops by itself; a SIGTERM now would kill it mid-start (-15)
-    status, output = stop(worker)
+    try:  # it stops by itself; a SIGTERM now would kill it mid-start (-15)
+        output, _ = worker.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        output, _ = worker.communicate()
+        raise AssertionError(f"a worker that cannot start kept running:\n{output}") from None
+    status = worker.returncode
     assert status == 1, output
     assert "MAIL_PORT" in output
 
