@@ -16,7 +16,11 @@ from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from booking.services.validation import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
     NOTES_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
     calendar_date,
     mail_address,
     name_problem,
@@ -87,7 +91,7 @@ def _day(value: object) -> date | None:
 
 
 def _name(value: object) -> str:
-    name = _text(value, 120)
+    name = _text(value, NAME_MAX_LENGTH)
     assert name is not None
     if problem := name_problem(name):
         raise refuse(problem)
@@ -95,7 +99,7 @@ def _name(value: object) -> str:
 
 
 def _email(value: object) -> str:
-    raw = _text(value, 254)
+    raw = _text(value, EMAIL_MAX_LENGTH)
     assert raw is not None
     try:
         return mail_address(raw)
@@ -104,7 +108,7 @@ def _email(value: object) -> str:
 
 
 def _phone(value: object) -> str:
-    raw = _text(value, 40)
+    raw = _text(value, PHONE_MAX_LENGTH)
     assert raw is not None
     number = phone_number(raw)
     if number is None:
@@ -123,7 +127,7 @@ def _notes(value: object) -> str | None:
 
 
 def _reason(value: object) -> str | None:
-    return _text(value, 500, required=False)
+    return _text(value, REASON_MAX_LENGTH, required=False)
 
 
 def _digits_too(schema: dict[str, Any]) -> None:

@@ -10,8 +10,14 @@ from email_validator import validate_email
 
 DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 PHONE_REGION = "CA"  # a number typed without +country is read as Canadian (NANP)
-# The longest note a patient may leave for the therapist, on the site and in the API.
+# The longest values a patient may give, on the site and in the API alike (one place, so the
+# two cannot drift): a name, an email address (RFC 5321's path limit), a phone number as
+# typed, a note for the therapist, a reason for cancelling.
+NAME_MAX_LENGTH = 120
+EMAIL_MAX_LENGTH = 254
+PHONE_MAX_LENGTH = 40
 NOTES_MAX_LENGTH = 1000
+REASON_MAX_LENGTH = 500
 
 
 def phone_number(raw: str) -> str | None:

@@ -22,7 +22,16 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from booking.models import QUESTIONS
-from booking.services.validation import NOTES_MAX_LENGTH, mail_address, name_problem, storable
+from booking.services.validation import (
+    EMAIL_MAX_LENGTH,
+    NAME_MAX_LENGTH,
+    NOTES_MAX_LENGTH,
+    PHONE_MAX_LENGTH,
+    REASON_MAX_LENGTH,
+    mail_address,
+    name_problem,
+    storable,
+)
 from booking.services.validation import phone_number as parse_phone
 
 ANSWERS = [SelectChoice("no", "No"), SelectChoice("yes", "Yes")]
@@ -71,20 +80,33 @@ class DetailsForm(FlaskForm):
 
     name = StringField(
         "Full name",
-        validators=[InputRequired("Enter your name."), Length(max=120), plain_text, person_name],
+        validators=[
+            InputRequired("Enter your name."),
+            Length(max=NAME_MAX_LENGTH),
+            plain_text,
+            person_name,
+        ],
         filters=[_strip],
         render_kw={"autocomplete": "name"},
     )
     email = EmailField(
         "Email",
         description="Your confirmation and calendar invite go here.",
-        validators=[InputRequired("Enter your email address."), Length(max=254), email_address],
+        validators=[
+            InputRequired("Enter your email address."),
+            Length(max=EMAIL_MAX_LENGTH),
+            email_address,
+        ],
         render_kw={"autocomplete": "email"},
     )
     phone = TelField(
         "Mobile phone",
         description="Only used if we need to reach you about this visit.",
-        validators=[InputRequired("Enter a phone number."), Length(max=40), phone_number],
+        validators=[
+            InputRequired("Enter a phone number."),
+            Length(max=PHONE_MAX_LENGTH),
+            phone_number,
+        ],
         filters=[_strip],
         render_kw={"autocomplete": "tel"},
     )
@@ -140,7 +162,7 @@ class CancelForm(FlaskForm):
     reason = TextAreaField(
         "Reason (optional)",
         description="It helps the clinic, but you do not have to say.",
-        validators=[Optional(), Length(max=500), plain_text],
+        validators=[Optional(), Length(max=REASON_MAX_LENGTH), plain_text],
         filters=[_strip],
     )
 
