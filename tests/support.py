@@ -32,8 +32,33 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=VANCOUVER)
 
 
-def patient(n: int = 1) -> dict[str, str]:
-    return {"name": f"Pat Ient{n}", "email": f"patient{n}@example.com", "phone": "604-555-0199"}
+BORN = date(1980, 5, 17)  # every test patient's date of birth, unless a test says otherwise
+
+
+def patient(n: int = 1, **given: str) -> dict[str, str]:
+    """A new patient as the API takes them (and the site's form fields, but for the date)."""
+    return {
+        "name": f"Pat Ient{n}",
+        "email": f"patient{n}@example.com",
+        "phone": "604-555-0199",
+        "date_of_birth": BORN.isoformat(),
+    } | given
+
+
+def details(n: int = 1, **given: object):  # -> PatientDetails; imported late, see below
+    """A new patient as the booking service takes them."""
+    from booking.services.booking import PatientDetails
+
+    fields: dict[str, object] = {**patient(n), "date_of_birth": BORN} | given
+    return PatientDetails(**fields)  # type: ignore[arg-type]
+
+
+def person(name: str, email: str, *, born: date | None = BORN, phone: str = ""):
+    """A person on record (an ORM row) with a contact of their own, for `world.add`."""
+    from booking.models import Contact, Patient, email_key, normalize_email
+
+    contact = Contact(email=normalize_email(email), email_key=email_key(email))
+    return Patient(name=name, date_of_birth=born, phone=phone, contact=contact)
 
 
 # The IMS safety screening with every answer "no": as the booking service takes it, and as

@@ -19,8 +19,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
 
 from flask import current_app, render_template
 
@@ -30,23 +28,13 @@ from booking.dates import Style
 from booking.extensions import db
 from booking.links import external_url
 from booking.mail import headers
+from booking.mail.access import access_email
+from booking.mail.envelope import CannotCompose, Outgoing, envelope, sender
 from booking.models import Appointment, Event, Method, OutboxMessage, Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services import changes, tokens
 from booking.services import screening as screenings
 from booking.services.catalog import ClinicInfo, ServiceInfo, TherapistInfo
-
-
-class CannotCompose(Exception):
-    """The message cannot be written (no sender address): retrying will not help."""
-
-
-@dataclass(frozen=True, slots=True)
-class Outgoing:
-    sender: str  # the envelope sender: the clinic's scheduling address
-    recipient: str
-    data: bytes  # the whole message, CRLF line ends
-
 
 # Short enough for a phone's inbox; the body has the full date and the zone.
 SUBJECTS = {
@@ -60,23 +48,38 @@ SUBJECTS = {
 }
 
 
-def sender(clinic: ClinicInfo) -> Person:
-    """The clinic's scheduling address: MAIL_DEFAULT_SENDER, or else the clinic's email."""
-    name, address = parseaddr(current_app.config.get("MAIL_DEFAULT_SENDER") or "")
-    address = address or clinic.email
-    if not address:
-        raise CannotCompose("No sender address: set MAIL_DEFAULT_SENDER or the clinic's email.")
-    return Person(name or clinic.name, address)
+@dataclass(frozen=True, slots=True)
+class About:
+    """The appointment as an outbox row recorded it (every appointment row has these)."""
+
+    appointment_id: int
+    therapist_id: int
+    service_id: int
+    start_at: datetime
+    end_at: datetime
+    sequence: int
+    previous_start_at: datetime | None
+
+    @classmethod
+    def of(cls, message: OutboxMessage) -> About:
+        values = (message.appointment_id, message.therapist_id, message.service_id,
+                  message.start_at, message.end_at, message.sequence)  # fmt: skip
+        if any(v is None for v in values):
+            raise CannotCompose("The message is about no appointment.")
+        return cls(*values, message.previous_start_at)  # type: ignore[arg-type]
 
 
 def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     """Render the row's email as it should read now, for the state the row recorded."""
+    if message.event == Event.ACCESS_LINK:
+        return access_email(message, now=now)
+    about = About.of(message)
     catalog = catalogs.current()
     clinic = catalog.clinic
-    appointment = db.session.get_one(Appointment, message.appointment_id)
+    appointment = db.session.get_one(Appointment, about.appointment_id)
     patient = db.session.get_one(Patient, appointment.patient_id)
-    service = catalog.services[message.service_id]
-    therapist = catalog.therapist(message.therapist_id)
+    service = catalog.services[about.service_id]
+    therapist = catalog.therapist(about.therapist_id)
     organizer = sender(clinic)
     recipient = Recipient(message.recipient)
     event = Event(message.event)
@@ -91,7 +94,7 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     )
     zone = clinic.zone
     style = Style.of(clinic)
-    short_when = style.short_when(message.start_at, zone)
+    short_when = style.short_when(about.start_at, zone)
     # The therapist lost this visit to a colleague (a CANCEL inside a move).
     reassigned = event == Event.RESCHEDULED and message.method == Method.CANCEL
     # Read as the message goes out: past this, the patient gets the phone, not the link.
@@ -105,14 +108,15 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         "service": service,
         "therapist": therapist,
         "patient_name": patient.name,
+        "for_someone_else": patient.name != message.to_name,
         "to_name": message.to_name,
         "reference": appointment.reference,
-        "when": style.when(message.start_at, zone),
+        "when": style.when(about.start_at, zone),
         "short_when": short_when,
-        "previous_when": style.when(message.previous_start_at, zone)
-        if message.previous_start_at
+        "previous_when": style.when(about.previous_start_at, zone)
+        if about.previous_start_at
         else None,
-        "minutes": int((message.end_at - message.start_at).total_seconds() // 60),
+        "minutes": int((about.end_at - about.start_at).total_seconds() // 60),
         "manage_url": manage_url,
         "screening_url": screening_url,
         "change_until": until,
@@ -123,26 +127,18 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     template = f"email/{recipient.value}"
     if event == Event.REMINDER:
         template = "email/reminder"
-    # Names and addresses kept apart, encoded by `headers`: no typed text is ever parsed.
-    email = EmailMessage(policy=headers.POLICY)
-    try:
-        email["Subject"] = headers.text(
-            "Subject",
-            _subject(recipient, event, service, patient, when=short_when, reassigned=reassigned),
-        )
-        email["From"] = headers.mailbox("From", organizer.name, organizer.email)
-        email["To"] = headers.mailbox("To", to.name, to.email)
-        if clinic.email and clinic.email != organizer.email:
-            email["Reply-To"] = headers.mailbox("Reply-To", clinic.name, clinic.email)
-    except headers.Unencodable as exc:
-        raise CannotCompose("An address of this message cannot be written.") from exc
-    email["Date"] = format_datetime(now)
-    email["Message-ID"] = message.message_id
-    email["Auto-Submitted"] = "auto-generated"
+    email = envelope(
+        _subject(recipient, event, service, patient, when=short_when, reassigned=reassigned),
+        organizer,
+        to,
+        clinic,
+        message_id=message.message_id,
+        now=now,
+    )
     email.set_content(render_template(f"{template}.txt", **context))
     email.add_alternative(render_template(f"{template}.html", **context), subtype="html")
     if message.method:
-        calendar = _invite(message, appointment, service, therapist, patient, clinic, until)
+        calendar = _invite(message, about, appointment, service, therapist, patient, clinic, until)
         body = ics.invite(
             calendar, method=message.method, now=now, organizer=organizer, attendee=to
         )
@@ -170,6 +166,7 @@ def _subject(
 
 def _invite(
     message: OutboxMessage,
+    about: About,
     appointment: Appointment,
     service: ServiceInfo,
     therapist: TherapistInfo,
@@ -187,17 +184,17 @@ def _invite(
             clinic=clinic,
             manage_url=None if cancelled or not change_until else _manage_url(appointment),
             change_until=change_until,
-            start=message.start_at,
-            end=message.end_at,
-            sequence=message.sequence,
+            start=about.start_at,
+            end=about.end_at,
+            sequence=about.sequence,
             cancelled=cancelled,
         )
     # The therapist's copy: the patient's name, and nothing else about them.
     return ics.Visit(
         uid=appointment.calendar_uid,
-        sequence=message.sequence,
-        start=message.start_at,
-        end=message.end_at,
+        sequence=about.sequence,
+        start=about.start_at,
+        end=about.end_at,
         summary=f"{service.name}: {patient.name}",
         description=f"Reference {appointment.reference}.",
         location=clinic.address,

@@ -22,9 +22,11 @@ from flask import current_app
 from booking import clock
 from booking.extensions import db
 from booking.mail import outbox
-from booking.mail.compose import CannotCompose, compose
+from booking.mail.compose import compose
+from booking.mail.envelope import CannotCompose
 from booking.mail.transport import PermanentError, TransientError, Transport, from_config
 from booking.models import Delivery, Event, OutboxMessage
+from booking.services import access
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +93,10 @@ class Worker:
             message = db.session.get_one(OutboxMessage, message_id)
             if message.event == Event.REMINDER and not outbox.still_true(message, self.now()):
                 outgoing, why = None, "The appointment was cancelled, moved or has begun."
+            elif message.event == Event.ACCESS_LINK and not access.link_valid(
+                message.access_link_id or 0, self.now()
+            ):
+                outgoing, why = None, "The link expired or was used before it could be sent."
             else:
                 outgoing, why = compose(message, now=self.now()), ""
             name = f"{message.created_at:%Y%m%d-%H%M%S}-{message_id}-{message.event}"

@@ -16,7 +16,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol
 
-from booking.mail.compose import Outgoing
+from booking.mail.envelope import Outgoing
 
 
 class TransientError(Exception):

@@ -17,7 +17,7 @@ from booking import clock
 from booking.calendar import ics as calendar
 from booking.calendar.ics import google_calendar_url
 from booking.links import external_url
-from booking.mail.compose import CannotCompose, sender
+from booking.mail.envelope import CannotCompose, sender
 from booking.manage import bp
 from booking.models import Appointment, Consent, Status
 from booking.services import booking, changes

@@ -22,6 +22,7 @@ class Event(enum.StrEnum):
     RESCHEDULED = "rescheduled"
     CANCELLED = "cancelled"
     REMINDER = "reminder"
+    ACCESS_LINK = "access_link"  # a one-time "My visits" link: about a contact, no appointment
 
 
 class Method(enum.StrEnum):
@@ -52,24 +53,36 @@ class OutboxMessage(Base):
         CheckConstraint(_in("recipient", Recipient), name="recipient_valid"),
         CheckConstraint(_in("status", Delivery), name="status_valid"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        CheckConstraint(
+            "CASE WHEN event = 'access_link' "
+            "THEN access_link_id IS NOT NULL AND appointment_id IS NULL "
+            "ELSE access_link_id IS NULL AND appointment_id IS NOT NULL "
+            "AND therapist_id IS NOT NULL AND service_id IS NOT NULL "
+            "AND start_at IS NOT NULL AND end_at IS NOT NULL AND sequence IS NOT NULL END",
+            name="about_one_thing",
+        ),
         Index("ix_outbox_message_status_due_at", "status", "due_at"),
         Index("ix_outbox_message_appointment_id", "appointment_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointment.id"))
+    # About an appointment, or (event `access_link`) about a contact's one-time link.
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointment.id"))
+    access_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("access_link.id", ondelete="CASCADE")
+    )
     event: Mapped[str] = mapped_column(String(16))
     method: Mapped[str] = mapped_column(String(8), default=Method.NONE.value)
     recipient: Mapped[str] = mapped_column(String(16))
     to_name: Mapped[str] = mapped_column(String(120))
     to_address: Mapped[str] = mapped_column(String(254))
     # The appointment as this message describes it: the state right after the change.
-    therapist_id: Mapped[int] = mapped_column(ForeignKey("therapist.id"))
-    service_id: Mapped[int] = mapped_column(ForeignKey("service.id"))
-    start_at: Mapped[datetime]
-    end_at: Mapped[datetime]
+    therapist_id: Mapped[int | None] = mapped_column(ForeignKey("therapist.id"))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
+    start_at: Mapped[datetime | None]
+    end_at: Mapped[datetime | None]
     previous_start_at: Mapped[datetime | None]
-    sequence: Mapped[int]
+    sequence: Mapped[int | None]
     message_id: Mapped[str] = mapped_column(String(255), unique=True)
     status: Mapped[str] = mapped_column(String(16), default=Delivery.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)

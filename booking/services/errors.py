@@ -45,6 +45,16 @@ class AssessmentRequired(BookingError):
     code = "assessment_required"
 
 
+class VerificationRequired(BookingError):
+    """A return visit online needs a person verified by an emailed link (My visits).
+
+    Raised before anything is looked up, so it says nothing about whether an email is on
+    record: the site and the API answer every unverified follow-up the same way.
+    """
+
+    code = "verification_required"
+
+
 class TherapistNotOffering(BookingError):
     code = "therapist_not_offering"
 

@@ -76,9 +76,7 @@ def preview_move(
     patient = db.session.get(Patient, appointment.patient_id)
     if patient is None:  # its foreign key keeps it
         raise NotFound("No such patient.")
-    everyone = addressees(
-        catalog, (patient.name, patient.email), therapist.id, appointment.therapist_id
-    )
+    everyone = addressees(catalog, patient.addressee, therapist.id, appointment.therapist_id)
     return MovePreview(
         appointment_id=appointment.id,
         sequence=appointment.sequence,

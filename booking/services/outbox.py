@@ -80,7 +80,7 @@ def record(
     """
     if contact is None:
         patient = db.session.get_one(Patient, appointment.patient_id)
-        contact = (patient.name, patient.email)
+        contact = patient.addressee
     method = Method.CANCEL if event == Event.CANCELLED else Method.REQUEST
     previous = before.start_at if before and before.start_at != appointment.start_at else None
     now_at = Placement.of(appointment)
@@ -196,6 +196,7 @@ def move_reminders(lead: timedelta, now: datetime) -> None:
         )
     )
     for message in pending:
+        assert message.start_at is not None  # a reminder is about an appointment
         due = reminder_due(message.start_at, lead)
         if lead and due > now:
             message.due_at = due

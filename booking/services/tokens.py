@@ -21,6 +21,11 @@ def manage_token(secret: str, calendar_uid: str) -> str:
     return _encode(_pad(secret, f"manage:{calendar_uid}"))
 
 
+def access_token(secret: str, nonce: str) -> str:
+    """Return the token of a one-time access link (`models.AccessLink`): derived, hashed."""
+    return _encode(_pad(secret, f"access:{nonce}"))
+
+
 def feed_token(secret: str, therapist_id: int, feed_secret: str) -> str:
     """Return the token in a therapist's calendar-feed URL; a new `feed_secret` kills the old."""
     return _encode(_pad(secret, f"feed:{therapist_id}:{feed_secret}"))

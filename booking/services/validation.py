@@ -140,3 +140,25 @@ def calendar_date(raw: str) -> date | None:
     except ValueError:
         return None
     return value if value is not None and 2000 <= value.year <= 2200 else None
+
+
+EARLIEST_BIRTH_YEAR = 1900
+
+
+def birth_date(raw: str) -> date | None:
+    """Return the date of birth written YYYY-MM-DD, or None if it is not a date at all."""
+    if not DATE_SHAPE.fullmatch(raw.strip()):
+        return None
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        return None
+
+
+def birth_date_problem(value: date, today: date) -> str | None:
+    """Return why `value` cannot be somebody's date of birth, or None if it can."""
+    if value > today:
+        return "The date of birth cannot be in the future."
+    if value.year < EARLIEST_BIRTH_YEAR:
+        return f"Please check the year: a date of birth is after {EARLIEST_BIRTH_YEAR}."
+    return None

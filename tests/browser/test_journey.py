@@ -28,7 +28,7 @@ from journey import (
     slot,
     summary_value,
 )
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.services import booking
 
@@ -193,7 +193,7 @@ def test_sending_the_taken_form_without_choosing_a_time_keeps_it(
         taken = booking.BookingRequest(
             service="physio",
             start=local(MONDAY + timedelta(days=1), 10),
-            patient=booking.PatientDetails(**PATIENT),
+            patient=booking.PatientDetails(**PATIENT, date_of_birth=BORN),
             therapist_id=therapist,
         )
         booking.book(taken, now=clock())

@@ -12,7 +12,7 @@ from datetime import timedelta
 
 import pytest
 from browser_support import accessibility_problems, audit_all, playwright_api, sqlite_only
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.models import Role
 from booking.services import accounts, booking
@@ -44,7 +44,9 @@ def desk(app, world, therapist, clock):
                 service="physio",
                 start=local(TUESDAY, 9),
                 therapist_id=therapist,
-                patient=PatientDetails("Jordan Lee", "jordan@example.com", "604-555-0133"),
+                patient=PatientDetails(
+                    "Jordan Lee", "jordan@example.com", "604-555-0133", date_of_birth=BORN
+                ),
             ),
             now=clock.now,
         )

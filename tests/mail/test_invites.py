@@ -10,7 +10,7 @@ from inbox import Received, deliver
 from pages import book as book_on_site
 from pages import csrf, screening
 from sqlalchemy import func, select
-from support import MONDAY, local, screening_for
+from support import BORN, MONDAY, local, screening_for
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage
@@ -31,7 +31,9 @@ def book(app, start, *, n=1, service="assessment", therapist_id=None, notes="", 
                 therapist_id=therapist_id,
                 notes=notes,
                 screening=answers if answers is not None else screening_for(service),
-                patient=PatientDetails(f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199"),
+                patient=PatientDetails(
+                    f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199", date_of_birth=BORN
+                ),
             ),
             now=app.config["CLOCK"](),
         )

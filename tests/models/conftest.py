@@ -7,15 +7,14 @@ from datetime import timedelta
 
 import pytest
 from rawsql import T9, raw_connection, stamp
-
-from booking.models import Patient
+from support import person
 
 
 @pytest.fixture
 def raw_insert(database_url, world) -> Callable[..., None]:
     therapist = world.make_therapist()
     other_therapist = world.make_therapist("Daniel Okafor")
-    world.add(Patient(name="A", email="a@example.com"), Patient(name="B", email="b@example.com"))
+    world.add(person("A", "a@example.com"), person("B", "b@example.com"))
     counter = iter(range(1, 10_000))
 
     def insert(

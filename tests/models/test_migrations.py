@@ -1,4 +1,4 @@
-"""Migrations that move data: 0007 (staff sessions) keeps accounts; 0010 re-times reminders."""
+"""Migrations that move data: 0007 keeps accounts, 0010 re-times reminders, 0011 makes people."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from support import NOW, Clock
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, Clinic, OutboxMessage, Patient, Service, Therapist
+from booking.models import Appointment, Clinic, OutboxMessage, Service, Therapist
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -109,13 +109,21 @@ def _clinic_with_two_reminders(lead: int) -> tuple[datetime, datetime]:
     )
     service = Service(slug="physio", name="Physio", duration_minutes=30)
     therapist = Therapist(name="Maya Chen")
-    patient = Patient(name="Pat Ient", email="pat@example.com")
-    db.session.add_all([service, therapist, patient])
+    db.session.add_all([service, therapist])
     db.session.flush()
+    # 0009's patient table (an email per patient) is not the head's: plain SQL.
+    db.session.execute(
+        text(
+            "INSERT INTO patient (name, email, phone, created_at) "
+            "VALUES ('Pat Ient', 'pat@example.com', '', :now)"
+        ),
+        {"now": WHEN},
+    )
+    patient_id = db.session.execute(text("SELECT id FROM patient")).scalar_one()
     for n, start in enumerate((soon, later)):
         appointment = Appointment(
             reference=f"REF{n}", therapist_id=therapist.id, service_id=service.id,
-            patient_id=patient.id, start_at=start, end_at=start + timedelta(minutes=30),
+            patient_id=patient_id, start_at=start, end_at=start + timedelta(minutes=30),
             occupied_until=start + timedelta(minutes=30), calendar_uid=f"uid{n}@x",
             manage_token_hash=str(n) * 64,
         )  # fmt: skip
@@ -164,3 +172,64 @@ def test_a_reminder_lead_chosen_on_purpose_is_kept(migrating):
     upgrade()
     assert db.session.get(Clinic, 1).reminder_lead_minutes == 600
     assert _reminders_due() == [soon - timedelta(minutes=600), later - timedelta(minutes=600)]
+
+
+OLD_PATIENT = (
+    "INSERT INTO patient (id, name, email, phone, created_at) VALUES (:id, :name, :email, '', :now)"
+)
+OLD_VISIT = (
+    "INSERT INTO appointment (id, reference, therapist_id, service_id, patient_id, start_at,"
+    " end_at, occupied_until, status, source, calendar_uid, sequence, manage_token_hash, notes,"
+    " cancel_reason, created_at, updated_at) VALUES (:id, :ref, 1, 1, :patient, :start, :end,"
+    " :end, 'booked', 'online', :uid, 0, :hash, '', '', :now, :now)"
+)
+
+
+def test_every_patient_becomes_a_person_of_a_contact_keeping_their_visits(migrating):
+    upgrade(revision="0010")
+    _run("INSERT INTO service (id, slug, name, duration_minutes, buffer_minutes, requires_ims,"
+         " active, description, preparation) VALUES (1, 'physio', 'Physio', 30, 0, false, true,"
+         " '', '')")  # fmt: skip
+    _run("INSERT INTO therapist (id, name, bio, email, active, ims_certified)"
+         " VALUES (1, 'Maya Chen', '', '', true, false)")  # fmt: skip
+    people = [(1, "Ann Gill", "Ann.Gill@gmail.com"), (2, "Ann Gill", "anngill@gmail.com"),
+              (3, "Kim Lee", "kim@example.ca")]  # fmt: skip
+    for pid, name, email in people:
+        _run(OLD_PATIENT, id=pid, name=name, email=email, now=WHEN)
+        start = NOW + timedelta(days=pid)
+        _run(OLD_VISIT, id=pid, ref=f"REF{pid}", patient=pid, start=start.isoformat(),
+             end=(start + timedelta(minutes=30)).isoformat(), uid=f"u{pid}@x",
+             hash=str(pid) * 64, now=WHEN)  # fmt: skip
+        _run("INSERT INTO audit_event (at, actor, action, entity, entity_id)"
+             " VALUES (:now, 'patient', 'created', 'patient', :pid)", now=WHEN, pid=pid)  # fmt: skip
+    before = {t: _run(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("appointment", "audit_event")}
+
+    upgrade()
+
+    assert "email" not in _columns("patient")
+    assert {t: _run(f"SELECT COUNT(*) FROM {t}")[0][0] for t in before} == before
+    visits = _run(
+        "SELECT a.id, a.patient_id, c.email FROM appointment a JOIN patient p"
+        " ON p.id = a.patient_id JOIN contact c ON c.id = p.contact_id ORDER BY a.id"
+    )
+    # Gmail's dots fold the first two addresses into one contact; every visit keeps its person.
+    assert visits == [(1, 1, "Ann.Gill@gmail.com"), (2, 2, "Ann.Gill@gmail.com"),
+                      (3, 3, "kim@example.ca")]  # fmt: skip
+    assert _run("SELECT id, name_key, date_of_birth FROM patient ORDER BY id") == [
+        (1, "ann gill", None), (2, "ann gill", None), (3, "kim lee", None)]  # fmt: skip
+    # A new contact after the migration gets an id of its own (PostgreSQL's sequence moved on).
+    _run("INSERT INTO contact (email, email_key, name, created_at)"
+         " VALUES ('new@x.ca', 'new@x.ca', '', :now)", now=WHEN)  # fmt: skip
+    assert _run("SELECT MAX(id) FROM contact")[0][0] == 4
+
+
+def test_households_downgrade_while_every_contact_holds_one_person(migrating):
+    upgrade(revision="0010")
+    _run(OLD_PATIENT, id=1, name="Kim Lee", email="kim@example.ca", now=WHEN)
+    upgrade()
+    downgrade(revision="0010")
+    assert _run("SELECT id, name, email FROM patient") == [(1, "Kim Lee", "kim@example.ca")]
+    assert "contact" not in _tables()
+    upgrade()
+    assert _run("SELECT c.email FROM patient p JOIN contact c ON c.id = p.contact_id") == [
+        ("kim@example.ca",)]  # fmt: skip

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from rawsql import INTEGRITY, T9, raw_connection
 from sqlalchemy import func, select
-from support import MONDAY, NOW, Clock, local, screening_for
+from support import BORN, MONDAY, NOW, Clock, local, screening_for
 
 from booking import create_app
 from booking.extensions import db
@@ -89,7 +89,9 @@ def racer(service: str, start, n: int, therapist_id: int) -> BookingRequest:
         service=service,
         start=start,
         therapist_id=therapist_id,
-        patient=PatientDetails(f"Racer {n}", f"racer{n}@example.com", "604-555-0100"),
+        patient=PatientDetails(
+            f"Racer {n}", f"racer{n}@example.com", "604-555-0100", date_of_birth=BORN
+        ),
         screening=screening_for(service),
     )
 

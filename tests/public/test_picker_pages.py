@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from pages import csrf, details, slot_param
 from sqlalchemy import select
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.extensions import db
 from booking.models import Appointment
@@ -114,7 +114,9 @@ def test_the_named_therapist_taken_meanwhile_gives_the_alternatives(app, client,
                 service="physio",
                 start=NINE,
                 therapist_id=clinic.ims,
-                patient=booking.PatientDetails("Sam Okafor", "sam@example.com", "604-555-0123"),
+                patient=booking.PatientDetails(
+                    "Sam Okafor", "sam@example.com", "604-555-0123", date_of_birth=BORN
+                ),
             ),
             now=app.config["CLOCK"](),
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from support import MONDAY, local, patient
+from support import BORN, MONDAY, local, patient
 
 from booking.extensions import db
 from booking.models import Appointment, Clinic
@@ -26,7 +26,7 @@ def clinic(world, clock):
 
 
 def book(ctx, start, *, now=TEN, n=1):
-    details = PatientDetails(**patient(n))
+    details = PatientDetails(**patient(n, date_of_birth=BORN))
     return booking.book(BookingRequest("physio", start, details), now=now).appointment.id
 
 

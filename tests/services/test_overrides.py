@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.extensions import db
 from booking.models import AuditEvent, Source
@@ -27,7 +27,7 @@ def request(start, service="physio", **extra):
     return BookingRequest(
         service=service,
         start=start,
-        patient=PatientDetails("Pat Ient", "pat@example.com", "604-555-0199"),
+        patient=PatientDetails("Pat Ient", "pat@example.com", "604-555-0199", BORN),
         **extra,
     )
 

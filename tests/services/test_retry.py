@@ -8,7 +8,7 @@ import psycopg
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
-from support import MONDAY, NOW, local
+from support import BORN, MONDAY, NOW, local
 
 from booking.extensions import db
 from booking.models import Appointment
@@ -33,7 +33,7 @@ def _failing_first(monkeypatch, error: Exception, times: int = 1) -> list[int]:
 REQUEST = BookingRequest(
     service="physio",
     start=local(MONDAY + timedelta(days=1), 9),
-    patient=PatientDetails("Dee Lock", "dee@example.com", "604-555-0100"),
+    patient=PatientDetails("Dee Lock", "dee@example.com", "604-555-0100", BORN),
 )
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import func, select
-from support import ANSWERS, API_SCREENING, MONDAY, NOW, local, patient
+from support import ANSWERS, API_SCREENING, BORN, MONDAY, NOW, local, patient
 
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Consent, Screening, Source
@@ -84,7 +84,8 @@ def test_openapi_documents_the_screening_with_its_questions(client):
 
 def request(**extra):
     return BookingRequest(
-        "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604-555-0101"),
+        "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604-555-0101",
+                                         BORN),
         **extra,
     )  # fmt: skip
 

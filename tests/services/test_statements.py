@@ -11,29 +11,29 @@ from sqlalchemy.exc import IntegrityError, NoResultFound, OperationalError, Stat
 
 from booking import database, statements
 from booking.extensions import db
-from booking.models import Patient, Therapist
+from booking.models import Contact, Therapist
 
-PATIENTS = Patient.__table__
+CONTACTS = Contact.__table__
 WHEN = datetime(2027, 3, 14, 9, 30, tzinfo=UTC)
 _BY_ID = select(Therapist.id, Therapist.name).where(
     Therapist.id.in_(bindparam("ids", expanding=True)), Therapist.active.is_(True)
 )
-_CREATED = select(PATIENTS.c.created_at).where(PATIENTS.c.email == bindparam("email"))
-_ADD = insert(PATIENTS)
+_CREATED = select(CONTACTS.c.created_at).where(CONTACTS.c.email_key == bindparam("email"))
+_ADD = insert(CONTACTS)
 
 
-def _patient(email: str, **extra) -> dict[str, object]:
-    return {"name": "Ana Silva", "email": email, "phone": "", "created_at": WHEN, **extra}
+def _contact(email: str, **extra) -> dict[str, object]:
+    return {"name": "Ana Silva", "email": email, "email_key": email, "created_at": WHEN, **extra}
 
 
 def test_values_go_in_and_come_out_through_the_column_types(ctx):
     with database.write_transaction():
-        database.execute(_ADD, _patient("ana@example.com"))
+        database.execute(_ADD, _contact("ana@example.com"))
 
     created = database.execute(_CREATED, {"email": "ana@example.com"}).scalar_one()
 
     assert created == WHEN and created.tzinfo is not None  # aware UTC, on SQLite too
-    assert db.session.scalar(select(Patient.created_at)) == WHEN  # as the ORM reads it
+    assert db.session.scalar(select(Contact.created_at)) == WHEN  # as the ORM reads it
 
 
 def test_each_length_of_an_in_list_gets_its_own_statement(ctx, world):
@@ -50,27 +50,30 @@ def test_each_length_of_an_in_list_gets_its_own_statement(ctx, world):
 
 
 def test_a_statement_that_needs_python_defaults_is_left_to_sqlalchemy(ctx):
-    params = {"name": "Ben Ode", "email": "ben@example.com"}  # phone and created_at defaulted
+    params = {
+        "email": "ben@example.com",
+        "email_key": "ben@example.com",
+    }  # name, created_at defaulted
 
     with database.write_transaction():
         database.execute(_ADD, params)
 
     assert statements._plan(_ADD, db.engine.dialect, params) is None
-    patient = db.session.scalars(select(Patient)).one()
-    assert patient.phone == "" and patient.created_at is not None
+    contact = db.session.scalars(select(Contact)).one()
+    assert contact.name == "" and contact.created_at is not None
 
 
 def test_a_refusal_is_sqlalchemys_error_and_never_shows_the_values(ctx):
     with database.write_transaction():
-        database.execute(_ADD, _patient("cara@example.com"))
+        database.execute(_ADD, _contact("cara@example.com"))
 
     with pytest.raises(IntegrityError) as refused, database.write_transaction():
-        database.execute(_ADD, _patient("cara@example.com", name="Secret Name"))
+        database.execute(_ADD, _contact("cara@example.com", name="Secret Name"))
 
-    assert database.violated(refused.value, "uq_patient_email", "patient.email")
+    assert database.violated(refused.value, "uq_contact_email_key", "contact.email_key")
     assert "parameters hidden" in str(refused.value)
     assert "Secret Name" not in str(refused.value)
-    assert db.session.scalar(select(db.func.count()).select_from(PATIENTS)) == 1
+    assert db.session.scalar(select(db.func.count()).select_from(CONTACTS)) == 1
 
 
 def test_while_something_listens_statements_go_through_sqlalchemy(ctx, monkeypatch):
@@ -88,7 +91,7 @@ def test_while_something_listens_statements_go_through_sqlalchemy(ctx, monkeypat
         event.remove(db.engine, "before_cursor_execute", listener)
 
     [(statement, context)] = [(s, c) for s, c in seen if s != "BEGIN"]
-    assert "FROM patient" in statement and context is not None
+    assert "FROM contact" in statement and context is not None
     assert direct == []
 
 
@@ -98,7 +101,7 @@ def test_with_the_engine_logging_statements_every_statement_is_logged(ctx, caplo
     db.session.remove()  # a connection reads the engine logger's level when it opens
     caplog.set_level(logging.INFO, logger="sqlalchemy.engine")
     database.execute(_CREATED, {"email": "nobody@example.com"})
-    assert "FROM patient" in caplog.text
+    assert "FROM contact" in caplog.text
     assert direct == []
 
 
@@ -123,7 +126,7 @@ def test_what_the_direct_path_cannot_express_is_left_to_sqlalchemy(ctx, world):
 def test_a_missing_value_or_a_wrong_row_count_is_sqlalchemys_error(ctx):
     with pytest.raises(StatementError):
         database.execute(_CREATED, {})
-    naive = _patient("x@example.com", created_at=WHEN.replace(tzinfo=None))
+    naive = _contact("x@example.com", created_at=WHEN.replace(tzinfo=None))
     with pytest.raises(StatementError, match="naive"), database.write_transaction():
         database.execute(_ADD, naive)
     with pytest.raises(NoResultFound):
@@ -172,8 +175,8 @@ def test_after_a_lost_connection_the_idle_ones_are_not_trusted_either(app):
 
 def test_a_second_connection_inside_a_write_transaction_is_refused_at_once(ctx):
     with pytest.raises(RuntimeError, match="second connection"), database.write_transaction():
-        database.execute(_ADD, _patient("eve@example.com"))
+        database.execute(_ADD, _contact("eve@example.com"))
         with db.engine.connect() as other:  # on SQLite this would wait for our own lock
-            other.execute(select(Patient.id))
+            other.execute(select(Contact.id))
 
     assert database.execute(_CREATED, {"email": "eve@example.com"}).first() is None

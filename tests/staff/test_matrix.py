@@ -20,7 +20,7 @@ from datetime import timedelta
 
 import pytest
 from staffing import account_id, csrf_of, sign_in
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 from test_workspace import book
 
 from booking.extensions import db
@@ -224,7 +224,7 @@ def token_at(app, clock, therapist, n, hour, day=TUESDAY):
                     start=local(day, hour),
                     therapist_id=therapist,
                     patient=PatientDetails(
-                        f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199"
+                        f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199", BORN
                     ),
                 ),
                 now=clock.now,

@@ -15,7 +15,7 @@ from email import policy
 import pytest
 from sqlalchemy import select
 from staffing import account_id, csrf_of, sign_in
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 from test_phone_booking import CALLER, details_form, time_links
 
 from booking.extensions import db
@@ -182,7 +182,7 @@ def pending_booking(world, clock):
     world.maya = world.make_therapist()
     return booking.book(
         BookingRequest(
-            "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604"),
+            "assessment", local(TUESDAY, 9), PatientDetails("A B", "ab@example.com", "604", BORN),
             source=Source.STAFF, screening_pending=True,
         ),
         now=clock.now, actor="staff:1",

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 from staffing import csrf_of, sign_in
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, Therapist
@@ -26,7 +26,9 @@ def book(app, start, therapist_id, *, n=1, service="physio", answers=None):
                 start=start,
                 therapist_id=therapist_id,
                 screening=answers,
-                patient=PatientDetails(f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199"),
+                patient=PatientDetails(
+                    f"Pat Ient{n}", f"patient{n}@example.com", "604-555-0199", date_of_birth=BORN
+                ),
             ),
             now=app.config["CLOCK"](),
         ).appointment.id

@@ -8,14 +8,14 @@ from typing import Any
 
 from flask import current_app
 
-from booking.database import execute, transactional
+from booking.database import execute, insert_rows, transactional
 from booking.extensions import db
-from booking.models import Appointment, Event, IdempotencyKey, Status, normalize_email
+from booking.models import Appointment, Event, IdempotencyKey, PatientChange, Status
 from booking.services import audit, outbox, tokens
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.availability import nearest_slots
-from booking.services.booking import rules, writes
+from booking.services.booking import people, rules, writes
 from booking.services.booking.values import Booked, BookingRequest, Visit
 from booking.services.catalog import Catalog
 from booking.services.errors import (
@@ -24,7 +24,6 @@ from booking.services.errors import (
     InvalidRequest,
     SlotUnavailable,
 )
-from booking.services.validation import name_problem
 
 log = logging.getLogger(__name__)
 REFERENCE_ATTEMPTS = 3
@@ -69,8 +68,9 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         raise writes.KeyTaken()
     catalog = catalogs.current()
     service = catalog.service(request.service)
-    if problem := name_problem(request.patient.name):  # every edge refuses it first
-        raise InvalidRequest({"patient.name": problem})
+    prerequisite = service.prerequisite_id is not None
+    today = now.astimezone(catalog.clinic.zone).date()
+    people.check(request, prerequisite=prerequisite, today=today)
     screened = screenings.row_for_booking(
         service,
         request.screening,
@@ -81,10 +81,9 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         now=now,
     )
     overridden = rules.overrides(request)
-    email = normalize_email(request.patient.email)
-    # A follow-up's rule needs the patient's record; a first visit (mostly a new patient)
-    # adds them after the checks, and looks them up only if the email is on record.
-    known = writes.on_record(email) if service.prerequisite_id is not None else None
+    # A follow-up's rule needs the person's record; a first visit (mostly a new patient)
+    # adds them after the checks, and looks them up only if they are on record.
+    known = people.on_record(request) if prerequisite or request.person_id else None
     therapist_id = rules.place(
         catalog,
         service,
@@ -95,7 +94,11 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         notice=timedelta(0) if request.skip_notice else None,
         skip_prerequisite=request.skip_prerequisite,
     )
-    patient, added = (known, False) if known else writes.ensure_patient(request.patient, email, now)
+    if known is not None:
+        patient, added = known, False
+    else:
+        assert request.patient is not None  # `people.check` refuses neither-nor
+        patient, added = people.ensure(request.patient, now)
     uid = tokens.new_calendar_uid(_uid_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
     row: dict[str, Any] = {
@@ -120,6 +123,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     visit = Visit(id=appointment_id.scalar_one(), **row)
     if screened is not None:
         writes.write(writes.INSERT_SCREENING, {"appointment_id": visit.id, **screened})
+    if not added and (changes := people.proposals(patient, request.patient, visit.id, now)):
+        insert_rows(PatientChange.__table__, changes)
     trail = []
     if added:
         trail.append(audit.row(actor, "created", patient.id, entity="patient", now=now))
@@ -131,7 +136,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         trail.append(audit.row(actor, "rule_overridden", visit.id, now=now, after=overridden))
     audit.record(trail)
     outbox.record(
-        Event.BOOKED, visit, catalog=catalog, now=now, contact=(patient.name, patient.email)
+        Event.BOOKED, visit, catalog=catalog, now=now, contact=(patient.to_name, patient.email)
     )
     if key:
         writes.write(

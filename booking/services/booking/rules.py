@@ -155,7 +155,7 @@ def require_prerequisite(
     if not found:
         raise AssessmentRequired(
             f"{service.name}: we have no {required.name} on record before this time for this "
-            f"email address. Please book the {required.name} first.",
+            f"patient. Please book the {required.name} first.",
             required_service=required.slug,
         )
 

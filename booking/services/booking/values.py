@@ -5,25 +5,33 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from booking.models import Appointment, Consent, Source, normalize_email
+from booking.models import Appointment, Consent, Source, email_key
 
 
 @dataclass(frozen=True, slots=True)
 class PatientDetails:
+    """The person a visit is for, as typed; `email` is their contact's (maybe a parent's)."""
+
     name: str
     email: str
     phone: str = ""
+    date_of_birth: date | None = None  # required for a new booking; checked by the service
+    booker: str = ""  # who reads the messages, when they book for someone else
 
 
 @dataclass(frozen=True, slots=True)
 class BookingRequest:
     service: str  # the service's slug
     start: datetime
-    patient: PatientDetails
+    patient: PatientDetails | None = None  # who the visit is for, as typed; or `person_id`
     therapist_id: int | None = None  # None: the first therapist free at `start`
+    # A person on record: staff pick them; online, only with `contact_id`, the household an
+    # emailed one-time link verified (My visits, or the API's patient access token).
+    person_id: int | None = None
+    contact_id: int | None = None
     notes: str = ""
     source: Source = Source.ONLINE
     # The IMS safety screening, question key -> answer; given means consent was given too,
@@ -45,7 +53,10 @@ class BookingRequest:
             "source": self.source.value,
             "screening_consent": self.screening_consent.value,
         }
-        data["patient"]["email"] = normalize_email(self.patient.email)
+        if self.patient is not None:
+            data["patient"]["email"] = email_key(self.patient.email)
+            born = self.patient.date_of_birth
+            data["patient"]["date_of_birth"] = born.isoformat() if born else None
         return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
 
 

@@ -7,27 +7,22 @@ the INSERTs themselves (docs/benchmarks.md, 7).
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, NamedTuple, NoReturn
+from typing import Any, NoReturn
 
 from sqlalchemy import bindparam, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql import Executable
 
-from booking.database import dialect_name, execute, violated
+from booking.database import execute, violated
 from booking.extensions import db
 from booking.models import (
     PATIENT_OVERLAP,
     THERAPIST_OVERLAP,
     Appointment,
     IdempotencyKey,
-    Patient,
     Screening,
 )
-from booking.services.booking.values import PatientDetails
 from booking.services.errors import SlotUnavailable
-from booking.services.validation import phone_number
 from booking.statements import Rows
 
 
@@ -39,29 +34,13 @@ class KeyTaken(Exception):
     """A concurrent request with the same Idempotency-Key committed first."""
 
 
-class PatientRow(NamedTuple):
-    id: int
-    name: str
-    email: str
-
-
 _APPOINTMENT = Appointment.__table__
 _APPOINTMENT_COLUMNS = tuple(c.key for c in _APPOINTMENT.c if c.key != "id")
-_PATIENTS = Patient.__table__
 _KEYS = IdempotencyKey.__table__
 INSERT_APPOINTMENT = insert(_APPOINTMENT).returning(_APPOINTMENT.c.id)
 INSERT_SCREENING = insert(Screening.__table__)
 INSERT_KEY = insert(_KEYS)
 KEY_USED = select(_KEYS.c.key).where(_KEYS.c.key == bindparam("key"))
-_PATIENT = select(_PATIENTS.c.id, _PATIENTS.c.name, _PATIENTS.c.email).where(
-    _PATIENTS.c.email == bindparam("email")
-)
-_INSERT_PATIENT = {
-    dialect.dialect.name: dialect.insert(_PATIENTS)
-    .on_conflict_do_nothing(index_elements=["email"])
-    .returning(_PATIENTS.c.id)
-    for dialect in (postgresql, sqlite)
-}
 
 
 def appointment_row(values: dict[str, Any]) -> dict[str, Any]:
@@ -95,24 +74,3 @@ def refuse(exc: IntegrityError) -> NoReturn:
     if violated(exc, "pk_idempotency_key", "idempotency_key.key"):
         raise KeyTaken() from exc
     raise exc
-
-
-def on_record(email: str) -> PatientRow | None:
-    """The patient with this (normalized) email, if there is one."""
-    row = execute(_PATIENT, {"email": email}).first()
-    return None if row is None else PatientRow(*row)
-
-
-def ensure_patient(details: PatientDetails, email: str, now: datetime) -> tuple[PatientRow, bool]:
-    """Return the patient with this email, added if new, and whether they were added."""
-    name = details.name.strip()
-    # E.164 when it parses (every edge checks that it does), else as given.
-    phone = phone_number(details.phone) or details.phone.strip()
-    params = {"name": name, "email": email, "phone": phone, "created_at": now}
-    patient_id = execute(_INSERT_PATIENT[dialect_name()], params).scalar()
-    if patient_id is not None:
-        return PatientRow(patient_id, name, email), True
-    patient = on_record(email)  # on record already, or a concurrent booking just added them
-    if patient is None:
-        raise RuntimeError("a patient vanished while being booked")
-    return patient, False
