@@ -15,6 +15,7 @@ from booking.mail import outbox
 from booking.models import (
     Clinic,
     Closure,
+    Patient,
     Role,
     Service,
     Source,
@@ -242,25 +243,46 @@ def _book_demo_patients(now: datetime, zone: ZoneInfo, rng: random.Random) -> in
     services = {s.slug: s for s in catalog.services.values()}
     today = now.astimezone(zone).date()
     booked = 0
+    parent: PatientDetails | None = None
     for n in range(24):
         first, last = rng.choice(FIRST), rng.choice(LAST)
+        born = date(rng.randint(1945, 2004), rng.randint(1, 12), rng.randint(1, 28))
         patient = PatientDetails(
             name=f"{first} {last}",
             email=f"{first}.{last}.{n}@example.com".lower(),
             phone=f"604-555-{1000 + n:04d}",
+            date_of_birth=born,
         )
+        if parent is not None and n % 6 == 1:  # a household: the parent books for a child
+            patient = PatientDetails(
+                name=f"{first} {parent.name.split()[-1]}",
+                email=parent.email,
+                phone=parent.phone,
+                date_of_birth=date(rng.randint(2009, 2014), rng.randint(1, 12), rng.randint(1, 28)),
+                booker=parent.name,
+            )
+        parent = patient
         kind = PHYSIO if n % 5 == 4 else ASSESSMENT
         day = today + timedelta(days=rng.randint(-14, 10))
         therapist_id = None
+        person: tuple[int, int] | None = None  # (person, contact) once on record
         for visit in range(1 if kind == PHYSIO else rng.randint(1, 4)):
             slug = kind if visit == 0 else FOLLOW_UP
-            made = _book_on_or_after(catalog, services[slug], day, patient, therapist_id, rng)
+            made = _book_on_or_after(catalog, services[slug], day, patient, person, therapist_id,
+                                     rng)  # fmt: skip
             if made is None:
                 break
             booked += 1
             therapist_id = made.therapist_id
+            person = (made.patient_id, _contact_of(made.patient_id))
             day = made.start_at.astimezone(zone).date() + timedelta(days=7)
     return booked
+
+
+def _contact_of(person_id: int) -> int:
+    person = db.session.get(Patient, person_id)
+    assert person is not None
+    return person.contact_id
 
 
 def _book_on_or_after(
@@ -268,9 +290,12 @@ def _book_on_or_after(
     service: catalogs.ServiceInfo,
     day: date,
     patient: PatientDetails,
+    person: tuple[int, int] | None,
     therapist_id: int | None,
     rng: random.Random,
 ) -> Visit | None:
+    """Book the first free time from `day`: a new patient, or (a return visit) the person on
+    record, as a verified household online or by phone."""
     zone = catalog.clinic.zone
     for offset in range(10):
         candidate = day + timedelta(days=offset)
@@ -288,7 +313,9 @@ def _book_on_or_after(
         request = BookingRequest(
             service=service.slug,
             start=slot.start,
-            patient=patient,
+            patient=None if person else patient,
+            person_id=person[0] if person else None,
+            contact_id=person[1] if person and source == Source.ONLINE else None,
             therapist_id=slot.therapist_id,
             source=source,
             screening=answers,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,7 +16,7 @@ from support import NOW, Clock
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, Clinic, OutboxMessage, Service, Therapist
+from booking.models import Clinic, OutboxMessage
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -99,46 +99,64 @@ def test_staff_sessions_upgrade_and_downgrade_keeping_the_accounts(migrating):
     assert "staff_session" in _tables() and "session_version" not in _columns("staff_user")
 
 
+OLD_PATIENT = (
+    "INSERT INTO patient (id, name, email, phone, created_at) VALUES (:id, :name, :email, '', :now)"
+)
+OLD_VISIT = (
+    "INSERT INTO appointment (id, reference, therapist_id, service_id, patient_id, start_at,"
+    " end_at, occupied_until, status, source, calendar_uid, sequence, manage_token_hash, notes,"
+    " cancel_reason, created_at, updated_at) VALUES (:id, :ref, 1, 1, :patient, :start, :end,"
+    " :end, 'booked', 'online', :uid, 0, :hash, '', '', :now, :now)"
+)
+
+
+def _at(instant: datetime) -> object:
+    """An instant as the head's `UTCDateTime` stores it, for plain SQL on an older schema."""
+    if db.engine.dialect.name == "sqlite":
+        return instant.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return instant
+
+
+OLD_OUTBOX = (
+    "INSERT INTO outbox_message (appointment_id, event, method, recipient, to_name, to_address,"
+    " therapist_id, service_id, start_at, end_at, sequence, message_id, status, attempts,"
+    " due_at, detail, created_at) VALUES (:visit, :event, :method, 'patient', 'Pat Ient',"
+    " 'pat@example.com', 1, 1, :start, :end, 0, :mid, 'pending', 0, :due, '', :now)"
+)
+
+
 def _clinic_with_two_reminders(lead: int) -> tuple[datetime, datetime]:
-    """At 0009, whose schema is the head's: a clinic and two unsent reminders, soon and later."""
+    """At 0009: a clinic and two unsent reminders, soon and later (plain SQL: the schema is
+    0009's, not the head's)."""
     # The migration reads the app's clock, frozen at NOW by `migrating`: not the real one.
     soon = NOW + timedelta(hours=36)
     later = soon + timedelta(days=10)
     db.session.add(
         Clinic(name="Old Clinic", cancel_cutoff_minutes=1440, reminder_lead_minutes=lead)
     )
-    service = Service(slug="physio", name="Physio", duration_minutes=30)
-    therapist = Therapist(name="Maya Chen")
-    db.session.add_all([service, therapist])
-    db.session.flush()
-    # 0009's patient table (an email per patient) is not the head's: plain SQL.
-    db.session.execute(
-        text(
-            "INSERT INTO patient (name, email, phone, created_at) "
-            "VALUES ('Pat Ient', 'pat@example.com', '', :now)"
-        ),
-        {"now": WHEN},
-    )
-    patient_id = db.session.execute(text("SELECT id FROM patient")).scalar_one()
-    for n, start in enumerate((soon, later)):
-        appointment = Appointment(
-            reference=f"REF{n}", therapist_id=therapist.id, service_id=service.id,
-            patient_id=patient_id, start_at=start, end_at=start + timedelta(minutes=30),
-            occupied_until=start + timedelta(minutes=30), calendar_uid=f"uid{n}@x",
-            manage_token_hash=str(n) * 64,
-        )  # fmt: skip
-        db.session.add(appointment)
-        db.session.flush()
-        db.session.add(
-            OutboxMessage(
-                appointment_id=appointment.id, event="reminder", recipient="patient",
-                to_name="Pat Ient", to_address="pat@example.com", therapist_id=therapist.id,
-                service_id=service.id, start_at=start, end_at=appointment.end_at, sequence=0,
-                message_id=f"<m{n}@x>", due_at=start - timedelta(minutes=lead),
-            )
-        )  # fmt: skip
     db.session.commit()
+    _seed_catalog()
+    _run(OLD_PATIENT, id=1, name="Pat Ient", email="pat@example.com", now=_at(NOW))
+    for n, start in enumerate((soon, later), start=1):
+        _old_visit(n, patient=1, start=start)
+        _run(OLD_OUTBOX, visit=n, event="reminder", method="", start=_at(start),
+             end=_at(start + timedelta(minutes=30)), mid=f"<m{n}@x>",
+             due=_at(start - timedelta(minutes=lead)), now=_at(NOW))  # fmt: skip
     return soon, later
+
+
+def _seed_catalog() -> None:
+    _run("INSERT INTO service (id, slug, name, duration_minutes, buffer_minutes, requires_ims,"
+         " active, description, preparation) VALUES (1, 'physio', 'Physio', 30, 0, false, true,"
+         " '', '')")  # fmt: skip
+    _run("INSERT INTO therapist (id, name, bio, email, active, ims_certified)"
+         " VALUES (1, 'Maya Chen', '', '', true, false)")  # fmt: skip
+
+
+def _old_visit(vid: int, *, patient: int, start: datetime) -> None:
+    _run(OLD_VISIT, id=vid, ref=f"REF{vid}", patient=patient, start=_at(start),
+         end=_at(start + timedelta(minutes=30)), uid=f"u{vid}@x", hash=str(vid) * 64,
+         now=_at(NOW))  # fmt: skip
 
 
 def _reminders_due() -> list[datetime]:
@@ -174,40 +192,38 @@ def test_a_reminder_lead_chosen_on_purpose_is_kept(migrating):
     assert _reminders_due() == [soon - timedelta(minutes=600), later - timedelta(minutes=600)]
 
 
-OLD_PATIENT = (
-    "INSERT INTO patient (id, name, email, phone, created_at) VALUES (:id, :name, :email, '', :now)"
+SCREENING = "INSERT INTO screening (appointment_id, recorded_by) VALUES (:visit, 'reception')"
+AUDIT = (
+    "INSERT INTO audit_event (at, actor, action, entity, entity_id)"
+    " VALUES (:now, 'patient', 'created', 'patient', :pid)"
 )
-OLD_VISIT = (
-    "INSERT INTO appointment (id, reference, therapist_id, service_id, patient_id, start_at,"
-    " end_at, occupied_until, status, source, calendar_uid, sequence, manage_token_hash, notes,"
-    " cancel_reason, created_at, updated_at) VALUES (:id, :ref, 1, 1, :patient, :start, :end,"
-    " :end, 'booked', 'online', :uid, 0, :hash, '', '', :now, :now)"
-)
+KEPT = ("appointment", "audit_event", "screening", "outbox_message")
 
 
 def test_every_patient_becomes_a_person_of_a_contact_keeping_their_visits(migrating):
     upgrade(revision="0010")
-    _run("INSERT INTO service (id, slug, name, duration_minutes, buffer_minutes, requires_ims,"
-         " active, description, preparation) VALUES (1, 'physio', 'Physio', 30, 0, false, true,"
-         " '', '')")  # fmt: skip
-    _run("INSERT INTO therapist (id, name, bio, email, active, ims_certified)"
-         " VALUES (1, 'Maya Chen', '', '', true, false)")  # fmt: skip
+    _seed_catalog()
     people = [(1, "Ann Gill", "Ann.Gill@gmail.com"), (2, "Ann Gill", "anngill@gmail.com"),
               (3, "Kim Lee", "kim@example.ca")]  # fmt: skip
     for pid, name, email in people:
-        _run(OLD_PATIENT, id=pid, name=name, email=email, now=WHEN)
+        _run(OLD_PATIENT, id=pid, name=name, email=email, now=_at(NOW))
         start = NOW + timedelta(days=pid)
-        _run(OLD_VISIT, id=pid, ref=f"REF{pid}", patient=pid, start=start.isoformat(),
-             end=(start + timedelta(minutes=30)).isoformat(), uid=f"u{pid}@x",
-             hash=str(pid) * 64, now=WHEN)  # fmt: skip
-        _run("INSERT INTO audit_event (at, actor, action, entity, entity_id)"
-             " VALUES (:now, 'patient', 'created', 'patient', :pid)", now=WHEN, pid=pid)  # fmt: skip
-    before = {t: _run(f"SELECT COUNT(*) FROM {t}")[0][0] for t in ("appointment", "audit_event")}
+        _old_visit(pid, patient=pid, start=start)
+        _run(SCREENING, visit=pid)  # answered later by phone: pending
+        _run(OLD_OUTBOX, visit=pid, event="booked", method="REQUEST", start=_at(start),
+             end=_at(start + timedelta(minutes=30)), mid=f"<c{pid}@x>", due=_at(NOW),
+             now=_at(NOW))  # fmt: skip
+        _run(AUDIT, now=_at(NOW), pid=pid)
+    before = {t: _run(f"SELECT * FROM {t} ORDER BY 1") for t in KEPT if t != "outbox_message"}
+    outbox = _run("SELECT id, appointment_id, message_id FROM outbox_message ORDER BY id")
 
     upgrade()
 
     assert "email" not in _columns("patient")
-    assert {t: _run(f"SELECT COUNT(*) FROM {t}")[0][0] for t in before} == before
+    # Not a row lost or changed: visits, screenings, the audit trail and the outbox.
+    assert {t: _run(f"SELECT * FROM {t} ORDER BY 1") for t in before} == before
+    assert _run("SELECT id, appointment_id, message_id FROM outbox_message ORDER BY id") == outbox
+    assert _run("SELECT access_link_id FROM outbox_message") == [(None,)] * 3
     visits = _run(
         "SELECT a.id, a.patient_id, c.email FROM appointment a JOIN patient p"
         " ON p.id = a.patient_id JOIN contact c ON c.id = p.contact_id ORDER BY a.id"
@@ -219,13 +235,13 @@ def test_every_patient_becomes_a_person_of_a_contact_keeping_their_visits(migrat
         (1, "ann gill", None), (2, "ann gill", None), (3, "kim lee", None)]  # fmt: skip
     # A new contact after the migration gets an id of its own (PostgreSQL's sequence moved on).
     _run("INSERT INTO contact (email, email_key, name, created_at)"
-         " VALUES ('new@x.ca', 'new@x.ca', '', :now)", now=WHEN)  # fmt: skip
+         " VALUES ('new@x.ca', 'new@x.ca', '', :now)", now=_at(NOW))  # fmt: skip
     assert _run("SELECT MAX(id) FROM contact")[0][0] == 4
 
 
 def test_households_downgrade_while_every_contact_holds_one_person(migrating):
     upgrade(revision="0010")
-    _run(OLD_PATIENT, id=1, name="Kim Lee", email="kim@example.ca", now=WHEN)
+    _run(OLD_PATIENT, id=1, name="Kim Lee", email="kim@example.ca", now=_at(NOW))
     upgrade()
     downgrade(revision="0010")
     assert _run("SELECT id, name, email FROM patient") == [(1, "Kim Lee", "kim@example.ca")]

@@ -16,7 +16,7 @@ from support import BORN, MONDAY, NOW, Clock, local, screening_for
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment
+from booking.models import Appointment, Contact, Patient
 from booking.services import catalog as catalogs
 from booking.services.booking import Booked, BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
@@ -83,17 +83,35 @@ def _wait_for_backends(url: str, before: int, timeout: float = 60) -> None:
         time.sleep(0.1)
 
 
-def racer(service: str, start, n: int, therapist_id: int) -> BookingRequest:
-    """A booking request from the n-th racing patient."""
+def racer(
+    service: str, start, n: int, therapist_id: int, *, person: tuple[int, int] | None = None
+) -> BookingRequest:
+    """A booking request from the n-th racing patient: new, or `person` = (id, contact) on
+    record, booking online as a household its emailed link verified."""
     return BookingRequest(
         service=service,
         start=start,
         therapist_id=therapist_id,
-        patient=PatientDetails(
+        patient=None
+        if person
+        else PatientDetails(
             f"Racer {n}", f"racer{n}@example.com", "604-555-0100", date_of_birth=BORN
         ),
+        person_id=person[0] if person else None,
+        contact_id=person[1] if person else None,
         screening=screening_for(service),
     )
+
+
+def person_of(app, n: int) -> tuple[int, int]:
+    """The n-th racer as a person on record: their id and their contact's."""
+    with app.app_context():
+        row = db.session.execute(
+            select(Patient.id, Patient.contact_id).where(Patient.name == f"Racer {n}")
+        ).one()
+        db.session.remove()
+        db.engine.dispose()  # no pooled connection may cross the fork
+    return int(row[0]), int(row[1])
 
 
 class booking_attempt:
@@ -172,7 +190,10 @@ def test_overlapping_services_race_for_one_therapist(app, database_url, world, t
         start = local(day, *times[n // 2 % len(times)])
         assert booking_attempt(database_url, racer("assessment", start, n, other))() == "booked"
     attempts = [
-        booking_attempt(database_url, racer("follow-up", local(race_day, 9, 30), n, therapist))
+        booking_attempt(
+            database_url,
+            racer("follow-up", local(race_day, 9, 30), n, therapist, person=person_of(app, n)),
+        )
         if n % 2 == 0
         else booking_attempt(database_url, racer("assessment", local(race_day, 9), n, therapist))
         for n in range(ATTEMPTS)
@@ -225,3 +246,78 @@ def test_one_key_racing_two_different_bodies_is_refused_cleanly(app, database_ur
     outcomes = race(database_url, attempts * 4)
     assert outcomes["booked"] + outcomes["idempotency_key_reused"] == 8, outcomes
     assert appointments(app) == 1
+
+
+def one_person(
+    service: str, start, therapist_id: int, *, spelled: str = "Ann Gill"
+) -> BookingRequest:
+    """One new patient, typed as each browser would (case and Gmail's dots aside)."""
+    email = "Ann.Gill@gmail.com" if spelled.istitle() else "anngill@GMAIL.com"
+    return BookingRequest(
+        service=service,
+        start=start,
+        therapist_id=therapist_id,
+        patient=PatientDetails(spelled, email, "604-555-0100", date_of_birth=BORN),
+        screening=screening_for(service),
+    )
+
+
+def test_one_new_person_racing_to_many_therapists_at_once_is_booked_once(app, database_url, world):
+    # The same person from many browsers at one hour, each with another therapist: their
+    # contact and person are made once, and they are in one place at a time.
+    therapists = [world.make_therapist(f"Therapist {n}") for n in range(5)]
+    with app.app_context():
+        db.engine.dispose()
+    attempts = [
+        booking_attempt(
+            database_url,
+            one_person(
+                "assessment",
+                local(TUESDAY, 9, 5 * (n % 3)),
+                therapists[n % 5],
+                spelled="Ann Gill" if n % 2 else "ann  GILL",
+            ),
+        )
+        for n in range(ATTEMPTS)
+    ]
+    outcomes = race(database_url, attempts)
+    assert outcomes == Counter({"booked": 1, "slot_unavailable": ATTEMPTS - 1}), outcomes
+    assert appointments(app) == 1
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Contact)) == 1
+        assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
+
+
+def test_one_person_on_record_racing_follow_ups_is_in_one_place(app, database_url, world):
+    # A verified person books follow-ups with two therapists at overlapping times, many times
+    # over; a household member (another person of the same contact) books freely beside them.
+    therapists = [world.make_therapist(f"Therapist {n}") for n in range(2)]
+    for n in (0, 1):  # mother and son, each with an assessment on record, one email
+        request = racer("assessment", local(TUESDAY, 9 + 2 * n), n, therapists[n])
+        assert booking_attempt(database_url, request)() == "booked"
+    mother, son = person_of(app, 0), person_of(app, 1)
+    with app.app_context():  # the son joins his mother's household
+        db.session.execute(
+            Patient.__table__.update().where(Patient.id == son[0]).values(contact_id=mother[1])
+        )
+        db.session.commit()
+        db.engine.dispose()
+    son = (son[0], mother[1])
+    day = TUESDAY + timedelta(days=7)
+    attempts = [
+        booking_attempt(
+            database_url,
+            racer("follow-up", local(day, 10, 10 * (n % 2)), n, therapists[n % 2], person=mother),
+        )
+        for n in range(ATTEMPTS - 1)
+    ] + [booking_attempt(database_url, racer("follow-up", local(day, 13), 1, therapists[0],
+                                             person=son))]  # fmt: skip
+    outcomes = race(database_url, attempts)
+    assert outcomes == Counter({"booked": 2, "slot_unavailable": ATTEMPTS - 2}), outcomes
+    with app.app_context():
+        booked = db.session.execute(
+            select(Appointment.patient_id, func.count())
+            .where(Appointment.start_at >= local(day, 0))
+            .group_by(Appointment.patient_id)
+        ).all()
+    assert sorted(booked) == sorted([(mother[0], 1), (son[0], 1)])
