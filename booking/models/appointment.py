@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from booking.models.base import Base, utcnow
+from booking.models.base import Base, one_of, utcnow
 from booking.models.patient import Patient
 from booking.models.service import Service
 from booking.models.therapist import Therapist
@@ -36,10 +36,6 @@ class Source(enum.StrEnum):
     STAFF = "staff"
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class Appointment(Base):
     """A visit: `[start_at, end_at)` with the patient, then the buffer until `occupied_until`.
 
@@ -50,8 +46,8 @@ class Appointment(Base):
     __table_args__ = (
         CheckConstraint("end_at > start_at", name="ends_after_start"),
         CheckConstraint("occupied_until >= end_at", name="buffer_not_negative"),
-        CheckConstraint(_in("status", Status), name="status_valid"),
-        CheckConstraint(_in("source", Source), name="source_valid"),
+        CheckConstraint(one_of("status", Status), name="status_valid"),
+        CheckConstraint(one_of("source", Source), name="source_valid"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
         Index("ix_appointment_therapist_id_start_at", "therapist_id", "start_at"),
         Index("ix_appointment_patient_id_start_at", "patient_id", "start_at"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
@@ -50,6 +51,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+
+def one_of(column: str, values: type[enum.StrEnum]) -> str:
+    """A CHECK constraint's text: `column` holds one of the enum's values."""
+    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
 
 
 def utcnow() -> datetime:

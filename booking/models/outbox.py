@@ -13,8 +13,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.models.appointment import _in
-from booking.models.base import Base, utcnow
+from booking.models.base import Base, one_of, utcnow
 
 
 class Event(enum.StrEnum):
@@ -48,10 +47,10 @@ class Delivery(enum.StrEnum):
 class OutboxMessage(Base):
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint(_in("event", Event), name="event_valid"),
-        CheckConstraint(_in("method", Method), name="method_valid"),
-        CheckConstraint(_in("recipient", Recipient), name="recipient_valid"),
-        CheckConstraint(_in("status", Delivery), name="status_valid"),
+        CheckConstraint(one_of("event", Event), name="event_valid"),
+        CheckConstraint(one_of("method", Method), name="method_valid"),
+        CheckConstraint(one_of("recipient", Recipient), name="recipient_valid"),
+        CheckConstraint(one_of("status", Delivery), name="status_valid"),
         CheckConstraint("attempts >= 0", name="attempts_non_negative"),
         CheckConstraint(
             "CASE WHEN event = 'access_link' "

@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
-from booking.models.base import Base, utcnow
+from booking.models.base import Base, one_of, utcnow
 
 # Gmail delivers "j.smith@gmail.com" and "jsmith@gmail.com" to one inbox: one contact.
 _DOTLESS_DOMAINS = {"gmail.com": "gmail.com", "googlemail.com": "gmail.com"}
@@ -122,17 +122,13 @@ class ChangeStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
-def _in(column: str, values: type[enum.StrEnum]) -> str:
-    return f"{column} IN ({', '.join(repr(v.value) for v in values)})"
-
-
 class PatientChange(Base):
     """A detail typed online that differs from the record: reception accepts or rejects it."""
 
     __tablename__ = "patient_change"
     __table_args__ = (
-        CheckConstraint(_in("field", ChangeField), name="field_valid"),
-        CheckConstraint(_in("status", ChangeStatus), name="status_valid"),
+        CheckConstraint(one_of("field", ChangeField), name="field_valid"),
+        CheckConstraint(one_of("status", ChangeStatus), name="status_valid"),
         CheckConstraint(
             "(status = 'pending') = (decided_at IS NULL)", name="decided_unless_pending"
         ),

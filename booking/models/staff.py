@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from booking.models.appointment import _in
-from booking.models.base import Base, utcnow
+from booking.models.base import Base, one_of, utcnow
 
 
 class Role(enum.StrEnum):
@@ -21,7 +20,7 @@ class Role(enum.StrEnum):
 class StaffUser(Base):
     __tablename__ = "staff_user"
     __table_args__ = (
-        CheckConstraint(_in("role", Role), name="role_valid"),
+        CheckConstraint(one_of("role", Role), name="role_valid"),
         CheckConstraint(
             "(role = 'therapist') = (therapist_id IS NOT NULL)", name="therapist_linked"
         ),
