@@ -70,7 +70,7 @@ TIMED = [
     ("booking.api.views", "parse", "  schemas.parse (the request model, incl. email check)"),
     ("booking.services.booking", "book", "  booking.book()"),
     ("booking.services.booking.rules", "free_therapist", "    free_therapist -> find_slots(day)"),
-    ("booking.services.booking.writes", "ensure_patient", "    ensure_patient (insert)"),
+    ("booking.services.booking.people", "ensure", "    people.ensure (contact, person)"),
     (
         "booking.services.booking.writes",
         "write",
@@ -279,6 +279,7 @@ def main() -> None:
                                 "name": "Profile Patient",
                                 "email": f"profile-{stamp}-{run}-{i}@example.com",
                                 "phone": "604-555-0123",
+                                "date_of_birth": "1980-05-17",
                             },
                             "screening": seed.SCREENING,
                         },

@@ -218,10 +218,17 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
             " ORDER BY t, d, w.s",
             (THERAPISTS,),
         )
+        cur.execute(  # a contact per person: households change no query the bench times
+            "INSERT INTO contact (id, email, email_key, name, created_at)"
+            " SELECT p, 'patient' || p || '@bench.example', 'patient' || p || '@bench.example',"
+            " '', TIMESTAMPTZ '2010-01-01 00:00+00' FROM generate_series(1, %s) p",
+            (patients,),
+        )
         cur.execute(
-            "INSERT INTO patient (id, name, email, phone, created_at)"
-            " SELECT p, 'Patient ' || p, 'patient' || p || '@bench.example', '604-555-0199',"
-            " TIMESTAMPTZ '2010-01-01 00:00+00' FROM generate_series(1, %s) p",
+            "INSERT INTO patient (id, contact_id, name, name_key, preferred_name, date_of_birth,"
+            " phone, created_at)"
+            " SELECT p, p, 'Patient ' || p, 'patient ' || p, '', DATE '1980-01-01' + p %% 9000,"
+            " '+16045550199', TIMESTAMPTZ '2010-01-01 00:00+00' FROM generate_series(1, %s) p",
             (patients,),
         )
 
@@ -293,7 +300,7 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
         for statement in create:
             cur.execute(statement)
         t_index = time.perf_counter()
-        for table in ("appointment", "patient", "therapist", "service", "working_hours"):
+        for table in ("appointment", "contact", "patient", "therapist", "service", "working_hours"):
             cur.execute(
                 f"SELECT setval(pg_get_serial_sequence('{table}', 'id'),"
                 f" (SELECT coalesce(max(id), 0) + 1 FROM {table}), false)"

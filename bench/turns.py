@@ -119,7 +119,12 @@ def booking_request(slot: dict[str, Any], email: str) -> tuple[str, str, Any]:
         "service": BOOK_SERVICE,
         "start": slot["start"],
         "therapist_id": slot["therapist_id"],
-        "patient": {"name": "Bench Patient", "email": email, "phone": "604-555-0123"},
+        "patient": {
+            "name": "Bench Patient",
+            "email": email,
+            "phone": "604-555-0123",
+            "date_of_birth": "1980-05-17",
+        },
         "screening": seed.SCREENING,
     }
     return ("POST", "/api/v1/bookings", payload)
