@@ -32,6 +32,15 @@ depends_on = None
 
 UTC_DATETIME = sa.DateTime(timezone=True)
 _DOTLESS = ("gmail.com", "googlemail.com")
+# An outbox row about a visit has them all; one about an access link has none.
+VISIT_COLUMNS = (
+    ("appointment_id", sa.Integer()),
+    ("therapist_id", sa.Integer()),
+    ("service_id", sa.Integer()),
+    ("start_at", UTC_DATETIME),
+    ("end_at", UTC_DATETIME),
+    ("sequence", sa.Integer()),
+)
 
 
 def upgrade():
@@ -64,7 +73,8 @@ def upgrade():
         batch.create_foreign_key(
             op.f("fk_patient_contact_id_contact"), "contact", ["contact_id"], ["id"]
         )
-        batch.create_unique_constraint(op.f("uq_patient_contact_id_name_key_dob"), ["contact_id", "name_key", "date_of_birth"]
+        batch.create_unique_constraint(
+            op.f("uq_patient_contact_id_name_key_dob"), ["contact_id", "name_key", "date_of_birth"]
         )
         batch.create_index("ix_patient_contact_id", ["contact_id"], unique=False)
         batch.create_index("ix_patient_name_key", ["name_key"], unique=False)
@@ -80,7 +90,8 @@ def upgrade():
         sa.Column("decided_at", UTC_DATETIME, nullable=True),
         sa.Column("decided_by", sa.String(length=80), nullable=True),
         sa.CheckConstraint(
-            "field IN ('name', 'phone', 'date_of_birth')", name=op.f("ck_patient_change_field_valid")
+            "field IN ('name', 'phone', 'date_of_birth')",
+            name=op.f("ck_patient_change_field_valid"),
         ),
         sa.CheckConstraint(
             "status IN ('pending', 'accepted', 'rejected')",
@@ -130,14 +141,7 @@ def upgrade():
     with op.batch_alter_table("outbox_message", recreate="always" if sqlite else "auto") as batch:
         batch.drop_constraint(op.f("ck_outbox_message_event_valid"), type_="check")
         batch.add_column(sa.Column("access_link_id", sa.Integer(), nullable=True))
-        for column, kind in (
-            ("appointment_id", sa.Integer()),
-            ("therapist_id", sa.Integer()),
-            ("service_id", sa.Integer()),
-            ("start_at", UTC_DATETIME),
-            ("end_at", UTC_DATETIME),
-            ("sequence", sa.Integer()),
-        ):
+        for column, kind in VISIT_COLUMNS:
             batch.alter_column(column, existing_type=kind, nullable=True)
         batch.create_foreign_key(
             op.f("fk_outbox_message_access_link_id_access_link"),
@@ -179,16 +183,11 @@ def downgrade():
     with op.batch_alter_table("outbox_message", recreate="always" if sqlite else "auto") as batch:
         batch.drop_constraint(op.f("ck_outbox_message_about_one_thing"), type_="check")
         batch.drop_constraint(op.f("ck_outbox_message_event_valid"), type_="check")
-        batch.drop_constraint(op.f("fk_outbox_message_access_link_id_access_link"), type_="foreignkey")
+        batch.drop_constraint(
+            op.f("fk_outbox_message_access_link_id_access_link"), type_="foreignkey"
+        )
         batch.drop_column("access_link_id")
-        for column, kind in (
-            ("appointment_id", sa.Integer()),
-            ("therapist_id", sa.Integer()),
-            ("service_id", sa.Integer()),
-            ("start_at", UTC_DATETIME),
-            ("end_at", UTC_DATETIME),
-            ("sequence", sa.Integer()),
-        ):
+        for column, kind in VISIT_COLUMNS:
             batch.alter_column(column, existing_type=kind, nullable=False)
         batch.create_check_constraint(
             op.f("ck_outbox_message_event_valid"),
