@@ -16,8 +16,8 @@ from support import MONDAY, local, patient
 from booking.database import execute
 from booking.extensions import db
 from booking.logs import describe, format_exception, install
-from booking.models import Patient
-from booking.services.booking import writes
+from booking.models import Appointment, Contact, Patient, email_key
+from booking.services.booking import people
 
 
 def _post(client, hour: int, n: int = 1):
@@ -37,13 +37,18 @@ def test_a_500_from_the_database_logs_its_codes_not_the_patient(
     world.make_therapist()
     assert _post(client, 9).status_code == 201  # patient1@example.com is now on record
 
-    def insert_again(details, email, now):  # a bug: a second row for the same email
+    def insert_again(details, now):  # a bug: a second contact for the same email
         execute(
-            insert(Patient),
-            {"name": details.name, "email": email, "phone": details.phone, "created_at": now},
+            insert(Contact),
+            {
+                "email": details.email,
+                "email_key": email_key(details.email),
+                "name": f"{details.name} {details.phone}",
+                "created_at": now,
+            },
         )
 
-    monkeypatch.setattr(writes, "ensure_patient", insert_again)
+    monkeypatch.setattr(people, "ensure", insert_again)
     caplog.set_level(logging.ERROR)
     response = _post(client, 11)
 
@@ -57,11 +62,13 @@ def test_a_500_from_the_database_logs_its_codes_not_the_patient(
     assert "IntegrityError" in caplog.text
     for secret in ("patient1@example.com", "Pat Ient1", "604-555-0199"):
         assert secret not in caplog.text
-    assert "INSERT INTO patient" in caplog.text  # the statement, with placeholders
+    assert "INSERT INTO contact" in caplog.text  # the statement, with placeholders
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
-            assert "SQLSTATE 23505, constraint uq_patient_email, table patient" in caplog.text
-        assert db.session.query(Patient).count() == 1  # nothing of the failed booking written
+            assert "SQLSTATE 23505, constraint uq_contact_email_key, table contact" in caplog.text
+        # Nothing of the failed booking written.
+        assert db.session.query(Patient).count() == db.session.query(Contact).count() == 1
+        assert db.session.query(Appointment).count() == 1
 
 
 @pytest.mark.postgresql
@@ -139,7 +146,10 @@ def test_every_logger_redacts_once_the_app_is_made(app, caplog, name):
 def test_a_later_error_of_the_same_session_is_withheld_too(app, clock):
     with app.app_context():
         for _ in range(2):  # the second flush is refused: the email is taken
-            db.session.add(Patient(name="Pat", email="pat@example.com", created_at=clock.now))
+            contact = Contact(
+                email="pat@example.com", email_key="pat@example.com", created_at=clock.now
+            )
+            db.session.add(contact)
             with pytest.raises(IntegrityError) if _ else nullcontext():
                 db.session.flush()
         with pytest.raises(PendingRollbackError) as later:

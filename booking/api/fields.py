@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from email_validator import EmailNotValidError
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, ValidationInfo
 from pydantic_core import PydanticCustomError
 
 from booking.services.validation import (
@@ -21,6 +21,8 @@ from booking.services.validation import (
     NOTES_MAX_LENGTH,
     PHONE_MAX_LENGTH,
     REASON_MAX_LENGTH,
+    birth_date,
+    birth_date_problem,
     calendar_date,
     mail_address,
     name_problem,
@@ -30,6 +32,7 @@ from booking.services.validation import (
 
 MAX_ID = 2**31 - 1  # the largest id a PostgreSQL `integer` column holds
 INSTANT_MAX_LENGTH = 40
+LINK_TOKEN_MAX_LENGTH = 200  # a link's token is 43 characters; room for what may come
 REQUIRED = "This field is required."
 # What a blank string fails: any character that is not white space. Server-side the check is
 # `str.strip()`, whose white space includes every character JSON Schema's `\s` means.
@@ -65,6 +68,13 @@ def _identifier(value: object) -> int | None:
     return value
 
 
+def _given_identifier(value: object) -> int | None:
+    # Absent, the field keeps its default; null is not an id.
+    if value is None:
+        raise refuse("Must be a positive whole number.")
+    return _identifier(value)
+
+
 def _instant(value: object) -> datetime:
     raw = _text(value, INSTANT_MAX_LENGTH)
     assert raw is not None
@@ -90,10 +100,30 @@ def _day(value: object) -> date | None:
     return day
 
 
+def _birth_date(value: object, info: ValidationInfo) -> date:
+    raw = _text(value, 10)
+    assert raw is not None
+    born = birth_date(raw)
+    if born is None:
+        raise refuse("Must be a date written YYYY-MM-DD, such as 1980-05-17.")
+    # The clinic's today, which `schemas.parse` hands in; without it only the year is checked.
+    today = (info.context or {}).get("today") or date.max
+    if problem := birth_date_problem(born, today):
+        raise refuse(problem)
+    return born
+
+
 def _name(value: object) -> str:
     name = _text(value, NAME_MAX_LENGTH)
     assert name is not None
     if problem := name_problem(name):
+        raise refuse(problem)
+    return name
+
+
+def _booker(value: object) -> str | None:
+    name = _text(value, NAME_MAX_LENGTH, required=False)
+    if name is not None and (problem := name_problem(name)):
         raise refuse(problem)
     return name
 
@@ -122,6 +152,12 @@ def _slug(value: object) -> str:
     return slug
 
 
+def _link_token(value: object) -> str:
+    token = _text(value, LINK_TOKEN_MAX_LENGTH)
+    assert token is not None
+    return token
+
+
 def _notes(value: object) -> str | None:
     return _text(value, NOTES_MAX_LENGTH, required=False)
 
@@ -133,6 +169,12 @@ def _reason(value: object) -> str | None:
 def _digits_too(schema: dict[str, Any]) -> None:
     # The check above also takes the number written in ASCII digits, as a query string has it.
     schema["anyOf"].insert(1, {"type": "string", "pattern": "^[0-9]+$"})
+
+
+def _digits_not_null(schema: dict[str, Any]) -> None:
+    _digits_too(schema)
+    schema["anyOf"] = [branch for branch in schema["anyOf"] if branch != {"type": "null"}]
+    schema.pop("default", None)
 
 
 def _not_blank(description: str, **schema: Any) -> dict[str, Any]:
@@ -150,6 +192,15 @@ TherapistId = Annotated[
     Field(
         description="Omit or null for the first therapist free at `start`.",
         json_schema_extra=_digits_too,
+    ),
+]
+PersonId = Annotated[
+    Annotated[int, Field(ge=1, le=MAX_ID)] | None,
+    BeforeValidator(_given_identifier),
+    Field(
+        description="A person of the household a patient access token verified (`people[].id` "
+        "of `POST /access-tokens`); needs that token as `Authorization: Bearer`.",
+        json_schema_extra=_digits_not_null,
     ),
 ]
 Instant = Annotated[
@@ -174,6 +225,31 @@ Name = Annotated[
         json_schema_extra=_not_blank(
             "One line, without control characters, angle brackets or backslashes."
         ),
+    ),
+]
+BirthDate = Annotated[
+    date,
+    BeforeValidator(_birth_date),
+    Field(
+        description="YYYY-MM-DD: not in the future, not before 1900.",
+        json_schema_extra={"pattern": "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", "maxLength": 10},
+    ),
+]
+Booker = Annotated[
+    Annotated[str, Field(max_length=NAME_MAX_LENGTH)] | None,
+    BeforeValidator(_booker),
+    Field(
+        description="Your own name, when you book for someone else (it greets you in the "
+        "messages); null or blank when the visit is yours. One line, as `name`."
+    ),
+]
+LinkToken = Annotated[
+    str,
+    BeforeValidator(_link_token),
+    Field(
+        min_length=1,
+        max_length=LINK_TOKEN_MAX_LENGTH,
+        json_schema_extra=_not_blank("The token of the emailed link (its `token=` parameter)."),
     ),
 ]
 Email = Annotated[

@@ -1,5 +1,6 @@
 """The OpenAPI 3.1 document of `/api/v1`: its routes are described here, and every schema in
-it is generated from the declarations in `schemas.py`, which also validate the requests."""
+it is generated from the declarations in `schemas.py` (which also validate the requests) and
+`answers.py`."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pydantic import BaseModel, TypeAdapter
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pydantic_core import CoreSchema
 
-from booking.api import schemas
+from booking.api import answers, schemas
 
 REF = "#/components/schemas/{model}"
 NULL = {"type": "null"}
@@ -28,11 +29,16 @@ COMPONENTS: tuple[tuple[Any, JsonSchemaMode], ...] = (
     (schemas.BookingRequest, "validation"),
     (schemas.RescheduleRequest, "validation"),
     (schemas.CancelRequest, "validation"),
-    (schemas.Booking, "serialization"),
-    (schemas.ServiceList, "serialization"),
-    (schemas.TherapistList, "serialization"),
-    (schemas.Availability, "serialization"),
-    (schemas.Error, "serialization"),
+    (schemas.AccessLinkRequest, "validation"),
+    (schemas.AccessTokenRequest, "validation"),
+    (answers.AccessLinkAnswer, "serialization"),
+    (answers.AccessToken, "serialization"),
+    (answers.Household, "serialization"),
+    (answers.Booking, "serialization"),
+    (answers.ServiceList, "serialization"),
+    (answers.TherapistList, "serialization"),
+    (answers.Availability, "serialization"),
+    (answers.Error, "serialization"),
 )
 
 
@@ -109,6 +115,24 @@ UNAVAILABLE = _error(
     " so); `Retry-After` says when to try again. Sending a booking again with the same"
     " `Idempotency-Key` never books twice."
 )
+ACCESS_TOO_MANY = _error(
+    "`too_many_requests`: asking for links and redeeming them share one limit per client"
+    " address, of `BOOKING_RATE_LIMIT`'s size; `Retry-After` says when to try again."
+)
+# The patient access token (`POST /access-tokens`): optional where a request may go without it.
+BEARER = "patientToken"
+SECURITY_SCHEMES = {
+    BEARER: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A patient access token (`POST /access-tokens`): the household an "
+        "emailed one-time link verified. It works for 30 minutes.",
+    }
+}
+NOT_AUTHORIZED = _error(
+    "`invalid_token`: the bearer token is missing (where required), malformed or expired;"
+    " `WWW-Authenticate: Bearer` says so too. Ask for a new link."
+)
 TOO_LARGE = _error("`request_entity_too_large`: the body is over `MAX_CONTENT_LENGTH`.")
 INVALID = _error("Invalid input; `fields` names each problem.")
 BOOKING_ERRORS = {
@@ -164,16 +188,72 @@ def _paths() -> dict[str, Any]:
         "/bookings": {
             "post": {
                 "summary": "Book an appointment",
+                "description": "A new patient (`patient`) needs no token. A person of a "
+                "verified household (`person_id`) needs its patient access token, and a "
+                "follow-up (a service with `requires`) can be booked only so.",
+                "security": [{}, {BEARER: []}],
                 "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": _body("BookingRequest"),
                 "responses": {
                     "201": _json("Booking", "Booked."),
+                    "401": NOT_AUTHORIZED,
+                    "403": _error(
+                        "`verification_required`: a follow-up, or a `person_id`, without a "
+                        "patient access token; the same answer for every email."
+                    ),
                     "409": _error(
                         "`slot_unavailable` with `alternatives`, or `assessment_required`."
                     ),
                     "413": TOO_LARGE,
-                    "422": INVALID,
+                    "422": _error(
+                        "Invalid input; `fields` names each problem (`person_id` for a person "
+                        "who is not of the token's household, or no person at all)."
+                    ),
                     "429": TOO_MANY,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/access-links": {
+            "post": {
+                "summary": "Email a one-time link to a patient on record (Been here before?)",
+                "description": "The answer is the same, byte for byte, whether or not the "
+                "address is on record: only its inbox learns. The link works once, for 30 "
+                "minutes; its `token=` parameter is what `POST /access-tokens` takes.",
+                "requestBody": _body("AccessLinkRequest"),
+                "responses": {
+                    "202": _json("AccessLinkAnswer", "Sent, if the address is on record."),
+                    "413": TOO_LARGE,
+                    "422": _error("`email` is not an email address."),
+                    "429": ACCESS_TOO_MANY,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/access-tokens": {
+            "post": {
+                "summary": "Redeem an emailed link for a patient access token",
+                "requestBody": _body("AccessTokenRequest"),
+                "responses": {
+                    "201": _json("AccessToken", "The token and the household's people."),
+                    "410": _error(
+                        "`link_invalid`: the link is unknown, was used already or is over 30 "
+                        "minutes old (one answer for all three)."
+                    ),
+                    "413": TOO_LARGE,
+                    "422": INVALID,
+                    "429": ACCESS_TOO_MANY,
+                    "503": UNAVAILABLE,
+                },
+            }
+        },
+        "/household": {
+            "get": {
+                "summary": "The verified household's people and their coming visits",
+                "security": [{BEARER: []}],
+                "responses": {
+                    "200": _json("Household", "People, and booked visits still to come."),
+                    "401": NOT_AUTHORIZED,
                     "503": UNAVAILABLE,
                 },
             }
@@ -226,10 +306,12 @@ def spec() -> dict[str, Any]:
         "info": {
             "title": "booking API",
             "version": "1",
-            "description": "Book, view, reschedule and cancel appointments. Times are ISO 8601 "
-            'with the clinic\'s UTC offset. Every error is `{"error": {"code", "message"}}`.',
+            "description": "Book, view, reschedule and cancel appointments; returning patients "
+            "verify their household by an emailed link (`/access-links`, `/access-tokens`) to "
+            "book follow-ups. Times are ISO 8601 with the clinic's UTC offset. Every error is "
+            '`{"error": {"code", "message"}}`.',
         },
         "servers": [{"url": "/api/v1"}],
         "paths": _paths(),
-        "components": {"schemas": components()},
+        "components": {"schemas": components(), "securitySchemes": SECURITY_SCHEMES},
     }

@@ -1,15 +1,15 @@
-"""What the API takes and answers, declared once: these validate requests and document them.
+"""What the API takes, declared once: these validate requests and document them.
 
 Requests are pydantic models built from the field types of `fields.py`, so the API refuses
-what the booking service refuses; responses are TypedDicts, so the views build plain dicts
-(an availability answer has hundreds of slots) whose shape mypy checks. `openapi.py`
-generates the document's schemas from both.
+what the booking service refuses; `openapi.py` generates the document's request schemas from
+them (and its response schemas from `answers.py`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, NotRequired, TypeVar, get_args
+from datetime import date
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,25 +18,29 @@ from pydantic import (
     Field,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     create_model,
+    field_validator,
     model_validator,
 )
-from typing_extensions import TypedDict  # pydantic reads only this one before Python 3.12
 
 from booking.api.fields import (
     REQUIRED,
+    BirthDate,
+    Booker,
     Day,
     Email,
     Instant,
+    LinkToken,
     Name,
     Notes,
+    PersonId,
     Phone,
     Reason,
     Slug,
     TherapistId,
     refuse,
 )
-from booking.models import Status
 from booking.models.screening import KEYS, QUESTIONS
 from booking.services.booking import BookingRequest as Wanted
 from booking.services.booking import PatientDetails
@@ -58,11 +62,17 @@ class Request(BaseModel):
 
 
 class Patient(Request):
-    not_an_object = "Must be an object with name, email and phone."
+    """A new patient: who the visit is for. The same email, name and date of birth as a
+    person on record is that person; anything else is a new person of that email's
+    household. Messages go to the email."""
+
+    not_an_object = "Must be an object with name, email, phone and date_of_birth."
 
     name: Name
     email: Email
     phone: Phone
+    date_of_birth: BirthDate
+    booker: Booker = None
 
 
 CONSENT = "Must be true: the patient consents to IMS."
@@ -114,11 +124,36 @@ def _object_only(schema: dict[str, Any]) -> None:
     schema.update(given)
 
 
+def _patient(value: object) -> object:
+    # Absent, `person_id` names who the visit is for; null names nobody.
+    if value is None:
+        raise refuse(Patient.not_an_object)
+    return value
+
+
+BOTH = "Give `patient` (a new patient) or `person_id` (a person of your household), not both."
+
+
 class BookingRequest(Request):
+    """Who the visit is for: `patient`, or `person_id` with a patient access token.
+
+    A new patient needs no token. A follow-up (a service with `requires`) is booked online
+    only for a person of a household verified by an emailed link: `person_id` with
+    `Authorization: Bearer <access_token>` (`POST /access-links`, then `/access-tokens`).
+    Without them a follow-up is 403 `verification_required`, whatever the email.
+    """
+
+    model_config = ConfigDict(
+        json_schema_extra={"oneOf": [{"required": ["patient"]}, {"required": ["person_id"]}]}
+    )
+
     service: Slug
     therapist_id: TherapistId = None
     start: Instant
-    patient: Patient
+    patient: Annotated[
+        Patient | None, BeforeValidator(_patient), Field(json_schema_extra=_object_only)
+    ] = None
+    person_id: PersonId = None
     notes: Notes = None
     screening: Annotated[
         Screening | None,
@@ -130,22 +165,45 @@ class BookingRequest(Request):
     @classmethod
     def _name_whom(cls, data: Any) -> Any:
         # Without a patient, each of their fields is named (required), as the site's form does.
-        if isinstance(data, dict) and "patient" not in data:
+        if isinstance(data, dict) and "patient" not in data and data.get("person_id") is None:
             return {**data, "patient": {}}
         return data
 
-    def wanted(self) -> Wanted:
-        """The booking the booking service is asked for."""
+    @field_validator("person_id")
+    @classmethod
+    def _one_whom(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is not None and info.data.get("patient") is not None:
+            raise refuse(BOTH)
+        return value
+
+    def wanted(self, contact_id: int | None = None) -> Wanted:
+        """The booking the booking service is asked for; `contact_id` is the household a
+        patient access token verified."""
         screening = self.screening
         answers = None if screening is None else {key: getattr(screening, key) for key in KEYS}
+        given = self.patient
         return Wanted(
             service=self.service,
             start=self.start,
-            patient=PatientDetails(self.patient.name, self.patient.email, self.patient.phone),
+            patient=None
+            if given is None
+            else PatientDetails(
+                given.name, given.email, given.phone, given.date_of_birth, given.booker or ""
+            ),
+            person_id=self.person_id,
+            contact_id=contact_id,
             therapist_id=self.therapist_id,
             notes=self.notes or "",
             screening=answers,
         )
+
+
+class AccessLinkRequest(Request):
+    email: Email
+
+
+class AccessTokenRequest(Request):
+    token: LinkToken
 
 
 class RescheduleRequest(Request):
@@ -166,10 +224,13 @@ class AvailabilityQuery(Request):
     therapist: TherapistId = Field(default=None, description="Only this therapist's slots.")
 
 
-def parse(model: type[M], data: object) -> M:
-    """Return `data` as a `model`, or raise `InvalidRequest` naming every field refused."""
+def parse(model: type[M], data: object, *, today: date | None = None) -> M:
+    """Return `data` as a `model`, or raise `InvalidRequest` naming every field refused.
+
+    `today` (the clinic's) is what a date of birth may not come after.
+    """
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, context={"today": today})
     except ValidationError as exc:
         raise InvalidRequest(problems(model, exc)) from None
 
@@ -217,96 +278,3 @@ def idempotency_key(raw: str | None) -> str | None:
     if not IDEMPOTENCY_KEY.fullmatch(raw):
         raise InvalidRequest({"Idempotency-Key": "Must be 1 to 255 visible ASCII characters."})
     return raw
-
-
-# ---------------------------------------------------------------------------------------------
-# Responses.
-
-DateTime = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
-
-
-class Service(TypedDict):
-    slug: str
-    name: str
-    description: str
-    preparation: str
-    duration_minutes: int
-    buffer_minutes: int
-    requires_ims: bool
-    requires: Annotated[str | None, Field(description="Slug of a prior service.")]
-
-
-class Therapist(TypedDict):
-    id: int
-    name: str
-    bio: str
-    ims_certified: bool
-    ims_certification_expires: Annotated[str, Field(json_schema_extra={"format": "date"})] | None
-
-
-class Slot(TypedDict):
-    start: DateTime
-    end: DateTime
-    therapist_id: int
-    inside_cutoff: Annotated[
-        bool,
-        Field(
-            description="Booked now, this time can be changed online only during the clinic's "
-            "grace period after booking, then by phone: tell the patient."
-        ),
-    ]
-
-
-class Booking(TypedDict):
-    id: int
-    reference: Annotated[str, Field(examples=["K7MA-4QXD"])]
-    status: Status
-    start: DateTime
-    end: DateTime
-    service: Annotated[str, Field(description="The service's slug.")]
-    therapist_id: int
-    can_change_online: bool
-    change_deadline: Annotated[
-        str,
-        Field(
-            description="Until then the patient may reschedule or cancel online: the later of "
-            "the cut-off before the visit and the grace period after the booking or last move "
-            "(never after the start).",
-            json_schema_extra={"format": "date-time"},
-        ),
-    ]
-    manage_token: NotRequired[
-        Annotated[
-            str, Field(description="Only in the response to the POST that created the booking.")
-        ]
-    ]
-
-
-class ServiceList(TypedDict):
-    services: list[Service]
-
-
-class TherapistList(TypedDict):
-    therapists: list[Therapist]
-
-
-class Availability(TypedDict):
-    timezone: Annotated[str, Field(description="The clinic's zone, such as America/Vancouver.")]
-    slots: Annotated[list[Slot], Field(description="Sorted by start, then therapist.")]
-
-
-class Problem(TypedDict):
-    code: Annotated[str, Field(examples=["slot_unavailable"])]
-    message: str
-    fields: NotRequired[Annotated[dict[str, str], Field(description="Per-field messages (422).")]]
-    alternatives: NotRequired[
-        Annotated[
-            list[Slot], Field(description="Up to 5 bookable slots near the one refused (409).")
-        ]
-    ]
-    required_service: NotRequired[str]
-    phone: NotRequired[str]
-
-
-class Error(TypedDict):
-    error: Problem

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Response, jsonify, request
 
 from booking import clock
-from booking.api import bp, schemas
+from booking.api import answers, bp, schemas
+from booking.api.access import TokenInvalid, bearer_contact, www_authenticate
+from booking.api.bodies import json_body
 from booking.api.openapi import spec
 from booking.api.schemas import parse
 from booking.availability import Slot
 from booking.errors import error_response, status_of
 from booking.models import Appointment, Status
 from booking.services import booking, changes
+from booking.services.access import LinkInvalid
 from booking.services.availability import MAX_RANGE_DAYS, find_slots
 from booking.services.booking import Visit
 from booking.services.catalog import (
@@ -27,8 +29,21 @@ from booking.services.catalog import (
     current,
     latest,
 )
-from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
+from booking.services.errors import (
+    BookingError,
+    InvalidRequest,
+    SlotUnavailable,
+    VerificationRequired,
+)
 from booking.web.params import changes_limit
+
+# The API's own answers to refusals the site words as pages. A follow-up without a verified
+# person is 403 for every email alike: whether the address is a patient's is never told.
+STATUS: dict[type[BookingError], int] = {
+    VerificationRequired: 403,
+    LinkInvalid: 410,
+    TokenInvalid: 401,
+}
 
 
 @bp.errorhandler(BookingError)
@@ -36,7 +51,9 @@ def booking_error(error: BookingError) -> Response:
     details = dict(error.details)
     if isinstance(error, SlotUnavailable):
         details["alternatives"] = _slots(error.alternatives, current().clinic, clock.now())
-    return error_response(status_of(error), error.code, error.message, **details)
+    status = STATUS.get(type(error)) or status_of(error)
+    response = error_response(status, error.code, error.message, **details)
+    return www_authenticate(response) if status == 401 else response
 
 
 @bp.after_request
@@ -53,7 +70,7 @@ def openapi() -> Response:
 
 @bp.get("/services")
 def services() -> Response:
-    body: schemas.ServiceList = {"services": [_service(s) for s in current().active_services()]}
+    body: answers.ServiceList = {"services": [_service(s) for s in current().active_services()]}
     return jsonify(body)
 
 
@@ -66,7 +83,7 @@ def therapists() -> Response:
     else:
         today = clock.now().astimezone(catalog.clinic.zone).date()
         rows = catalog.therapists_for(catalog.service(slug), on=today)
-    body: schemas.TherapistList = {"therapists": [_therapist(t) for t in rows]}
+    body: answers.TherapistList = {"therapists": [_therapist(t) for t in rows]}
     return jsonify(body)
 
 
@@ -88,7 +105,7 @@ def availability() -> Response:
     if therapist_id is not None and not therapists:
         booking.offering_therapist(catalog, therapist_id, service)  # raises the reason
     slots = find_slots(catalog, service, first, last, now=now, therapists=therapists)
-    body: schemas.Availability = {
+    body: answers.Availability = {
         "timezone": zone.key,
         "slots": _slots(slots, catalog.clinic, now),
     }
@@ -99,9 +116,11 @@ def availability() -> Response:
 @changes_limit
 def create_booking() -> tuple[Response, int]:
     key = schemas.idempotency_key(request.headers.get("Idempotency-Key"))
-    wanted = parse(schemas.BookingRequest, _json_body()).wanted()
     now = clock.now()
-    booked = booking.book(wanted, now=now, idempotency_key=key)
+    contact_id = bearer_contact(now)  # the household an emailed link verified, or None
+    today = now.astimezone(current().clinic.zone).date()
+    asked = parse(schemas.BookingRequest, json_body(), today=today)
+    booked = booking.book(asked.wanted(contact_id), now=now, idempotency_key=key)
     body = _booking(booked.appointment, now, latest())
     body["manage_token"] = booked.manage_token
     response = jsonify(body)
@@ -120,7 +139,7 @@ def show_booking(token: str) -> Response:
 @changes_limit
 def reschedule_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
-    asked = parse(schemas.RescheduleRequest, _json_body())
+    asked = parse(schemas.RescheduleRequest, json_body())
     now = clock.now()
     moved = booking.reschedule(
         appointment.id, asked.start, now=now, therapist_id=asked.therapist_id
@@ -132,29 +151,17 @@ def reschedule_booking(token: str) -> Response:
 @changes_limit
 def cancel_booking(token: str) -> Response:
     appointment = booking.appointment_for_token(token, now=clock.now())
-    asked = parse(schemas.CancelRequest, _json_body(allow_empty=True))
+    asked = parse(schemas.CancelRequest, json_body(allow_empty=True))
     now = clock.now()
     cancelled = booking.cancel(appointment.id, now=now, reason=asked.reason or "")
     return jsonify(_booking(cancelled, now, latest()))
-
-
-def _json_body(*, allow_empty: bool = False) -> dict[str, Any]:
-    if allow_empty and not request.get_data(cache=True):
-        return {}
-    try:
-        data = request.get_json(silent=True)
-    except RecursionError:  # nested deeper than the JSON decoder can follow
-        data = None
-    if not isinstance(data, dict):
-        raise InvalidRequest({"body": "Must be a JSON object (Content-Type: application/json)."})
-    return data
 
 
 def _local(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).isoformat()
 
 
-def _slots(slots: Sequence[Slot], clinic: ClinicInfo, now: datetime) -> list[schemas.Slot]:
+def _slots(slots: Sequence[Slot], clinic: ClinicInfo, now: datetime) -> list[answers.Slot]:
     # Therapists share start times, so each instant is formatted once per response.
     text: dict[datetime, str] = {}
     zone = clinic.zone
@@ -175,7 +182,7 @@ def _slots(slots: Sequence[Slot], clinic: ClinicInfo, now: datetime) -> list[sch
     ]
 
 
-def _service(service: ServiceInfo) -> schemas.Service:
+def _service(service: ServiceInfo) -> answers.Service:
     return {
         "slug": service.slug,
         "name": service.name,
@@ -188,7 +195,7 @@ def _service(service: ServiceInfo) -> schemas.Service:
     }
 
 
-def _therapist(therapist: TherapistInfo) -> schemas.Therapist:
+def _therapist(therapist: TherapistInfo) -> answers.Therapist:
     expires = therapist.ims_certification_expires
     return {
         "id": therapist.id,
@@ -199,7 +206,7 @@ def _therapist(therapist: TherapistInfo) -> schemas.Therapist:
     }
 
 
-def _booking(appointment: Appointment | Visit, now: datetime, catalog: Catalog) -> schemas.Booking:
+def _booking(appointment: Appointment | Visit, now: datetime, catalog: Catalog) -> answers.Booking:
     """The booking as the API shows it. After a change, `catalog` may be the snapshot the
     change itself was checked against (`latest()`): no need to ask for the version again."""
     clinic = catalog.clinic

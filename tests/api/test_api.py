@@ -6,12 +6,12 @@ import re
 from datetime import timedelta
 
 import pytest
-from api_support import TUESDAY, count, post_booking
+from api_support import TUESDAY, bearer, count, post_booking, verify
 from sqlalchemy import select, text
 from support import API_SCREENING, MONDAY, local, patient
 
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, OutboxMessage, Patient
+from booking.models import Appointment, AuditEvent, Contact, OutboxMessage, Patient, PatientChange
 
 
 def test_services_list_their_prerequisite(client, clinic):
@@ -128,22 +128,23 @@ def test_booking_returns_the_booking_and_records_it(app, client, clinic):
         assert absent == 2
 
 
-def test_a_patient_on_record_keeps_their_record_when_booking_an_assessment_again(
-    app, client, clinic
-):
+def test_the_same_email_name_and_birth_date_is_the_same_person(app, client, clinic):
     first = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims)
     body = {
         "service": "assessment",
         "start": local(TUESDAY, 14).isoformat(),
         "therapist_id": clinic.ims,
-        "patient": {**patient(1), "name": "Another Name", "email": "PATIENT1@example.com "},
+        # Case and spacing of the name and email aside, this is Pat Ient1 again.
+        "patient": patient(
+            1, name=" pat  IENT1 ", email="PATIENT1@example.com ", phone="604-555-0123"
+        ),
         "screening": API_SCREENING,
     }
     again = client.post("/api/v1/bookings", json=body)
 
     assert first.status_code == again.status_code == 201
     with app.app_context():
-        assert count(app, Patient) == 1
+        assert count(app, Patient) == count(app, Contact) == 1
         ids = db.session.scalars(select(Appointment.patient_id)).all()
         assert len(set(ids)) == 1
         actions = db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
@@ -151,7 +152,46 @@ def test_a_patient_on_record_keeps_their_record_when_booking_an_assessment_again
         names = db.session.scalars(
             select(OutboxMessage.to_name).where(OutboxMessage.appointment_id == again.json["id"])
         ).all()
-        assert "Another Name" not in names and "Pat Ient1" in names  # the name on record
+        assert "pat  IENT1" not in names and "Pat Ient1" in names  # the name on record
+        # What differs is proposed to reception, not written over the record.
+        record = db.session.scalar(select(Patient))
+        assert record.phone == "+16045550199"
+        proposed = {(c.field, c.value) for c in db.session.scalars(select(PatientChange))}
+        assert proposed == {("phone", "+16045550123"), ("name", "pat  IENT1")}
+
+
+def test_another_name_or_birth_date_on_one_email_is_another_person_of_that_household(
+    app, client, clinic
+):
+    first = post_booking(client, start=local(TUESDAY, 9), therapist_id=clinic.ims)
+    child = post_booking(
+        client,
+        start=local(TUESDAY, 9),  # the same hour: two people, so no clash
+        service="physio",
+        name="Tom Ient1",
+        date_of_birth="2015-06-01",
+        booker="Pat Ient1",
+    )
+    twin = post_booking(
+        client, start=local(TUESDAY, 14), service="physio", date_of_birth="1980-05-18"
+    )
+
+    assert first.status_code == child.status_code == twin.status_code == 201
+    with app.app_context():
+        assert count(app, Contact) == 1
+        people = db.session.scalars(select(Patient).order_by(Patient.id)).all()
+        assert [(p.name, p.date_of_birth.isoformat()) for p in people] == [
+            ("Pat Ient1", "1980-05-17"),
+            ("Tom Ient1", "2015-06-01"),
+            ("Pat Ient1", "1980-05-18"),
+        ]
+        visits = {a.id: a.patient_id for a in db.session.scalars(select(Appointment))}
+        assert len(set(visits.values())) == 3
+        # Messages go to the one contact, greeting its reader; they name the person.
+        message = db.session.scalar(
+            select(OutboxMessage).where(OutboxMessage.appointment_id == child.json["id"])
+        )
+        assert (message.to_address, message.to_name) == ("patient1@example.com", "Pat Ient1")
 
 
 def test_first_available_picks_a_free_therapist(client, clinic):
@@ -249,35 +289,64 @@ def test_a_lapsed_certification_stops_ims_from_its_expiry(client, clinic):
 
 
 def test_a_follow_up_needs_an_earlier_assessment(app, client, clinic):
-    response = post_booking(client, start=local(TUESDAY, 9), service="follow-up")
+    # A person on record without an assessment (a physiotherapy visit only).
+    assert post_booking(client, start=local(TUESDAY, 15), service="physio").status_code == 201
+    token = verify(app, client)["access_token"]
+    (person,) = client.get("/api/v1/household", headers=bearer(token)).get_json()["people"]
+
+    response = post_booking(
+        client, start=local(TUESDAY, 9), service="follow-up", person_id=person["id"], token=token
+    )
     assert response.status_code == 409
     error = response.get_json()["error"]
     assert error["code"] == "assessment_required"
     assert error["required_service"] == "assessment"
     assert "Please book the IMS initial assessment first." in error["message"]
-    assert count(app, Patient) == 0  # nothing half-written
+    assert count(app) == 1  # nothing half-written
 
     assert post_booking(client, start=local(TUESDAY, 13)).status_code == 201
-    before = post_booking(client, start=local(TUESDAY, 9), service="follow-up")
+    before = post_booking(
+        client, start=local(TUESDAY, 9), service="follow-up", person_id=person["id"], token=token
+    )
     assert before.status_code == 409  # the assessment must come first
-    later = post_booking(client, start=local(TUESDAY + timedelta(days=7), 9), service="follow-up")
+    later = post_booking(
+        client,
+        start=local(TUESDAY + timedelta(days=7), 9),
+        service="follow-up",
+        person_id=person["id"],
+        token=token,
+    )
     assert later.status_code == 201
+    with app.app_context():
+        assert db.session.get(Appointment, later.json["id"]).patient_id == person["id"]
 
 
-def test_a_cancelled_assessment_does_not_count(client, clinic):
-    token = post_booking(client, start=local(TUESDAY, 13)).get_json()["manage_token"]
-    client.post(f"/api/v1/bookings/{token}/cancel", json={})
+def test_a_cancelled_assessment_does_not_count(app, client, clinic):
+    manage = post_booking(client, start=local(TUESDAY, 13)).get_json()["manage_token"]
+    client.post(f"/api/v1/bookings/{manage}/cancel", json={})
+    verified = verify(app, client)
     response = post_booking(
-        client, start=local(TUESDAY + timedelta(days=7), 9), service="follow-up"
+        client,
+        start=local(TUESDAY + timedelta(days=7), 9),
+        service="follow-up",
+        person_id=verified["people"][0]["id"],
+        token=verified["access_token"],
     )
     assert response.get_json()["error"]["code"] == "assessment_required"
 
 
-def test_assessment_is_matched_by_normalized_email(client, clinic):
+@pytest.mark.parametrize("spelt", ["  PATIENT1@Example.COM ", "patient1@example.com"])
+def test_a_follow_up_without_a_verified_person_is_403_for_every_email(app, client, clinic, spelt):
+    # One answer, whether or not the email has an assessment on record: it tells nothing.
     post_booking(client, start=local(TUESDAY, 13))
-    body = {
-        "service": "follow-up",
-        "start": local(TUESDAY + timedelta(days=7), 9).isoformat(),
-        "patient": patient() | {"email": "  PATIENT1@Example.COM "},
-    }
-    assert client.post("/api/v1/bookings", json=body).status_code == 201
+    answers = []
+    for email in (spelt, "nobody@example.com"):
+        response = post_booking(
+            client, start=local(TUESDAY + timedelta(days=7), 9), service="follow-up", email=email
+        )
+        answers.append((response.status_code, response.get_json()))
+    assert answers[0] == answers[1]
+    status, body = answers[0]
+    assert status == 403
+    assert body["error"]["code"] == "verification_required"
+    assert count(app) == 1

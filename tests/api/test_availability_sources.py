@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from support import MONDAY, local
+from support import MONDAY, local, patient
 
 TUESDAY = MONDAY + timedelta(days=1)
 
@@ -50,7 +50,7 @@ def test_not_offering_is_not_called_a_lapse(client, world):
             "service": "physio",
             "therapist_id": therapist,
             "start": local(TUESDAY, 9).isoformat(),
-            "patient": {"name": "A", "email": "a@example.com", "phone": "604-555-0100"},
+            "patient": patient(name="A", email="a@example.com"),
         },
     )
     assert (

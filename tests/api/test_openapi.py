@@ -32,7 +32,39 @@ def test_a_booking_request_says_what_the_booking_service_refuses(schemas):
     for name in ("name", "email", "phone"):
         field = schemas["Patient"]["properties"][name]
         assert field["minLength"] == 1 and field["pattern"] == r"\S", name
-    assert set(schemas["Patient"]["required"]) == {"name", "email", "phone"}
+    assert set(schemas["Patient"]["required"]) == {"name", "email", "phone", "date_of_birth"}
+    born = schemas["Patient"]["properties"]["date_of_birth"]
+    assert (born["type"], born["format"]) == ("string", "date")
+    assert born["pattern"] == "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+    # A visit is for a new patient or a person of the household, one or the other.
+    assert schemas["BookingRequest"]["oneOf"] == [
+        {"required": ["patient"]},
+        {"required": ["person_id"]},
+    ]
+    assert {"type": "null"} not in booking["person_id"]["anyOf"]
+
+
+def test_the_document_describes_the_patient_access_token():
+    document = spec()
+    assert document["components"]["securitySchemes"]["patientToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": document["components"]["securitySchemes"]["patientToken"]["description"],
+    }
+    paths = document["paths"]
+    booking = paths["/bookings"]["post"]
+    assert booking["security"] == [{}, {"patientToken": []}]  # optional: new patients
+    assert {"201", "401", "403", "409", "422", "429"} <= set(booking["responses"])
+    assert paths["/household"]["get"]["security"] == [{"patientToken": []}]
+    assert set(paths["/household"]["get"]["responses"]) >= {"200", "401"}
+    assert set(paths["/access-links"]["post"]["responses"]) >= {"202", "422", "429"}
+    assert set(paths["/access-tokens"]["post"]["responses"]) >= {"201", "410", "422", "429"}
+    token = document["components"]["schemas"]["AccessToken"]
+    assert set(token["required"]) == {
+        "access_token", "token_type", "expires_at", "expires_in", "people",
+    }  # fmt: skip
+    person = document["components"]["schemas"]["Person"]
+    assert set(person["properties"]) == {"id", "name", "preferred_name", "date_of_birth"}
 
 
 def test_every_reference_names_a_component(schemas):

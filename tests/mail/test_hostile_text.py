@@ -18,7 +18,7 @@ from inbox import Received, deliver
 from pages import book as book_on_site
 from pages import csrf, slot_param
 from sqlalchemy import func, select, update
-from support import MONDAY, local
+from support import BORN, MONDAY, local, patient
 
 from booking.extensions import db
 from booking.models import Appointment, OutboxMessage, Patient, Role
@@ -94,7 +94,13 @@ def setting(clinic, mail_app, clock):
 
 def via_site(app, client, name, therapist):
     response = book_on_site(
-        client, "physio", START, therapist=str(therapist), name=name, note=HOSTILE_NOTE
+        client,
+        "physio",
+        START,
+        therapist=str(therapist),
+        name=name,
+        note=HOSTILE_NOTE,
+        date_of_birth=BORN.isoformat(),
     )
     if response.status_code == 303:
         return _by_start(app)
@@ -107,7 +113,7 @@ def via_api(app, client, name, therapist):
         "service": "physio",
         "start": START.isoformat(),
         "therapist_id": therapist,
-        "patient": {"name": name, "email": "pat@example.com", "phone": "604-555-0199"},
+        "patient": patient(name=name, email="pat@example.com"),
         "notes": HOSTILE_NOTE,
     }
     response = client.post("/api/v1/bookings", json=body)
@@ -127,7 +133,7 @@ def via_desk(app, client, name, therapist):
     page = client.get(link).text
     key = re.search(r'name="key"[^>]*value="([^"]+)"', page).group(1)
     data = {"csrf_token": csrf(page), "key": key, "name": name, "email": "pat@example.com"}
-    data |= {"phone": "604-555-0199", "note": HOSTILE_NOTE}
+    data |= {"phone": "604-555-0199", "note": HOSTILE_NOTE, "date_of_birth": BORN.isoformat()}
     response = client.post(link, data=data)
     if response.status_code == 302:
         return int(response.headers["Location"].rsplit("/", 1)[1])
