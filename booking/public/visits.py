@@ -34,8 +34,6 @@ PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
 def been_here_before() -> Response | tuple[str, int, dict[str, str]]:
     """Ask for the address; every valid one is answered by the same redirect."""
     now = clock.now()
-    if request.method == "GET" and visitor.contact(now) is not None:
-        return redirect(url_for("public.my_visits"))
     form = AccessForm()
     status, headers = 200, dict(PRIVATE)
     busy = False
@@ -50,7 +48,13 @@ def been_here_before() -> Response | tuple[str, int, dict[str, str]]:
             return redirect(url_for("public.link_sent"), 303)
     elif form.errors:
         status = 422 if "csrf_token" not in form.errors else 400
-    return render_template("public/been_here_before.html", form=form, busy=busy), status, headers
+    page = render_template(
+        "public/been_here_before.html",
+        form=form,
+        busy=busy,
+        verified=visitor.contact(now) is not None,
+    )
+    return page, status, headers
 
 
 @bp.get("/been-here-before/sent")
@@ -63,7 +67,7 @@ def link_sent() -> tuple[str, int, dict[str, str]]:
 def my_visits_link(token: str) -> Response | tuple[str, int, dict[str, str]]:
     """The emailed link: GET shows one button; only its POST uses the link up."""
     form = ConfirmForm()
-    headers = dict(PRIVATE) | {"Referrer-Policy": "no-referrer"}
+    headers = dict(PRIVATE)  # the site's Referrer-Policy (same-origin) keeps the token home
     if not LINK_TOKEN.fullmatch(token):
         return _link_invalid(headers)
     if request.method == "POST":
