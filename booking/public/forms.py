@@ -106,7 +106,7 @@ class VisitorForm(FlaskForm):
     )
     date_of_birth = StringField(
         "Date of birth",
-        description="Of the person coming. Year-month-day, like 1980-05-17.",
+        description="Of the person coming to the visit.",
         validators=[birth_date_given],
         filters=[_strip],
         widget=DateInput(),

@@ -362,3 +362,17 @@ def test_the_limit_page_keeps_what_was_typed(app, client, clinic):
     for typed in ('value="Pat Ient2"', 'value="patient2@example.com"', "Left knee, stairs"):
         assert typed in page
     assert count(app) == 1
+
+
+def test_an_unverified_follow_up_reads_the_same_for_a_patient_and_a_stranger(app, client, clinic):
+    def answer() -> tuple[int, str]:
+        response = book(client, "follow-up", NINE + timedelta(days=7), note="Neck")
+        masked = re.sub(
+            r'(name="(?:csrf_token|booking_key)"[^>]*value=")[^"]*', r"\1", response.text
+        )
+        return response.status_code, masked
+
+    stranger = answer()  # nobody by this email on record yet
+    token_of(book(client, "assessment", NINE))
+    assert answer() == stranger  # the same email, now a patient with an assessment
+    assert count(app) == 1
