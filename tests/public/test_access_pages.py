@@ -191,3 +191,25 @@ def test_a_wrong_manage_token_opens_nothing(app, client, clinic):
     response = client.post(f"/my/from-manage/{'A' * 43}", data={"csrf_token": csrf(page)})
     assert response.status_code == 404
     assert client.get("/my").status_code == 302
+
+
+def test_a_manage_link_past_its_life_opens_nothing(app, client, clock, clinic):
+    token = token_of(book(client, "physio", NINE + timedelta(hours=2), n=1))
+    page = client.get(f"/manage/{token}").text
+    clock.advance(days=32)  # the manage link dies 30 days after the visit
+    response = client.post(f"/my/from-manage/{token}", data={"csrf_token": csrf(page)})
+    assert response.status_code == 404
+    assert client.get("/my").status_code == 302
+
+
+def test_the_manage_button_needs_its_csrf_token(app, client, clinic):
+    token = token_of(book(client, "physio", NINE + timedelta(hours=2), n=1))
+    assert client.post(f"/my/from-manage/{token}", data={}).status_code == 400
+    assert client.get("/my").status_code == 302
+
+
+def test_a_gmail_address_may_gain_dots(app, client, world):
+    world.make_therapist()
+    token_of(book(client, "physio", NINE, email="pat.ient@gmail.com"))
+    assert ask_for_link(client, "P.a.t.Ient@Gmail.com").status_code == 303
+    assert links_written(app) == 1

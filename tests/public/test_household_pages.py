@@ -11,7 +11,15 @@ from sqlalchemy import func, select
 from support import BORN, MONDAY, local
 
 from booking.extensions import db
-from booking.models import Appointment, Contact, OutboxMessage, Patient, PatientChange, Screening
+from booking.models import (
+    Appointment,
+    Contact,
+    OutboxMessage,
+    Patient,
+    PatientChange,
+    Screening,
+    email_key,
+)
 
 TUESDAY = MONDAY + timedelta(days=1)
 NINE = local(TUESDAY, 9)
@@ -210,3 +218,18 @@ def test_a_fixed_person_booking_an_assessment_answers_the_screening(app, client,
             .join(Screening, Screening.appointment_id == Appointment.id)
         ).one()
     assert tuple(row) == ("Tom Gill", True)
+
+
+def test_a_household_of_twenty_people_is_listed_whole(app, client, world):
+    world.make_therapist()
+    family = Contact(email=PARENT, email_key=email_key(PARENT), name="Ann Gill")
+    world.add(
+        *(
+            Patient(name=f"Child {n}", name_key=f"child {n}", date_of_birth=CHILD_BORN,
+                    contact=family)
+            for n in range(20)
+        )
+    )  # fmt: skip
+    page = open_my_visits(client, app, PARENT)
+    assert page.count("Book a follow-up for Child ") == 20
+    assert len(page.encode()) < 100 * 1024
