@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from booking.public import views  # noqa: E402,F401  (routes attach to `bp`)
+from booking.public import views, visits  # noqa: E402,F401  (routes attach to `bp`)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from datetime import datetime, time
+from datetime import date, datetime, time
 from typing import Any
 
 from flask import abort, redirect, render_template, request, url_for
@@ -13,7 +13,14 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.dates import Style
-from booking.public import bp
+from booking.public import bp, visitor
+from booking.public.forms import (
+    AccessForm,
+    PersonAssessmentForm,
+    PersonForm,
+    VisitorAssessmentForm,
+    VisitorForm,
+)
 from booking.services import booking
 from booking.services.availability import distinct_starts, nearest_slots, slot_at
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo, current
@@ -23,10 +30,11 @@ from booking.services.errors import (
     InvalidRequest,
     SlotUnavailable,
     TherapistNotOffering,
+    VerificationRequired,
 )
 from booking.services.screening import needs_screening
 from booking.services.validation import suggest_email
-from booking.web.forms import AssessmentForm, DetailsForm, filled
+from booking.web.forms import filled
 from booking.web.params import (
     count_change,
     format_start,
@@ -41,6 +49,7 @@ USED_FORM = (
     "This form was already used to book an appointment. Please check your confirmation, "
     "or start a new booking."
 )
+DetailsForm = VisitorForm | PersonForm
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -56,8 +65,16 @@ def index() -> str:
 
 
 @bp.get("/book")
-def services() -> str:
-    return render_template("public/services.html", **_services_by_kind(current()))
+def services() -> tuple[str, int, dict[str, str]]:
+    now = clock.now()
+    page = render_template(
+        "public/services.html",
+        fixed=visitor.fixed(now),
+        verified=visitor.contact(now) is not None,
+        called=visitor.called,
+        **_services_by_kind(current()),
+    )
+    return page, 200, {"Cache-Control": "no-store"}  # it may name the person booked for
 
 
 @bp.get("/book/<slug>")
@@ -109,12 +126,13 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     # Sent from a list of alternatives without picking one: offer the same list again.
     unchosen = request.method == "POST" and not request.form.get("start")
     start = parse_start(request.form.get("wanted") if unchosen else request.values.get("start"))
-    form_class = AssessmentForm if needs_screening(service) else DetailsForm
-    form = _details_form(form_class)
+    now = clock.now()
+    today = now.astimezone(catalog.clinic.zone).date()
+    fixed = visitor.fixed(now)
+    form = _details_form(service, fixed is not None, today)
     key = request.form.get("booking_key", "")
     if not BOOKING_KEY.fullmatch(key):
         key = secrets.token_urlsafe(18)
-    now = clock.now()
     problem: str | None = None
     email_suggestion: str | None = None
     retry_after = None
@@ -143,9 +161,9 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         wanted = booking.BookingRequest(
             service=service.slug,
             start=start,
-            patient=booking.PatientDetails(
-                filled(form.name.data), filled(form.email.data), filled(form.phone.data)
-            ),
+            patient=_patient(form),
+            person_id=fixed.person.id if fixed else None,
+            contact_id=fixed.contact_id if fixed else None,
             therapist_id=choice.id if choice else offered.id if offered else None,
             notes=form.note.data or "",
             screening=form.screening(),
@@ -170,6 +188,10 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             offered = None  # an alternative goes to whoever is free then
         except AssessmentRequired:
             problem = "assessment"
+        except VerificationRequired:
+            problem = "verify"  # the same answer for every email: it is raised before lookup
+        except InvalidRequest as exc:
+            problem = _field_errors(form, exc)
         except TherapistNotOffering as exc:
             abort(422, description=exc.message)
         else:
@@ -199,6 +221,12 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         booking_key=key,
         email_suggestion=email_suggestion,
         late=late_check(catalog, now),
+        fixed=fixed,
+        called=visitor.called,
+        born=visitor.born_text,
+        access_form=AccessForm(
+            formdata=None, email=form.email.data if isinstance(form, VisitorForm) else ""
+        ),
     )
     return page, status, headers
 
@@ -219,18 +247,54 @@ def clinic_hours(catalog: Catalog) -> list[tuple[str, str]]:
     return rows
 
 
-def _details_form(form_class: type[DetailsForm]) -> DetailsForm:
-    """The form as sent; "Use name@gmail.com" sends the suggested address in `email_fix`."""
+def _details_form(service: ServiceInfo, fixed: bool, today: date) -> DetailsForm:
+    """The form as sent; "Use name@gmail.com" sends the suggested address in `email_fix`.
+
+    A person fixed by My visits is on record: their form asks only the note (and the
+    screening of a first needling visit); anyone else says who the visit is for.
+    """
+    screened = needs_screening(service)
+    if fixed:
+        return (PersonAssessmentForm if screened else PersonForm)(today=today)
+    form_class = VisitorAssessmentForm if screened else VisitorForm
     fix = request.form.get("email_fix") if request.method == "POST" else None
     if not fix:
-        return form_class()
+        return form_class(today=today)
     data = request.form.copy()
     data["email"] = fix
-    return form_class(formdata=data)
+    return form_class(formdata=data, today=today)
+
+
+def _patient(form: DetailsForm) -> booking.PatientDetails | None:
+    """The typed person, or None for a person on record (My visits)."""
+    if not isinstance(form, VisitorForm):
+        return None
+    return booking.PatientDetails(
+        filled(form.name.data),
+        filled(form.email.data),
+        filled(form.phone.data),
+        date_of_birth=form.born(),
+        booker=filled(form.booker.data) if form.for_someone() else "",
+    )
+
+
+def _field_errors(form: DetailsForm, error: InvalidRequest) -> str | None:
+    """Show the service's refusal of a typed field at that field, as the form's own errors."""
+    shown = False
+    for key, message in error.fields.items():
+        name = key.removeprefix("patient.")
+        if name in form and name != "csrf_token":
+            form[name].errors = [*form[name].errors, message]
+            shown = True
+    if not shown:
+        abort(422, description=error.message)
+    return None
 
 
 def _email_typo(form: DetailsForm) -> str | None:
     """A likely correction of the address's domain, asked about once, never insisted on."""
+    if not isinstance(form, VisitorForm):
+        return None
     typed = filled(form.email.data)  # the form is valid: the address is there
     if request.form.get("email_fix") or request.form.get("email_checked") == typed:
         return None  # the patient chose the suggestion, or kept what they typed

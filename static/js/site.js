@@ -81,4 +81,17 @@
       }
     });
   });
+
+  // "Who is this visit for?": "Your name" is asked only when it is for someone else.
+  document.querySelectorAll("[data-who]").forEach(function (group) {
+    var shown = group.closest("form").querySelectorAll("[data-reveal]");
+    function update() {
+      var checked = group.querySelector("input:checked");
+      shown.forEach(function (part) {
+        part.hidden = !checked || checked.value !== part.dataset.reveal;
+      });
+    }
+    group.addEventListener("change", update);
+    update();
+  });
 })();

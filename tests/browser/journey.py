@@ -21,11 +21,18 @@ expect = _playwright.expect
 
 REFERENCE = re.compile(r"^[346789ABCDEFGHJKMNPQRTUVWXY]{4}-[346789ABCDEFGHJKMNPQRTUVWXY]{4}$")
 PATIENT = {"name": "Alex Rivera", "email": "alex.rivera@example.com", "phone": "604-555-0111"}
+PATIENT["born"] = "1984-11-02"
 OTHER = {"name": "Sam Okafor", "email": "sam.okafor@example.com", "phone": "778-555-0122"}
+OTHER["born"] = "1979-06-21"
 
 
 def fill_details(page: Page, who: dict[str, str], note: str = "") -> None:
+    """Fill the details step for a patient booking for themselves ("Me")."""
+    page.get_by_role("group", name="Who is this visit for?").get_by_role(
+        "radio", name="Me", exact=True
+    ).check()
     page.get_by_label("Full name").fill(who["name"])
+    page.get_by_label("Date of birth").fill(who["born"])
     page.get_by_label("Email").fill(who["email"])
     page.get_by_label("Mobile phone").fill(who["phone"])
     if note:
@@ -34,6 +41,7 @@ def fill_details(page: Page, who: dict[str, str], note: str = "") -> None:
 
 def expect_details_kept(page: Page, who: dict[str, str]) -> None:
     expect(page.get_by_label("Full name")).to_have_value(who["name"])
+    expect(page.get_by_label("Date of birth")).to_have_value(who["born"])
     expect(page.get_by_label("Email")).to_have_value(who["email"])
     expect(page.get_by_label("Mobile phone")).to_have_value(who["phone"])
 

@@ -18,6 +18,7 @@ INSIDE = local(TUESDAY, 9)  # 23 hours from TEN: inside the 24-hour cut-off
 OUTSIDE = local(TUESDAY, 10)
 LABEL = "can't be changed online later"
 PATIENT = {"name": "Alex Rivera", "email": "alex.rivera@example.com", "phone": "604-555-0111"}
+PATIENT["born"] = "1984-11-02"
 
 
 @sqlite_only
@@ -41,6 +42,7 @@ def test_a_time_inside_the_cutoff_is_marked_and_stays_changeable_briefly(
     expect(page.get_by_role("heading", name="Your details")).to_be_visible()
     expect(page.get_by_role("note")).to_contain_text(LABEL.capitalize())
     page.get_by_label("Full name").fill(PATIENT["name"])
+    page.get_by_label("Date of birth").fill(PATIENT["born"])
     page.get_by_label("Email").fill(PATIENT["email"])
     page.get_by_label("Mobile phone").fill(PATIENT["phone"])
     check("details-marked")
@@ -58,6 +60,7 @@ def test_a_time_inside_the_cutoff_is_marked_and_stays_changeable_briefly(
     # A second booking there, looked at after the grace: the page says to call instead.
     page.goto(f"{live_server}/book/physio/details?therapist={therapist}&start={slot_param(INSIDE)}")
     page.get_by_label("Full name").fill(PATIENT["name"])
+    page.get_by_label("Date of birth").fill(PATIENT["born"])
     page.get_by_label("Email").fill(PATIENT["email"])
     page.get_by_label("Mobile phone").fill(PATIENT["phone"])
     page.get_by_role("button", name="Book this time").click()

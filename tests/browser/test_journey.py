@@ -193,7 +193,9 @@ def test_sending_the_taken_form_without_choosing_a_time_keeps_it(
         taken = booking.BookingRequest(
             service="physio",
             start=local(MONDAY + timedelta(days=1), 10),
-            patient=booking.PatientDetails(**PATIENT, date_of_birth=BORN),
+            patient=booking.PatientDetails(
+                PATIENT["name"], PATIENT["email"], PATIENT["phone"], date_of_birth=BORN
+            ),
             therapist_id=therapist,
         )
         booking.book(taken, now=clock())

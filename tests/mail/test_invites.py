@@ -230,7 +230,12 @@ def test_every_patient_path_queues_its_messages(clinic, mail_app, client):
         "service": "physio",
         "start": local(NEXT_TUESDAY, 11).isoformat(),
         "therapist_id": clinic.maya,
-        "patient": {"name": "Api Patient", "email": "api@example.com", "phone": "604-555-0101"},
+        "patient": {
+            "name": "Api Patient",
+            "email": "api@example.com",
+            "phone": "604-555-0101",
+            "date_of_birth": BORN.isoformat(),
+        },
     }
     token = client.post("/api/v1/bookings", json=body).get_json()["manage_token"]
     assert outbox_rows(mail_app) == 6

@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from pages import book, csrf, links, slot_param, token_of
+from pages import book, book_follow_up, csrf, links, slot_param, token_of
 from sqlalchemy import select
 from support import MONDAY, local
 
@@ -192,7 +192,8 @@ def test_rescheduling_shows_a_confirm_step_then_moves(app, client, token, clinic
 
 def test_a_taken_target_comes_back_with_alternatives(app, client, token, clinic):
     target = local(TUESDAY, 14)
-    token_of(book(client, "follow-up", target, therapist=str(clinic.ims), n=1))  # own follow-up
+    own = book_follow_up(client, app, target, therapist=str(clinic.ims), n=1)
+    token_of(own)  # the patient's own follow-up, booked from My visits
     url = f"/manage/{token}/reschedule/confirm?therapist={clinic.ims}&start={slot_param(target)}"
     page = client.get(url).text
     data = {"csrf_token": csrf(page), "sequence": "0", "therapist": str(clinic.ims)}

@@ -7,12 +7,22 @@ import re
 from datetime import timedelta
 
 import pytest
-from pages import book, csrf, details, screening, slot_param, token_of
+from pages import (
+    book,
+    book_follow_up,
+    book_for,
+    csrf,
+    details,
+    open_my_visits,
+    screening,
+    slot_param,
+    token_of,
+)
 from sqlalchemy import func, select
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.extensions import db
-from booking.models import QUESTIONS, Appointment, Patient, Screening
+from booking.models import QUESTIONS, Appointment, Contact, Patient, Screening
 
 TUESDAY = MONDAY + timedelta(days=1)
 NINE = local(TUESDAY, 9)
@@ -64,7 +74,7 @@ def test_booking_an_assessment_stores_it_with_its_screening(app, client, clinic)
         assert answers.pregnant is True and answers.blood_thinners is False
         assert answers.flagged() == ["Are you pregnant, or could you be?"]
         assert answers.consented_at == app.config["CLOCK"]()
-        assert db.session.scalars(select(Patient.email)).one() == "patient1@example.com"
+        assert db.session.scalars(select(Contact.email)).one() == "patient1@example.com"
     page = client.get(f"/manage/{token}/confirmed").text
     assert "You are booked" in page
     assert appointment.reference in page
@@ -208,24 +218,40 @@ def test_a_tampered_therapist_in_the_post_books_nothing(app, client, clinic):
     assert count(app) == 0
 
 
-def test_a_follow_up_without_an_assessment_offers_a_one_click_switch(app, client, clinic):
+def test_an_unverified_follow_up_asks_for_the_link_and_offers_a_one_click_switch(
+    app, client, clinic
+):
     response = book(client, "follow-up", NINE, note="Neck")
     page = response.text
     assert response.status_code == 200
-    assert "Please book an assessment first" in page
+    assert "Been here before? Open your visits first" in page
+    assert 'action="/been-here-before"' in page and 'value="patient1@example.com"' in page
     assert count(app) == 0 and count(app, Patient) == 0
     switch = page[page.index('action="/book/assessment/details"') :]
     switch = switch[: switch.index("</form>")]
     fields = dict(re.findall(r'name="(\w+)" value="([^"]*)"', switch))
     assert fields["switch"] == "1" and fields["start"] == slot_param(NINE)
     assert fields["email"] == "patient1@example.com" and fields["note"] == "Neck"
+    assert fields["date_of_birth"] == BORN.isoformat() and fields["who"] == "me"
     # The switch itself books nothing: it opens the assessment's form, filled in.
     switched = client.post("/book/assessment/details", data=fields)
     assert switched.status_code == 200
     assert "You are now booking an IMS initial assessment" in switched.text
     assert 'value="Pat Ient1"' in switched.text and "blood thinners" in switched.text
+    assert f'value="{BORN.isoformat()}"' in switched.text
     assert "Please answer yes or no." not in switched.text  # no errors before they try
     assert count(app) == 0
+
+
+def test_a_verified_person_without_an_assessment_is_asked_to_book_one(app, client, clinic):
+    token_of(book(client, "physio", NINE))  # on record, but never assessed
+    page = open_my_visits(client, app, "patient1@example.com")
+    assert book_for(client, page, "Pat Ient1").status_code == 303
+    response = book(client, "follow-up", NINE + timedelta(days=7))
+    assert response.status_code == 200
+    assert "Please book an assessment first" in response.text
+    assert "none on record before this time for Pat Ient1" in response.text
+    assert count(app) == 1
 
 
 def test_the_switch_offers_nearby_times_when_the_assessment_does_not_fit(client, clinic):
@@ -241,10 +267,13 @@ def test_the_switch_offers_nearby_times_when_the_assessment_does_not_fit(client,
     assert 'type="radio" name="start"' in switched.text
 
 
-def test_a_follow_up_after_an_assessment_books(app, client, clinic):
+def test_a_follow_up_after_an_assessment_books_from_my_visits(app, client, clinic):
     token_of(book(client, "assessment", NINE))
-    token_of(book(client, "follow-up", NINE + timedelta(days=7)))
-    assert count(app) == 2
+    token_of(book_follow_up(client, app, NINE + timedelta(days=7), note="Better"))
+    with app.app_context():
+        first, second = db.session.scalars(select(Appointment).order_by(Appointment.id)).all()
+        assert second.patient_id == first.patient_id and second.notes == "Better"
+    assert count(app, Patient) == 1
 
 
 def test_booking_logs_no_patient_data(app, client, clinic, caplog):
@@ -332,4 +361,18 @@ def test_the_limit_page_keeps_what_was_typed(app, client, clinic):
     assert "Please wait a minute" in page and "Everything you typed is kept" in page
     for typed in ('value="Pat Ient2"', 'value="patient2@example.com"', "Left knee, stairs"):
         assert typed in page
+    assert count(app) == 1
+
+
+def test_an_unverified_follow_up_reads_the_same_for_a_patient_and_a_stranger(app, client, clinic):
+    def answer() -> tuple[int, str]:
+        response = book(client, "follow-up", NINE + timedelta(days=7), note="Neck")
+        masked = re.sub(
+            r'(name="(?:csrf_token|booking_key)"[^>]*value=")[^"]*', r"\1", response.text
+        )
+        return response.status_code, masked
+
+    stranger = answer()  # nobody by this email on record yet
+    token_of(book(client, "assessment", NINE))
+    assert answer() == stranger  # the same email, now a patient with an assessment
     assert count(app) == 1

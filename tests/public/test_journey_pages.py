@@ -32,7 +32,9 @@ def test_start_page_shows_the_clinic_and_steers_new_and_returning_patients(clien
     assert "Wear loose clothing." in page  # preparation notes
     assert "60 minutes" in page and "30 minutes" in page and "45 minutes" in page
     assert re.search(r"New patient\?</strong> Start with an <a href=\"/book/assessment\"", page)
-    assert re.search(r"Been here before\?</strong> Book an <a href=\"/book/follow-up\"", page)
+    assert re.search(
+        r"Been here before\?</strong> <a href=\"/been-here-before\">Open My visits", page
+    )
     assert page.count('class="button primary big"') == 1  # one obvious Book action
     # Opening hours, from the therapists' weekly hours.
     assert re.search(r"<th scope=\"row\">Monday</th><td>9:00 a.m. to 5:00 p.m.</td>", page)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from pages import book, details, screening
 from sqlalchemy import select
-from support import MONDAY, local
+from support import BORN, MONDAY, local
 
 from booking.extensions import db
 from booking.models import Appointment, Patient
@@ -49,6 +49,7 @@ def test_the_site_and_the_api_refuse_a_non_number_and_store_nothing(app, client,
     assert "Enter a phone number like 604-555-0123." in page.text
     body = {"service": "physio", "start": NINE.isoformat(), "therapist_id": clinic.maya}
     body["patient"] = {"name": "Pat Ient", "email": "pat@example.com", "phone": typed}
+    body["patient"]["date_of_birth"] = BORN.isoformat()
     api = client.post("/api/v1/bookings", json=body)
     assert api.status_code == 422 and set(api.get_json()["error"]["fields"]) == {"patient.phone"}
     with app.app_context():
@@ -102,7 +103,7 @@ def test_taking_the_suggestion_books_with_it(app, client, clinic):
 
 def test_the_follow_up_page_uses_the_right_article(client, clinic):
     page = book(client, "follow-up", NINE + timedelta(days=7))
-    assert "An IMS follow-up is for patients" in page.text
+    assert "An IMS follow-up is booked online from" in page.text
     assert "A IMS" not in page.text and "an IMS initial assessment instead" in page.text
 
 

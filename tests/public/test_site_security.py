@@ -6,7 +6,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from pages import book, token_of
+from pages import ask_for_link, book, book_for, emailed_link, open_my_visits, token_of
 from support import MONDAY, local
 
 from booking.config import from_environment
@@ -17,9 +17,12 @@ PAGE_BUDGET = 100 * 1024
 
 
 @pytest.fixture
-def pages(client, world):
+def pages(app, client, world):
     therapist = world.make_therapist("Maya Chen")
     token = token_of(book(client, "assessment", local(TUESDAY, 9)))
+    open_my_visits(client, app, "patient1@example.com")  # a verified session: My visits opens
+    book_for(client, client.get("/my").text, "Pat Ient1")
+    ask_for_link(app.test_client(), "patient1@example.com")  # a fresh link, for its page
     return [
         "/",
         "/book",
@@ -32,6 +35,11 @@ def pages(client, world):
         f"/manage/{token}/reschedule",
         f"/manage/{token}/reschedule/confirm?start=20270303T1700Z",
         f"/manage/{token}/cancel",
+        "/been-here-before",
+        "/been-here-before/sent",
+        f"/my/{emailed_link(app, 'patient1@example.com')}",
+        "/my",
+        "/book/follow-up/details?therapist=any&start=20270309T1700Z",  # for the fixed person
         "/no-such-page",
     ]
 
