@@ -74,9 +74,7 @@ def test_bad_details_are_refused_and_change_nothing(app, maya, given, field):
     assert row(app, pid) == before and len(trail(app)) == 1
 
 
-def test_a_change_that_makes_two_people_of_a_household_one_is_refused_pointing_at_merge(
-    app, maya
-):
+def test_a_change_that_makes_two_people_of_a_household_one_is_refused_pointing_at_merge(app, maya):
     parent = person_of(app, 1)
     child = person_of(app, 1, name="Tom Ient", date_of_birth=date(2014, 9, 3))
     with pytest.raises(SamePerson) as refused:
