@@ -187,7 +187,7 @@ def patient_merge(patient_id: int) -> Response | str | tuple[str, int]:
     other = _other(request.values.get("other"))
     if other.id == person.id:
         abort(400, description="A record is merged with another record.")
-    form = MergeForm(other=str(other.id))
+    form = MergeForm()
     form.keep.choices = [("this", f"{person.name} (record {person.id})"),
                          ("other", f"{other.name} (record {other.id})")]  # fmt: skip
     if form.validate_on_submit():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, EmailField, HiddenField, RadioField, StringField, TelField
+from wtforms import DateField, EmailField, RadioField, StringField, TelField
 
 # types-WTForms 3.2 predates SelectChoice (WTForms 3.3).
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -46,9 +46,8 @@ class MoveForm(FlaskForm):
 
 
 class MergeForm(FlaskForm):
-    """Merge another record into this one, or this one into the other."""
+    """Merge another record (named by the URL's `other`) into this one, or the reverse."""
 
-    other = HiddenField(validators=[InputRequired()])
     keep = RadioField(
         "Which record's details to keep",
         choices=[SelectChoice("this", "This record's"), SelectChoice("other", "The other's")],
