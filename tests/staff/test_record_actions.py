@@ -155,3 +155,22 @@ def test_booking_a_person_on_record_by_their_id(app, desk, world):
         assert db.session.get(Appointment, visit_id).patient_id == child.patient_id
         assert db.session.scalar(select(func.count()).select_from(Patient)) == 2
     assert parent.patient_id != child.patient_id
+
+
+def test_an_assessment_for_a_person_on_record_reads_the_screening_on_the_phone(app, desk, world):
+    from booking.models import Screening
+    from booking.models.screening import KEYS
+
+    pid = book_visit(app, local(TUESDAY, 9), world.maya).patient_id
+    wednesday = TUESDAY + timedelta(days=1)
+    page = desk.get(f"/staff/book?service=assessment&therapist={world.maya}&date={wednesday}")
+    link = time_links(page.text)[0] + f"&patient={pid}"
+    form, data = details_form(desk, link)
+    assert "the caller consents verbally" in form.text and 'name="email"' not in form.text
+    answers = {**dict.fromkeys(KEYS, "no"), "screening_mode": "phone", "verbal_consent": "y"}
+    booked = desk.post(link, data={**data, **answers, "patient": str(pid)})
+    assert booked.status_code == 302
+    visit_id = int(booked.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        assert db.session.get(Appointment, visit_id).patient_id == pid
+        assert db.session.get(Screening, visit_id).consent == "verbal"
