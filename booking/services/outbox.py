@@ -117,6 +117,19 @@ def record(
     insert_rows(OutboxMessage.__table__, rows)
 
 
+def record_again(appointment: Recorded, *, contact: tuple[str, str], now: datetime) -> str:
+    """Queue the patient's confirmation again, as the invite stands: return its Message-ID.
+
+    The same UID and SEQUENCE as the invite the patient holds (so a calendar updates that
+    event, never adds a second), in a new message with a Message-ID of its own.
+    """
+    placement = Placement.of(appointment)
+    row = _row(appointment, Event.BOOKED, Method.REQUEST, Recipient.PATIENT, *contact,
+               placement, now=now, due=now)  # fmt: skip
+    insert_rows(OutboxMessage.__table__, [row])
+    return str(row["message_id"])
+
+
 def addressees(
     catalog: Catalog, contact: tuple[str, str], therapist_id: int, former_id: int | None = None
 ) -> list[tuple[Recipient, str, str, bool]]:

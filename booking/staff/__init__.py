@@ -11,4 +11,5 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     availability,
     days,
     desk,
+    people,
 )

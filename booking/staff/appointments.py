@@ -21,7 +21,7 @@ from booking.models import (
     Screening,
     Status,
 )
-from booking.services import booking, checkin, moves, records
+from booking.services import booking, checkin, moves, records, resend
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.availability import closest, find_slots, near_days
@@ -112,6 +112,23 @@ def screening_reviewed(appointment_id: int) -> Response:
         flash(exc.message, "error")
     else:
         flash("The screening is marked reviewed.", "success")
+    return redirect(url_for("staff.appointment", appointment_id=appointment_id))
+
+
+@bp.post("/appointments/<int:appointment_id>/resend")
+@require(*DESK)
+def resend_confirmation(appointment_id: int) -> Response:
+    """Send the patient's confirmation again: the same invite, a new message (audited)."""
+    _visit_or_404(appointment_id)
+    require_valid(ActionForm())
+    try:
+        resend.resend_confirmation(
+            appointment_id, actor=f"staff:{current_user.id}", now=clock.now()
+        )
+    except BookingError as exc:
+        flash(exc.message, "error")
+    else:
+        flash("The confirmation is on its way to the patient again.", "success")
     return redirect(url_for("staff.appointment", appointment_id=appointment_id))
 
 

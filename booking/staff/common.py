@@ -12,9 +12,11 @@ from flask import abort, render_template, request
 from wtforms import Form
 
 from booking.models import Therapist
-from booking.services import records
+from booking.services import catalog as catalogs
+from booking.services import patients, records
 from booking.services.catalog import TherapistInfo
 from booking.services.validation import calendar_date
+from booking.staff import bp
 from booking.staff.access import require_therapist_access
 
 SAFE_PATH = re.compile(r"/staff/[A-Za-z0-9/_.~%=&?:+-]*", re.ASCII)
@@ -62,3 +64,13 @@ def chosen_therapist(candidates: Iterable[TherapistInfo], raw: str | None) -> Th
 def form_page(template: str, form: Form, **context: Any) -> tuple[str, int]:
     """Render a form's page: 422 when it comes back with errors, so clients can tell."""
     return render_template(template, form=form, **context), 422 if form.errors else 200
+
+
+def clinic_locale() -> str:
+    return catalogs.current().clinic.locale or "en_CA"
+
+
+@bp.app_template_filter("born")
+def born(value: date | None) -> str:
+    """A date of birth as the clinic writes dates ("May 17, 1980"); a dash for none."""
+    return "—" if value is None else patients.shown_date(value, clinic_locale())

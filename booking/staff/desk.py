@@ -11,11 +11,9 @@ from werkzeug.wrappers import Response
 
 from booking import clock
 from booking.models import (
-    QUESTIONS,
     Consent,
     Patient,
     Source,
-    Status,
 )
 from booking.services import booking, patients, records
 from booking.services import catalog as catalogs
@@ -23,7 +21,6 @@ from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails
 from booking.services.errors import BookingError, InvalidRequest
 from booking.services.screening import needs_screening
-from booking.services.validation import phone_display
 from booking.staff import bp
 from booking.staff.access import (
     DESK,
@@ -31,9 +28,12 @@ from booking.staff.access import (
 )
 from booking.staff.common import (
     chosen_therapist,
+    clinic_locale,
     date_param,
 )
 from booking.staff.forms import (
+    KnownPhoneAssessmentForm,
+    KnownPhoneBookingForm,
     PhoneAssessmentForm,
     PhoneBookingForm,
     SearchForm,
@@ -109,29 +109,21 @@ def book_details() -> Response | str | tuple[str, int]:
     searching = request.method == "POST" and "find-q" in request.form
     if searching:
         require_valid(search)
-    form_class = PhoneAssessmentForm if needs_screening(service) else PhoneBookingForm
-    form = form_class(formdata=None) if searching else form_class()
     patient = None
     raw_patient = request.values.get("patient", "")
     if raw_patient.isascii() and raw_patient.isdigit() and len(raw_patient) <= 9:
         patient = records.find(Patient, int(raw_patient))
+    form = _phone_form(needs_screening(service), known=patient is not None, blank=searching)
     if request.method == "GET" or searching:
         form.key.data = secrets.token_urlsafe(16)
-        if patient is not None:
-            form.name.data, form.email.data, form.phone.data = (
-                patient.name,
-                patient.email,
-                phone_display(patient.phone) if patient.phone else "",
-            )
     problem = ""
     if not searching and form.validate_on_submit():
         wanted = BookingRequest(
             service=service.slug,
             start=start,
             therapist_id=therapist.id if therapist else None,
-            patient=PatientDetails(
-                filled(form.name.data), filled(form.email.data), filled(form.phone.data)
-            ),
+            person_id=patient.id if patient is not None else None,
+            patient=None if patient is not None else _caller(form),
             notes=form.note.data or "",
             source=Source.STAFF,
             skip_notice=short,
@@ -171,46 +163,28 @@ def book_details() -> Response | str | tuple[str, int]:
         patient=patient,
         search=search,
         query=query,
-        matches=patients.search(query) if query else [],
+        matches=patients.search(query, locale=clinic_locale()) if query else [],
         zone=catalog.clinic.zone,
         start_param=format_start(start),
     ), status
 
 
-@bp.get("/patients/<int:patient_id>")
-@require(*DESK)
-def patient(patient_id: int) -> str:
-    record = records.find(Patient, patient_id)
-    if record is None:
-        abort(404)
-    catalog = catalogs.current()
-    now = clock.now()
-    visits = patients.appointments_of(patient_id)
-    screenings = records.screenings_of(v.id for v in visits)
-    return render_template(
-        "staff/patient.html",
-        patient=record,
-        upcoming=[v for v in reversed(visits) if v.start_at > now and v.status == Status.BOOKED],
-        past=[v for v in visits if not (v.start_at > now and v.status == Status.BOOKED)],
-        screenings=screenings,
-        questions=QUESTIONS,
-        services=catalog.services,
-        therapist_names=records.therapist_names(),
-        zone=catalog.clinic.zone,
-    )
+def _phone_form(screened: bool, *, known: bool, blank: bool) -> PhoneBookingForm:
+    """The phone booking's form: the caller's details, unless the person is on record."""
+    if screened:
+        form_class: type[PhoneBookingForm] = (
+            KnownPhoneAssessmentForm if known else PhoneAssessmentForm
+        )
+    else:
+        form_class = KnownPhoneBookingForm if known else PhoneBookingForm
+    return form_class(formdata=None) if blank else form_class()
 
 
-@bp.route("/patients", methods=["GET", "POST"])
-@require(*DESK)
-def patients_search() -> str:
-    form = SearchForm()
-    query = ""
-    if request.method == "POST":
-        require_valid(form)
-        query = form.q.data or ""
-    return render_template(
-        "staff/patients.html",
-        form=form,
-        query=query,
-        matches=patients.search(query) if query else [],
+def _caller(form: PhoneBookingForm) -> PatientDetails:
+    return PatientDetails(
+        filled(form.name.data),
+        filled(form.email.data),
+        filled(form.phone.data),
+        date_of_birth=form.date_of_birth.data,
+        booker=form.booked_by(),
     )

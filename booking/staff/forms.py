@@ -110,7 +110,7 @@ class StaffCancelForm(ChangeForm):
 class SearchForm(FlaskForm):
     """A patient search: POSTed, so names and phone numbers stay out of URLs and logs."""
 
-    q = StringField("Name, email or phone", validators=[Optional(), Length(max=120)])
+    q = StringField("Name, email, phone or date of birth", validators=[Optional(), Length(max=120)])
 
 
 class TimeOffForm(FlaskForm):
@@ -133,6 +133,17 @@ class PhoneBookingForm(DetailsForm):
     """Reception books for a caller: their details, and any rule skipped with the reason."""
 
     key = HiddenField()  # one booking per form, however often it is sent
+    date_of_birth = DateField(
+        "Date of birth",
+        description="Of the person the visit is for. Tells two people of one household apart.",
+        validators=[InputRequired("Enter the date of birth.")],
+    )
+    for_someone_else = BooleanField("The caller is booking for someone else (a child, say)")
+    booker = StringField(
+        "Caller's name",
+        description="Who reads the emails, when they are not the patient.",
+        validators=[Optional(), Length(max=120), plain_text, person_name],
+    )
     skip_prerequisite = BooleanField(
         "Book this follow-up without an assessment on record (say why below)"
     )
@@ -142,6 +153,19 @@ class PhoneBookingForm(DetailsForm):
         "assessment; kept in the appointment's history.",
         validators=[Optional(), Length(max=200), plain_text],
     )
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        valid = super().validate(extra_validators)
+        if "booker" in self._fields and self.for_someone_else.data and not self.booker.data:
+            self.booker.errors = [*self.booker.errors, "Enter the caller's name."]
+            valid = False
+        return valid
+
+    def booked_by(self) -> str:
+        """The caller's name when they book for someone else, else blank."""
+        if "booker" not in self._fields or not self.for_someone_else.data:
+            return ""
+        return (self.booker.data or "").strip()
 
 
 class PhoneAssessmentForm(PhoneBookingForm):
@@ -193,6 +217,16 @@ PhoneAssessmentForm.verbal_consent = BooleanField(  # after the questions, as on
     "I explained what IMS involves (fine needles in tight muscles, soreness for a day or two) "
     "and the caller agreed to be assessed and, if suitable, treated"
 )
+
+
+class KnownPhoneBookingForm(PhoneBookingForm):
+    """A visit for a person on record (chosen by a search): their details are the record's."""
+
+    name = email = phone = date_of_birth = for_someone_else = booker = None  # type: ignore[assignment]
+
+
+class KnownPhoneAssessmentForm(PhoneAssessmentForm):
+    name = email = phone = date_of_birth = for_someone_else = booker = None  # type: ignore[assignment]
 
 
 class SettingsForm(FlaskForm):

@@ -179,10 +179,14 @@ def test_reception_books_a_phone_caller(live_server, desk, new_context, axe_sour
     check(page, axe_source, shots, "free-times")
     page.get_by_role("link", name="1:00 p.m. Maya Chen").click()
     check(page, axe_source, shots, "caller-details")
-    page.get_by_label("Name, email or phone").fill("Jordan")
+    page.get_by_label("Name, email, phone or date of birth").fill("Jordan")
     page.get_by_role("button", name="Search").click()
+    expect(page.locator(".matches")).to_contain_text("born May 17, 1980 · jordan@example.com")
     page.get_by_role("link", name="Jordan Lee").click()
-    expect(page.get_by_role("textbox", name="Email")).to_have_value("jordan@example.com")
+    # A person on record is booked as they are on record: their details are shown, not asked.
+    expect(page.locator(".facts")).to_contain_text("jordan@example.com")
+    expect(page.get_by_role("textbox", name="Email")).to_have_count(0)
+    check(page, axe_source, shots, "caller-on-record")
     page.get_by_role("button", name="Book", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Booked.")
     expect(page.get_by_role("heading", level=1)).to_contain_text("Physiotherapy assessment")
@@ -276,3 +280,61 @@ def test_time_off_over_a_visit_asks_reception_to_move_it(
     alert.get_by_role("link", name=re.compile(r"^Move ")).click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("Move Physiotherapy")
     check(page, axe_source, shots, "move")
+
+
+@sqlite_only
+def test_reception_corrects_decides_and_merges_a_record(
+    live_server, desk, app, clock, therapist, new_context, axe_source, shots
+):
+    with app.app_context():  # Jordan books online again: a new phone, and from a work email
+        for email, phone, hour in (
+            ("jordan@example.com", "604-555-0144", 13),
+            ("jordan.work@example.com", "604-555-0133", 15),
+        ):
+            booking.book(
+                BookingRequest(service="physio", start=local(TUESDAY, hour),
+                               therapist_id=therapist,
+                               patient=PatientDetails("Jordan Lee", email, phone,
+                                                      date_of_birth=BORN)),
+                now=clock.now,
+            )  # fmt: skip
+    for viewport in ({"width": 1280, "height": 900}, {"width": 360, "height": 740}):
+        page = new_context(viewport=viewport).new_page()
+        sign_in(page, live_server, "desk@clinic.example")
+        page.goto(f"{live_server}/staff/patients")
+        check(page, axe_source, shots, f"patients-{viewport['width']}")
+    expect(page.get_by_role("heading", name="Proposed changes to review (1)")).to_be_visible()
+    page.get_by_label("Name, email, phone or date of birth").fill("May 17, 1980")
+    page.get_by_role("button", name="Search").click()
+    expect(page.locator(".matches").first.locator("li")).to_have_count(2)
+    page.get_by_role("link", name="Jordan Lee").first.click()
+    expect(page.get_by_role("heading", name="Proposed changes (1)")).to_be_visible()
+    expect(page.get_by_role("heading", name="Possible duplicates")).to_be_visible()
+    check(page, axe_source, shots, "record")
+    page.get_by_role("button", name=re.compile(r"^Accept the phone")).click()
+    expect(page.get_by_role("status")).to_contain_text("Accepted")
+    expect(page.locator(".facts").first).to_contain_text("(604) 555-0144")
+
+    page.get_by_label("Preferred name (optional)").fill("Jo")
+    page.get_by_label("Date of birth").fill("2030-01-01")
+    page.get_by_role("button", name="Save the details").click()
+    expect(page.locator(".error-summary")).to_be_focused()
+    check(page, axe_source, shots, "record-error")
+    page.get_by_label("Date of birth").fill(BORN.isoformat())
+    page.get_by_role("button", name="Save the details").click()
+    expect(page.get_by_role("status")).to_contain_text("Saved.")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("(Jo)")
+
+    page.get_by_role("link", name=re.compile(r"^Merge…")).click()
+    check(page, axe_source, shots, "merge")
+    page.get_by_role("radio").first.check()  # keep the record we came from
+    page.get_by_role("button", name="Merge the records").click()
+    expect(page.get_by_role("status")).to_contain_text("Merged")
+    expect(page.get_by_role("heading", name="Possible duplicates")).to_have_count(0)
+    expect(page.get_by_role("table").first.locator("tbody tr")).to_have_count(3)
+    check(page, axe_source, shots, "merged")
+
+    page.get_by_role("table").first.get_by_role("link").first.click()
+    page.get_by_role("button", name="Resend confirmation").click()
+    expect(page.get_by_role("status")).to_contain_text("on its way to the patient again")
+    check(page, axe_source, shots, "resent")

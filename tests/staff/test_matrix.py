@@ -24,7 +24,7 @@ from support import BORN, MONDAY, local
 from test_workspace import book
 
 from booking.extensions import db
-from booking.models import Appointment, Closure, Role, Service, TimeOff
+from booking.models import Appointment, Closure, PatientChange, Role, Service, TimeOff
 from booking.services import booking, feeds
 from booking.services.booking import BookingRequest, PatientDetails
 
@@ -136,6 +136,12 @@ ROUTES = [
     ("GET", "/staff/patients?q=Pat", DESK),
     ("POST", "/staff/patients", DESK),
     ("GET", "/staff/patients/{patient}", DESK),
+    ("POST", "/staff/patients/{patient}/details", DESK),  # the empty form: 422
+    ("POST", "/staff/patients/{patient}/email", DESK),
+    ("POST", "/staff/patients/{patient}/changes/{change}/reject", DESK),
+    ("GET", "/staff/patients/{patient}/merge?other={twin}", DESK),
+    ("POST", "/staff/patients/{patient}/merge?other={twin}", DESK),  # no choice made: 422
+    ("POST", "/staff/appointments/{own_visit}/resend", DESK),
     ("GET", "/staff/admin", ADMIN),
     ("GET", "/staff/admin/settings", ADMIN),
     ("POST", "/staff/admin/settings", ADMIN),
@@ -184,7 +190,15 @@ def places(app, world, staff, clock):
             for t in (world.maya, world.daniel)
         )
         closure = db.session.query(Closure.id).scalar()
+    twin = person_at(app, clock, world.daniel, 1, "pat.twin@example.com")
+    with app.app_context():
+        change = PatientChange(patient_id=patient, field="phone", value="+16045550111")
+        db.session.add(change)
+        db.session.commit()
+        change_id = change.id
     return {
+        "twin": twin,
+        "change": change_id,
         "own": world.maya,
         "other": world.daniel,
         "own_visit": own_visit,
@@ -209,6 +223,24 @@ def book_at(app, clock, therapist, n, hour=9):
     saved, clock.now = clock.now, local(MONDAY, 8)
     try:
         return book(app, local(TUESDAY, hour), therapist, n=n)
+    finally:
+        clock.now = saved
+
+
+def person_at(app, clock, therapist, n, email):
+    """A second record of patient `n` (another email), with a visit on Thursday."""
+    saved, clock.now = clock.now, local(MONDAY, 8)
+    try:
+        with app.app_context():
+            return booking.book(
+                BookingRequest(
+                    service="physio",
+                    start=local(THURSDAY, 16),
+                    therapist_id=therapist,
+                    patient=PatientDetails(f"Pat Ient{n}", email, "604-555-0199", BORN),
+                ),
+                now=clock.now,
+            ).appointment.patient_id
     finally:
         clock.now = saved
 

@@ -16,7 +16,12 @@ from booking.extensions import db
 from booking.models import Appointment, AuditEvent, OutboxMessage
 
 TUESDAY = MONDAY + timedelta(days=1)
-CALLER = {"name": "Casey Caller", "email": "casey@example.com", "phone": "604-555-0177"}
+CALLER = {
+    "name": "Casey Caller",
+    "email": "casey@example.com",
+    "phone": "604-555-0177",
+    "date_of_birth": "1980-05-17",
+}
 
 
 def time_links(html: str) -> list[str]:
@@ -70,11 +75,13 @@ def test_finding_an_existing_patient_fills_the_form(client, app, staff, world):
         assert response.status_code == 200
         return response.text
 
-    for query in ("ient7", "PATIENT7@", "604 555 0199"):
+    for query in ("ient7", "PATIENT7@", "604 555 0199", "1980-05-17", "May 17, 1980"):
         assert "Pat Ient7" in find(query), query
+    assert "born May 17, 1980" in find("ient7")  # the person, their contact's email, their DOB
     chosen = re.search(r'href="([^"]+patient=\d+)"', find("ient7"))
     page = client.get(unescape(chosen.group(1))).text
-    assert 'value="patient7@example.com"' in page
+    assert "patient7@example.com" in page and "May 17, 1980" in page
+    assert 'name="name"' not in page  # a person on record is booked as they are on record
     assert "No patient matches" in find("nobody-here")
     assert "No patient matches" in find("%")  # a LIKE wildcard is just a character
     # The search is a POST: what was typed never appears in a URL.
