@@ -94,7 +94,12 @@ class Client:
                 "service": "physio",
                 "therapist_id": self.therapist_id,
                 "start": start.isoformat(),
-                "patient": {"name": f"Client {self.n}", "email": email, "phone": "604-555-0100"},
+                "patient": {
+                    "name": f"Client {self.n}",
+                    "email": email,
+                    "phone": "604-555-0100",
+                    "date_of_birth": "1980-05-17",
+                },
             }
         )
         headers = {"Content-Type": "application/json", "Idempotency-Key": key}

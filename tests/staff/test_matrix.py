@@ -79,6 +79,21 @@ ROUTES = [
     ("GET", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{cancel_token}/cancel", EVERYONE),
+    # Returning patients: Been here before?, the emailed link, My visits (a verified session).
+    ("GET", "/been-here-before", EVERYONE),
+    ("POST", "/been-here-before", EVERYONE),
+    ("GET", "/been-here-before/sent", EVERYONE),
+    ("GET", "/my/{forged}", dict.fromkeys(VISITORS, 410)),  # gone, or never was: one answer
+    ("POST", "/my/{forged}", dict.fromkeys(VISITORS, 410)),
+    ("POST", "/my/from-manage/{token}", EVERYONE),
+    ("POST", "/my/from-manage/{forged}", NOBODY),
+    ("GET", "/my", EVERYONE),
+    ("POST", "/my/book-for", dict.fromkeys(VISITORS, 400)),  # no verified household: no one
+    ("POST", "/my/book-for/anyone", EVERYONE),
+    ("POST", "/my/sign-out", EVERYONE),
+    ("POST", "/api/v1/access-links", EVERYONE),
+    ("POST", "/api/v1/access-tokens", EVERYONE),
+    ("GET", "/api/v1/household", dict.fromkeys(VISITORS, 401)),  # a staff session is no token
     ("GET", "/calendar/therapists/{own}/{feed}.ics", EVERYONE),
     ("GET", "/calendar/therapists/{other}/{feed}.ics", NOBODY),  # Maya's token, Daniel's feed
     ("GET", "/calendar/therapists/{own}/{forged}.ics", NOBODY),
