@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -19,21 +18,16 @@ from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import func, select, update
 
-from booking.database import insert_rows, read_session, write_transaction
+from booking.database import read_session, write_transaction
 from booking.models import (
     AccessLink,
     Appointment,
     Contact,
-    Delivery,
-    Event,
-    Method,
-    OutboxMessage,
     Patient,
-    Recipient,
     email_key,
 )
 from booking.services import catalog as catalogs
-from booking.services import tokens
+from booking.services import outbox, tokens
 from booking.services.errors import BookingError
 
 log = logging.getLogger(__name__)
@@ -88,7 +82,10 @@ def request_link(email: str, *, now: datetime) -> None:
         first = session.scalar(
             select(Patient.name).where(Patient.contact_id == contact.id).order_by(Patient.id)
         )
-        insert_rows(OutboxMessage.__table__, [_message(link, contact, first or "", now)])
+        domain = catalogs.mail_domain(catalogs.current())
+        outbox.record_access_link(
+            link.id, contact.name or first or "", contact.email, domain=domain, now=now
+        )
         log.info("access link %s queued for contact %s", link.id, contact.id)
 
 
@@ -223,33 +220,6 @@ def household(contact_id: int, *, now: datetime) -> Household | None:
 def _derived(secret: str, visit: Appointment) -> str | None:
     token = tokens.manage_token(secret, visit.calendar_uid)
     return token if tokens.hash_token(token) == visit.manage_token_hash else None
-
-
-def _message(link: AccessLink, contact: Contact, first: str, now: datetime) -> dict[str, object]:
-    domain = str(current_app.config.get("CALENDAR_UID_DOMAIN") or "") or (
-        catalogs.current().clinic.email.rpartition("@")[2] or "booking.invalid"
-    )
-    return {
-        "appointment_id": None,
-        "access_link_id": link.id,
-        "event": Event.ACCESS_LINK.value,
-        "method": Method.NONE.value,
-        "recipient": Recipient.PATIENT.value,
-        "to_name": contact.name or first,
-        "to_address": contact.email,
-        "therapist_id": None,
-        "service_id": None,
-        "start_at": None,
-        "end_at": None,
-        "previous_start_at": None,
-        "sequence": None,
-        "message_id": f"<{uuid.uuid4().hex}@{domain}>",
-        "status": Delivery.PENDING.value,
-        "attempts": 0,
-        "due_at": now,
-        "detail": "",
-        "created_at": now,
-    }
 
 
 def _serializer() -> URLSafeSerializer:

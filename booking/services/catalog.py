@@ -173,6 +173,13 @@ def certified(therapist: TherapistInfo | Therapist, on: date | None) -> bool:
     return on is None or expires is None or on <= expires
 
 
+def mail_domain(catalog: Catalog) -> str:
+    """The domain of calendar UIDs and Message-IDs: `CALENDAR_UID_DOMAIN`, else the clinic's
+    email's, else a reserved name."""
+    configured = str(current_app.config.get("CALENDAR_UID_DOMAIN") or "")
+    return configured or catalog.clinic.email.rpartition("@")[2] or "booking.invalid"
+
+
 def current() -> Catalog:
     """Return the snapshot of the reference data as the database has it now."""
     version = execute(_VERSION).scalar()

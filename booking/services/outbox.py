@@ -151,6 +151,15 @@ def reminder_due(start_at: datetime, lead: timedelta) -> datetime:
     return start_at - lead
 
 
+def record_access_link(
+    link_id: int, name: str, address: str, *, domain: str, now: datetime
+) -> None:
+    """Queue the email that carries a one-time access link, in the caller's transaction."""
+    row = _queued(Event.ACCESS_LINK, Method.NONE, Recipient.PATIENT, name, address,
+                  domain=domain, now=now, due=now)  # fmt: skip
+    insert_rows(OutboxMessage.__table__, [row | {"access_link_id": link_id}])
+
+
 def _row(
     appointment: Recorded,
     event: Event,
@@ -165,19 +174,35 @@ def _row(
     previous: datetime | None = None,
 ) -> dict[str, object]:
     domain = appointment.calendar_uid.rpartition("@")[2]
-    return {
+    return _queued(event, method, recipient, name, address, domain=domain, now=now, due=due) | {
         "appointment_id": appointment.id,
-        "event": event.value,
-        "method": method.value,
-        "recipient": recipient.value,
-        "to_name": name,
-        "to_address": address,
         "therapist_id": placement.therapist_id,
         "service_id": appointment.service_id,
         "start_at": placement.start_at,
         "end_at": placement.end_at,
         "previous_start_at": previous,
         "sequence": appointment.sequence,
+    }
+
+
+def _queued(
+    event: Event,
+    method: Method,
+    recipient: Recipient,
+    name: str,
+    address: str,
+    *,
+    domain: str,
+    now: datetime,
+    due: datetime,
+) -> dict[str, object]:
+    """What every outbox row holds: what it is, to whom, its Message-ID, its delivery state."""
+    return {
+        "event": event.value,
+        "method": method.value,
+        "recipient": recipient.value,
+        "to_name": name,
+        "to_address": address,
         "message_id": f"<{uuid.uuid4().hex}@{domain}>",
         "status": Delivery.PENDING.value,
         "attempts": 0,

@@ -17,7 +17,6 @@ from booking.services import screening as screenings
 from booking.services.availability import nearest_slots
 from booking.services.booking import people, rules, writes
 from booking.services.booking.values import Booked, BookingRequest, Visit
-from booking.services.catalog import Catalog
 from booking.services.errors import (
     BookingError,
     IdempotencyKeyReused,
@@ -99,7 +98,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
     else:
         assert request.patient is not None  # `people.check` refuses neither-nor
         patient, added = people.ensure(request.patient, now)
-    uid = tokens.new_calendar_uid(_uid_domain(catalog))
+    uid = tokens.new_calendar_uid(catalogs.mail_domain(catalog))
     token = tokens.manage_token(_secret(), uid)
     row: dict[str, Any] = {
         "reference": tokens.new_reference(),
@@ -179,10 +178,3 @@ def _alternatives(request: BookingRequest, now: datetime) -> list[Any]:
 
 def _secret() -> str:
     return str(current_app.config["SECRET_KEY"])
-
-
-def _uid_domain(catalog: Catalog) -> str:
-    return str(
-        current_app.config.get("CALENDAR_UID_DOMAIN")
-        or (catalog.clinic.email.rpartition("@")[2] or "booking.invalid")
-    )
