@@ -7,13 +7,10 @@ from datetime import date
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    EmailField,
     Field,
     Form,
     RadioField,
     StringField,
-    TelField,
-    TextAreaField,
 )
 
 # types-WTForms 3.2 predates SelectChoice (WTForms 3.3).
@@ -22,7 +19,6 @@ from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
-    Optional,
     StopValidation,
     ValidationError,
 )
@@ -31,10 +27,7 @@ from wtforms.widgets import DateInput
 from booking.models import QUESTIONS
 from booking.services.validation import (
     EARLIEST_BIRTH_YEAR,
-    EMAIL_MAX_LENGTH,
     NAME_MAX_LENGTH,
-    NOTES_MAX_LENGTH,
-    PHONE_MAX_LENGTH,
     birth_date,
     birth_date_problem,
 )
@@ -42,9 +35,10 @@ from booking.web.forms import (
     CONSENT,
     _Questions,
     answer_field,
-    email_address,
+    email_field,
+    note_field,
     person_name,
-    phone_number,
+    phone_field,
     plain_text,
 )
 
@@ -118,33 +112,9 @@ class VisitorForm(FlaskForm):
         validators=[booker_name, Length(max=NAME_MAX_LENGTH), plain_text, person_name],
         filters=[_strip],
     )
-    email = EmailField(
-        "Email",
-        description="Your confirmation and calendar invite go here.",
-        validators=[
-            InputRequired("Enter your email address."),
-            Length(max=EMAIL_MAX_LENGTH),
-            email_address,
-        ],
-        render_kw={"autocomplete": "email"},
-    )
-    phone = TelField(
-        "Mobile phone",
-        description="Only used if we need to reach you about this visit.",
-        validators=[
-            InputRequired("Enter a phone number."),
-            Length(max=PHONE_MAX_LENGTH),
-            phone_number,
-        ],
-        filters=[_strip],
-        render_kw={"autocomplete": "tel"},
-    )
-    note = TextAreaField(
-        "Anything the therapist should know? (optional)",
-        description="For example where it hurts, or access needs.",
-        validators=[Optional(), Length(max=NOTES_MAX_LENGTH), plain_text],
-        filters=[_strip],
-    )
+    email = email_field()
+    phone = phone_field()
+    note = note_field()
 
     def __init__(self, *args: object, today: date, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -167,12 +137,7 @@ class VisitorForm(FlaskForm):
 class PersonForm(FlaskForm):
     """A visit for a person on record (My visits): their details are known, only the note."""
 
-    note = TextAreaField(
-        "Anything the therapist should know? (optional)",
-        description="For example where it hurts, or what changed since your last visit.",
-        validators=[Optional(), Length(max=NOTES_MAX_LENGTH), plain_text],
-        filters=[_strip],
-    )
+    note = note_field("For example where it hurts, or what changed since your last visit.")
 
     def __init__(self, *args: object, today: date, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)
@@ -202,13 +167,4 @@ for _form in (VisitorAssessmentForm, PersonAssessmentForm):
 class AccessForm(FlaskForm):
     """ "Been here before?": the address to send a one-time link to."""
 
-    email = EmailField(
-        "Email",
-        description="The address your confirmations went to.",
-        validators=[
-            InputRequired("Enter your email address."),
-            Length(max=EMAIL_MAX_LENGTH),
-            email_address,
-        ],
-        render_kw={"autocomplete": "email"},
-    )
+    email = email_field("The address your confirmations went to.")

@@ -75,6 +75,43 @@ def _strip(value: Any) -> Any:
     return value.strip() if isinstance(value, str) else value
 
 
+def email_field(description: str = "Your confirmation and calendar invite go here.") -> EmailField:
+    """The contact's address: where the confirmations and invites go."""
+    return EmailField(
+        "Email",
+        description=description,
+        validators=[
+            InputRequired("Enter your email address."),
+            Length(max=EMAIL_MAX_LENGTH),
+            email_address,
+        ],
+        render_kw={"autocomplete": "email"},
+    )
+
+
+def phone_field() -> TelField:
+    return TelField(
+        "Mobile phone",
+        description="Only used if we need to reach you about this visit.",
+        validators=[
+            InputRequired("Enter a phone number."),
+            Length(max=PHONE_MAX_LENGTH),
+            phone_number,
+        ],
+        filters=[_strip],
+        render_kw={"autocomplete": "tel"},
+    )
+
+
+def note_field(description: str = "For example where it hurts, or access needs.") -> TextAreaField:
+    return TextAreaField(
+        "Anything the therapist should know? (optional)",
+        description=description,
+        validators=[Optional(), Length(max=NOTES_MAX_LENGTH), plain_text],
+        filters=[_strip],
+    )
+
+
 class DetailsForm(FlaskForm):
     """Who is coming; `start` and `therapist` say which time, and are re-checked on submit."""
 
@@ -89,33 +126,10 @@ class DetailsForm(FlaskForm):
         filters=[_strip],
         render_kw={"autocomplete": "name"},
     )
-    email = EmailField(
-        "Email",
-        description="Your confirmation and calendar invite go here.",
-        validators=[
-            InputRequired("Enter your email address."),
-            Length(max=EMAIL_MAX_LENGTH),
-            email_address,
-        ],
-        render_kw={"autocomplete": "email"},
-    )
-    phone = TelField(
-        "Mobile phone",
-        description="Only used if we need to reach you about this visit.",
-        validators=[
-            InputRequired("Enter a phone number."),
-            Length(max=PHONE_MAX_LENGTH),
-            phone_number,
-        ],
-        filters=[_strip],
-        render_kw={"autocomplete": "tel"},
-    )
-    note = TextAreaField(
-        "Anything the therapist should know? (optional)",
-        description="For example where it hurts, or access needs.",
-        validators=[Optional(), Length(max=NOTES_MAX_LENGTH), plain_text],
-        filters=[_strip],
-    )
+    # Built by functions, called in page order: WTForms orders fields by when they were made.
+    email = email_field()
+    phone = phone_field()
+    note = note_field()
 
     def screening(self) -> dict[str, bool] | None:
         return None
