@@ -11,6 +11,7 @@ from booking.models.appointment import (
 )
 from booking.models.base import Base, UTCDateTime, overlaps_sql, utcnow
 from booking.models.clinic import CatalogVersion, Clinic, ClinicPolicy, Closure
+from booking.models.course import Course, CourseStatus
 from booking.models.outbox import (
     CalendarFeed,
     Delivery,
@@ -52,6 +53,8 @@ __all__ = [
     "Closure",
     "Consent",
     "Contact",
+    "Course",
+    "CourseStatus",
     "Delivery",
     "Event",
     "IdempotencyKey",

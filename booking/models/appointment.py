@@ -51,6 +51,7 @@ class Appointment(Base):
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
         Index("ix_appointment_therapist_id_start_at", "therapist_id", "start_at"),
         Index("ix_appointment_patient_id_start_at", "patient_id", "start_at"),
+        Index("ix_appointment_course_id", "course_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -69,6 +70,7 @@ class Appointment(Base):
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str] = mapped_column(String(500), default="")
     arrived_at: Mapped[datetime | None]  # reception checked the patient in
+    course_id: Mapped[int | None] = mapped_column(ForeignKey("course.id"))  # a session of it
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

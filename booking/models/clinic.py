@@ -34,6 +34,9 @@ class _ClinicColumns(Protocol):
     @property
     def reminder_lead_minutes(self) -> int: ...
 
+    @property
+    def needling_spacing_days(self) -> int: ...
+
 
 class ClinicPolicy:
     """The clinic's settings as a zone and durations: for the model and the catalog's value."""
@@ -68,6 +71,10 @@ class ClinicPolicy:
     def reminder_lead(self: _ClinicColumns) -> timedelta:
         return timedelta(minutes=self.reminder_lead_minutes)
 
+    @property
+    def needling_spacing(self: _ClinicColumns) -> timedelta:
+        return timedelta(days=self.needling_spacing_days)
+
 
 class Clinic(ClinicPolicy, Base):
     """Clinic settings and booking policy; there is exactly one row (id 1)."""
@@ -81,6 +88,9 @@ class Clinic(ClinicPolicy, Base):
         CheckConstraint("cancel_cutoff_minutes >= 0", name="cutoff_non_negative"),
         CheckConstraint("reminder_lead_minutes >= 0", name="reminder_lead_non_negative"),
         CheckConstraint("change_grace_minutes BETWEEN 0 AND 1440", name="grace_range"),
+        CheckConstraint("needling_spacing_days BETWEEN 0 AND 14", name="spacing_range"),
+        CheckConstraint("reassess_after_sessions BETWEEN 0 AND 50", name="reassess_sessions_range"),
+        CheckConstraint("reassess_after_weeks BETWEEN 0 AND 104", name="reassess_weeks_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
@@ -101,6 +111,13 @@ class Clinic(ClinicPolicy, Base):
     # Dates and times follow this locale (Babel); clock_24h overrides its 12-hour clock.
     locale: Mapped[str] = mapped_column(String(16), default="en_CA", server_default="en_CA")
     clock_24h: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Two needling visits of one person at least this many days apart (soreness lasts a day
+    # or two); 0 turns the rule off.
+    needling_spacing_days: Mapped[int] = mapped_column(default=2, server_default="2")
+    # The next online booking is a re-assessment after this many sessions since the last
+    # assessment, or after a gap longer than this many weeks; 0 turns either off.
+    reassess_after_sessions: Mapped[int] = mapped_column(default=10, server_default="10")
+    reassess_after_weeks: Mapped[int] = mapped_column(default=8, server_default="8")
 
 
 class Closure(Base):

@@ -22,6 +22,10 @@ class Event(enum.StrEnum):
     CANCELLED = "cancelled"
     REMINDER = "reminder"
     ACCESS_LINK = "access_link"  # a one-time "My visits" link: about a contact, no appointment
+    # About a course, each through one of its visits (the first booked; the last one held):
+    COURSE_BOOKED = "course_booked"  # the summary of a course's visits, after their invites
+    BOOK_NEXT = "book_next"  # after a session with no next one booked: "book your next visit"
+    NEXT_TIMES = "next_times"  # reception's "send next times" to a course that lapsed
 
 
 class Method(enum.StrEnum):

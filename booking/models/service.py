@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from booking.models.base import Base
@@ -53,5 +53,8 @@ class Service(ServiceTimes, Base):
     requires_ims: Mapped[bool] = mapped_column(default=False)
     prerequisite_id: Mapped[int | None] = mapped_column(ForeignKey("service.id"))
     active: Mapped[bool] = mapped_column(default=True)
+    # The clinic's re-assessment: booked online instead of a follow-up once a course runs
+    # long or lapses (the clinic's `reassess_*` settings).
+    reassessment: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     prerequisite: Mapped[Service | None] = relationship(remote_side=[id])

@@ -60,6 +60,9 @@ class ClinicInfo(ClinicPolicy):
     change_grace_minutes: int
     locale: str
     clock_24h: bool
+    needling_spacing_days: int
+    reassess_after_sessions: int
+    reassess_after_weeks: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +79,7 @@ class ServiceInfo(ServiceTimes):
     requires_ims: bool
     prerequisite_id: int | None
     active: bool
+    reassessment: bool
     prerequisite: ServiceInfo | None = None
 
 

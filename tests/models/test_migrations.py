@@ -1,4 +1,5 @@
-"""Migrations that move data: 0007 keeps accounts, 0010 re-times reminders, 0011 makes people."""
+"""Migrations that move data: 0007 keeps accounts, 0010 re-times reminders, 0011 makes people,
+0012 adds courses keeping every visit, message and trigger."""
 
 from __future__ import annotations
 
@@ -131,10 +132,13 @@ def _clinic_with_two_reminders(lead: int) -> tuple[datetime, datetime]:
     # The migration reads the app's clock, frozen at NOW by `migrating`: not the real one.
     soon = NOW + timedelta(hours=36)
     later = soon + timedelta(days=10)
-    db.session.add(
-        Clinic(name="Old Clinic", cancel_cutoff_minutes=1440, reminder_lead_minutes=lead)
+    _run(
+        "INSERT INTO clinic (id, name, address, phone, email, timezone, slot_step_minutes,"
+        " min_notice_minutes, booking_horizon_days, cancel_cutoff_minutes,"
+        " reminder_lead_minutes) VALUES (1, 'Old Clinic', '', '', '', 'America/Vancouver',"
+        " 15, 720, 90, 1440, :lead)",
+        lead=lead,
     )
-    db.session.commit()
     _seed_catalog()
     _run(OLD_PATIENT, id=1, name="Pat Ient", email="pat@example.com", now=_at(NOW))
     for n, start in enumerate((soon, later), start=1):
@@ -217,7 +221,7 @@ def test_every_patient_becomes_a_person_of_a_contact_keeping_their_visits(migrat
     before = {t: _run(f"SELECT * FROM {t} ORDER BY 1") for t in KEPT if t != "outbox_message"}
     outbox = _run("SELECT id, appointment_id, message_id FROM outbox_message ORDER BY id")
 
-    upgrade()
+    upgrade(revision="0011")
 
     assert "email" not in _columns("patient")
     # Not a row lost or changed: visits, screenings, the audit trail and the outbox.
@@ -249,3 +253,44 @@ def test_households_downgrade_while_every_contact_holds_one_person(migrating):
     upgrade()
     assert _run("SELECT c.email FROM patient p JOIN contact c ON c.id = p.contact_id") == [
         ("kim@example.ca",)]  # fmt: skip
+
+
+def test_courses_upgrade_keeps_visits_messages_and_triggers_and_downgrades(migrating):
+    upgrade(revision="0011")
+    _seed_catalog()
+    _run("INSERT INTO contact (id, email, email_key, name, created_at)"
+         " VALUES (1, 'kim@example.ca', 'kim@example.ca', '', :now)", now=_at(NOW))  # fmt: skip
+    _run("INSERT INTO patient (id, contact_id, name, name_key, preferred_name, phone,"
+         " created_at) VALUES (1, 1, 'Kim Lee', 'kim lee', '', '', :now)",
+         now=_at(NOW))  # fmt: skip
+    start = NOW + timedelta(days=1)
+    _old_visit(1, patient=1, start=start)
+    _run(OLD_OUTBOX, visit=1, event="booked", method="REQUEST", start=_at(start),
+         end=_at(start + timedelta(minutes=30)), mid="<c1@x>", due=_at(NOW),
+         now=_at(NOW))  # fmt: skip
+    outbox = _run("SELECT * FROM outbox_message ORDER BY id")
+
+    upgrade()
+
+    assert _run("SELECT * FROM outbox_message ORDER BY id") == outbox
+    assert _run("SELECT id, course_id FROM appointment") == [(1, None)]
+    assert _run("SELECT needling_spacing_days, reassess_after_sessions, reassess_after_weeks"
+                " FROM clinic") == []  # fmt: skip
+    if db.engine.dialect.name == "sqlite":  # the rebuilt clinic keeps its catalog triggers
+        names = {row[0] for row in _run("SELECT name FROM sqlite_master WHERE type='trigger'")}
+        assert "clinic_bumps_catalog_version_update" in names
+        assert "appointment_no_patient_overlap_insert" in names
+    # A second visit overlapping the first is still refused by the database.
+    with pytest.raises(Exception, match="overlap"):
+        _old_visit(2, patient=1, start=start)
+    _run("INSERT INTO course (patient_id, therapist_id, service_id, sessions, cadence_days,"
+         " weekdays, status, end_reason, created_by, created_at) VALUES (1, 1, 1, 8, 7, 127,"
+         " 'active', '', 'reception', :now)", now=_at(NOW))  # fmt: skip
+    _run("UPDATE appointment SET course_id = 1")
+
+    downgrade(revision="0011")
+    assert "course" not in _tables()
+    assert "course_id" not in _columns("appointment")
+    assert _run("SELECT * FROM outbox_message ORDER BY id") == outbox
+    upgrade()
+    assert _run("SELECT id, course_id FROM appointment") == [(1, None)]

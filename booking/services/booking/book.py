@@ -7,10 +7,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import bindparam, select
 
 from booking.database import execute, insert_rows, transactional
 from booking.extensions import db
-from booking.models import Appointment, Event, IdempotencyKey, PatientChange, Status
+from booking.models import (
+    Appointment,
+    Course,
+    CourseStatus,
+    Event,
+    IdempotencyKey,
+    PatientChange,
+    Status,
+)
 from booking.services import audit, outbox, tokens
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
@@ -59,8 +68,13 @@ def book(
     raise RuntimeError("could not draw an unused booking reference")
 
 
-@transactional
-def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -> Booked:
+def write_booking(
+    request: BookingRequest, now: datetime, actor: str, key: str | None = None
+) -> Booked:
+    """Check every rule and write every row of one booking, in the caller's transaction.
+
+    `book` runs it as a transaction of its own; a course runs it once per visit in one.
+    """
     # Statements through `execute` only: nothing is loaded or added to the session. A retry
     # whose first attempt committed finds its key here; `book` answers with that result.
     if key and execute(writes.KEY_USED, {"key": key}).first():
@@ -93,6 +107,8 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         notice=timedelta(0) if request.skip_notice else None,
         skip_prerequisite=request.skip_prerequisite,
     )
+    if request.course_id is not None:
+        _check_course(request.course_id, known.id if known else None)
     if known is not None:
         patient, added = known, False
     else:
@@ -117,6 +133,7 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
         "cancel_reason": "",
         "created_at": now,
         "updated_at": now,
+        "course_id": request.course_id,
     }
     appointment_id = writes.write(writes.INSERT_APPOINTMENT, writes.appointment_row(row))
     visit = Visit(id=appointment_id.scalar_one(), **row)
@@ -148,6 +165,24 @@ def _book(request: BookingRequest, now: datetime, actor: str, key: str | None) -
             },
         )
     return Booked(visit, token)
+
+
+_book = transactional(write_booking)
+
+_ACTIVE_COURSE = select(Course.id).where(
+    Course.id == bindparam("course"),
+    Course.patient_id == bindparam("patient"),
+    Course.status == CourseStatus.ACTIVE.value,
+)
+
+
+def _check_course(course_id: int, patient_id: int | None) -> None:
+    """A session belongs to an active course of the same person."""
+    if (
+        patient_id is None
+        or not execute(_ACTIVE_COURSE, {"course": course_id, "patient": patient_id}).first()
+    ):
+        raise InvalidRequest({"course": "This visit cannot join that course."})
 
 
 def _replay(key: str, request: BookingRequest) -> Booked | None:

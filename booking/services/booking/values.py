@@ -45,6 +45,8 @@ class BookingRequest:
     skip_notice: bool = False
     skip_prerequisite: bool = False
     override_reason: str = ""
+    # A session of this course (set by the course service and rebooking, never by a form).
+    course_id: int | None = None
 
     def fingerprint(self) -> str:
         """Return a digest that tells a retried request from a different one."""
@@ -87,6 +89,7 @@ class Visit:
     created_at: datetime
     updated_at: datetime
     arrived_at: datetime | None = None
+    course_id: int | None = None
 
     @classmethod
     def of(cls, appointment: Appointment) -> Visit:
