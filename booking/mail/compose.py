@@ -29,6 +29,7 @@ from booking.extensions import db
 from booking.links import external_url
 from booking.mail import headers
 from booking.mail.access import access_email
+from booking.mail.course import course_email
 from booking.mail.envelope import CannotCompose, Outgoing, envelope, sender
 from booking.models import Appointment, Event, Method, OutboxMessage, Patient, Recipient
 from booking.services import catalog as catalogs
@@ -73,6 +74,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
     """Render the row's email as it should read now, for the state the row recorded."""
     if message.event == Event.ACCESS_LINK:
         return access_email(message, now=now)
+    if message.event == Event.COURSE_BOOKED:
+        return course_email(message, now=now)
     about = About.of(message)
     catalog = catalogs.current()
     clinic = catalog.clinic

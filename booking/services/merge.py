@@ -27,6 +27,7 @@ from booking.extensions import db
 from booking.models import (
     PATIENT_OVERLAP,
     Appointment,
+    Course,
     Patient,
     PatientChange,
     Status,
@@ -113,6 +114,10 @@ def merge(keep_id: int, drop_id: int, *, actor: str, now: datetime) -> Merged:
             update(PatientChange)
             .where(PatientChange.patient_id == drop.id)
             .values(patient_id=keep.id),
+            execution_options={"synchronize_session": False},
+        )
+        db.session.execute(  # a course follows its person, as its visits do
+            update(Course).where(Course.patient_id == drop.id).values(patient_id=keep.id),
             execution_options={"synchronize_session": False},
         )
         readdress(keep)

@@ -130,6 +130,18 @@ def record_again(appointment: Recorded, *, contact: tuple[str, str], now: dateti
     return str(row["message_id"])
 
 
+def record_course(first: Recorded, *, contact: tuple[str, str], now: datetime) -> None:
+    """Queue the summary of a course's visits, carried by its first visit, after their invites.
+
+    One email that lists every visit of the course as it stands when it is sent; each visit's
+    invite is its own message (`record`), so that every calendar holds one event per visit.
+    """
+    placement = Placement.of(first)
+    row = _row(first, Event.COURSE_BOOKED, Method.NONE, Recipient.PATIENT, *contact,
+               placement, now=now, due=now)  # fmt: skip
+    insert_rows(OutboxMessage.__table__, [row])
+
+
 def addressees(
     catalog: Catalog, contact: tuple[str, str], therapist_id: int, former_id: int | None = None
 ) -> list[tuple[Recipient, str, str, bool]]:
