@@ -125,16 +125,17 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
     today = now.astimezone(zone).date()
     service = check(catalog, plan, today=today)
     therapist = catalog.therapists[plan.therapist_id]
-    cadence = timedelta(days=plan.cadence_days)
-    targets = [plan.first_on + cadence * k for k in range(plan.sessions)]
-    reach = max(1, plan.cadence_days // 2)  # how far from its target day a session may move
+    spacing = catalog.clinic.needling_spacing_days if service.requires_ims else 0
+    # Needling visits cannot come closer than the spacing, whatever the cadence asks.
+    step = max(plan.cadence_days, spacing)
+    targets = [plan.first_on + timedelta(days=step * k) for k in range(plan.sessions)]
+    reach = max(1, step // 2)  # how far from its target day a session may move
     last_bookable = (now + catalog.clinic.booking_horizon).astimezone(zone).date()
     span_end = min(targets[-1] + timedelta(days=reach + 7), last_bookable)
     slots = _by_day(
         find_slots(catalog, service, plan.first_on, span_end, now=now, therapists=[therapist]),
         catalog,
     )
-    spacing = catalog.clinic.needling_spacing_days if service.requires_ims else 0
     taken = _needling_days(catalog, plan.person_id, spacing)
     visits: list[Proposed] = []
     anchor: time | None = None
