@@ -1,5 +1,8 @@
 """The front desk's marks on a visit: arrived, completed, no-show (each audited).
 
+A completed session that is a course's last planned one completes the course, in the same
+transaction (`courses.progress.complete_if_done`); a no-show never does.
+
 None of them moves the visit in anyone's calendar, so none raises the calendar SEQUENCE or
 sends a message.
 """
@@ -13,6 +16,7 @@ from datetime import datetime, timedelta
 from booking.database import transactional
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Status
+from booking.services.courses.progress import complete_if_done
 from booking.services.errors import NotChangeable, NotFound
 
 log = logging.getLogger(__name__)
@@ -60,4 +64,6 @@ def mark(appointment_id: int, what: Mark, *, actor: str, now: datetime) -> Appoi
     )
     db.session.flush()
     log.info("appointment %s marked %s", appointment.id, what.value)
+    if what == Mark.COMPLETED and appointment.course_id is not None:
+        complete_if_done(appointment.course_id, actor=actor, now=now)
     return appointment
