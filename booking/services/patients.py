@@ -19,6 +19,7 @@ from booking.models import (
     AuditEvent,
     ChangeStatus,
     Contact,
+    Course,
     Patient,
     PatientChange,
     email_key,
@@ -115,6 +116,15 @@ def appointments_of(patient_id: int) -> list[Appointment]:
             select(Appointment)
             .where(Appointment.patient_id == patient_id)
             .order_by(Appointment.start_at.desc())
+        )
+    )
+
+
+def course_ids(patient_id: int) -> list[int]:
+    """The person's courses of care, newest first."""
+    return list(
+        db.session.scalars(
+            select(Course.id).where(Course.patient_id == patient_id).order_by(Course.id.desc())
         )
     )
 

@@ -9,6 +9,7 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     appointments,
     auth,
     availability,
+    courses,
     days,
     desk,
     people,

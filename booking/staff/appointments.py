@@ -162,6 +162,7 @@ def _appointment_page(appointment_id: int) -> dict[str, object]:
     return _summary(visit, catalog) | {
         "screening": records.find(Screening, appointment_id),
         "may_review": current_user.role in REVIEWERS,
+        "plan_course": True,  # whoever may see the visit may plan a course from it
         "questions": QUESTIONS,
         "history": [(e, _change_text(e, catalog)) for e in history],
         "actors": _actor_names(history),

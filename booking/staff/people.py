@@ -10,6 +10,7 @@ from booking import clock
 from booking.models import QUESTIONS, Patient, PatientChange, Status
 from booking.services import catalog as catalogs
 from booking.services import merge, patients, person_edits, proposals, records
+from booking.services.courses.progress import progresses
 from booking.services.errors import BookingError, InvalidRequest
 from booking.staff import bp
 from booking.staff.access import DESK, require
@@ -86,6 +87,9 @@ def _record(
         questions=QUESTIONS,
         services=catalog.services,
         therapist_names=records.therapist_names(),
+        courses=sorted(
+            progresses(patients.course_ids(person.id), now=now).values(), key=lambda c: -c.course_id
+        ),
         zone=catalog.clinic.zone,
     )
     return page, 422 if (edit.errors or move.errors or problem) else 200

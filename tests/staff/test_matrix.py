@@ -24,7 +24,15 @@ from support import BORN, MONDAY, local
 from test_workspace import book
 
 from booking.extensions import db
-from booking.models import Appointment, Closure, PatientChange, Role, Service, TimeOff
+from booking.models import (
+    Appointment,
+    Closure,
+    Course,
+    PatientChange,
+    Role,
+    Service,
+    TimeOff,
+)
 from booking.services import booking, feeds
 from booking.services.booking import BookingRequest, PatientDetails
 
@@ -157,6 +165,15 @@ ROUTES = [
     ("GET", "/staff/patients/{patient}/merge?other={twin}", DESK),
     ("POST", "/staff/patients/{patient}/merge?other={twin}", DESK),  # no choice made: 422
     ("POST", "/staff/appointments/{own_visit}/resend", DESK),
+    ("GET", "/staff/appointments/{own_visit}/course", STAFF),
+    ("GET", "/staff/appointments/{other_visit}/course", DESK),
+    ("POST", "/staff/appointments/{own_visit}/course", STAFF),  # the empty form: 422
+    ("GET", "/staff/courses/{own_course}", STAFF),
+    ("GET", "/staff/courses/{other_course}", DESK),
+    ("GET", "/staff/courses/{own_course}/book", STAFF),
+    ("POST", "/staff/courses/{own_course}/book", STAFF),  # the empty form: 422
+    ("POST", "/staff/courses/{other_course}/sessions", DESK),  # the empty form: 422
+    ("POST", "/staff/courses/{other_course}/end", DESK),  # the empty form: 422
     ("GET", "/staff/admin", ADMIN),
     ("GET", "/staff/admin/settings", ADMIN),
     ("POST", "/staff/admin/settings", ADMIN),
@@ -211,7 +228,14 @@ def places(app, world, staff, clock):
         db.session.add(change)
         db.session.commit()
         change_id = change.id
-    return {
+        own_course, other_course = (
+            Course(patient_id=patient, therapist_id=t, service_id=service, created_by="test")
+            for t in (world.maya, world.daniel)
+        )
+        db.session.add_all([own_course, other_course])
+        db.session.commit()
+        courses = {"own_course": own_course.id, "other_course": other_course.id}
+    return courses | {
         "twin": twin,
         "change": change_id,
         "own": world.maya,

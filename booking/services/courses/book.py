@@ -168,8 +168,10 @@ def _active_course(course_id: int, person_id: int) -> Course:
 
 
 def _held(course_id: int) -> int:
-    """The course's sessions that hold a place: booked, completed or missed."""
+    """The course's sessions that count: booked or completed (a missed one is booked again,
+    as `progress` counts it)."""
     held = select(func.count(Appointment.id)).where(
-        Appointment.course_id == course_id, Appointment.status != Status.CANCELLED.value
+        Appointment.course_id == course_id,
+        Appointment.status.in_((Status.BOOKED.value, Status.COMPLETED.value)),
     )
     return db.session.scalar(held) or 0
