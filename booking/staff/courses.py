@@ -194,7 +194,9 @@ def _plan(form: PlanForm, person_id: int, course: Course | None) -> Plan:
     )
     if course is not None:  # the sessions not booked yet, numbered after the others
         held = len(_held(course))
-        plan = replace(plan, sessions=max(course.sessions - held, 0), first_number=held + 1)
+        service = catalogs.current().services[course.service_id].slug  # the course's, always
+        plan = replace(plan, service=service, sessions=max(course.sessions - held, 0),
+                       first_number=held + 1)  # fmt: skip
         if plan.sessions == 0:
             raise InvalidRequest({"sessions": "Every session of this course is booked."})
     return plan
