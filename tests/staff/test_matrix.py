@@ -79,6 +79,12 @@ ROUTES = [
     ("GET", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{cancel_token}/cancel", EVERYONE),
+    # One-tap rebooking: that visit's person has a visit booked, so there is nothing to book
+    # (409); the POST without a chosen time is refused (422).
+    ("GET", "/manage/{token}/next", dict.fromkeys(VISITORS, 409)),
+    ("GET", "/manage/{forged}/next", NOBODY),
+    ("POST", "/manage/{token}/next", EVERYONE),
+    ("POST", "/manage/{forged}/next", NOBODY),
     # Returning patients: Been here before?, the emailed link, My visits (a verified session).
     ("GET", "/been-here-before", EVERYONE),
     ("POST", "/been-here-before", EVERYONE),
