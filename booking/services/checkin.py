@@ -1,7 +1,8 @@
 """The front desk's marks on a visit: arrived, completed, no-show (each audited).
 
 None of them moves the visit in anyone's calendar, so none raises the calendar SEQUENCE or
-sends a message.
+sends an invite. A visit completed with nothing booked after it queues one "book your next
+visit" email (`book_next`), skipped if a next visit gets booked before it is sent.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from datetime import datetime, timedelta
 
 from booking.database import transactional
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Status
+from booking.models import Appointment, AuditEvent, Event, Patient, Status
+from booking.services import outbox
+from booking.services.courses.next_visit import coming_visit
 from booking.services.errors import NotChangeable, NotFound
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,10 @@ def mark(appointment_id: int, what: Mark, *, actor: str, now: datetime) -> Appoi
             after=appointment.snapshot() | {"arrived": appointment.arrived_at is not None},
         )
     )
+    if what == Mark.COMPLETED and coming_visit(appointment.patient_id, now) is None:
+        # Nothing booked after a session: the patient is asked to book the next one.
+        patient = db.session.get_one(Patient, appointment.patient_id)
+        outbox.record_next_visit(Event.BOOK_NEXT, appointment, contact=patient.addressee, now=now)
     db.session.flush()
     log.info("appointment %s marked %s", appointment.id, what.value)
     return appointment

@@ -130,6 +130,20 @@ def record_again(appointment: Recorded, *, contact: tuple[str, str], now: dateti
     return str(row["message_id"])
 
 
+def record_next_visit(
+    event: Event, appointment: Recorded, *, contact: tuple[str, str], now: datetime
+) -> None:
+    """Queue "book your next visit" (`book_next`) or reception's "next times" (`next_times`).
+
+    About the person's last held visit, as it stands, to the patient only and with no
+    invite: the email suggests times, it holds none. The times are chosen as it is sent.
+    """
+    assert event in (Event.BOOK_NEXT, Event.NEXT_TIMES)
+    row = _row(appointment, event, Method.NONE, Recipient.PATIENT, *contact,
+               Placement.of(appointment), now=now, due=now)  # fmt: skip
+    insert_rows(OutboxMessage.__table__, [row])
+
+
 def addressees(
     catalog: Catalog, contact: tuple[str, str], therapist_id: int, former_id: int | None = None
 ) -> list[tuple[Recipient, str, str, bool]]:
