@@ -11,5 +11,6 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     availability,
     days,
     desk,
+    dropoff,
     people,
 )

@@ -13,10 +13,11 @@ from sqlalchemy import select
 from support import MONDAY, NOW, details, local
 
 from booking.extensions import db
-from booking.models import Appointment, Delivery, Event, OutboxMessage
+from booking.models import Appointment, Course, Delivery, Event, OutboxMessage
 from booking.services import booking, checkin
 from booking.services.booking import BookingRequest
 from booking.services.checkin import Mark
+from booking.services.courses import dropoff
 
 TUESDAY = MONDAY + timedelta(days=1)
 NEXT = local(TUESDAY + timedelta(days=7), 10)
@@ -90,3 +91,38 @@ def test_a_next_visit_booked_before_sending_skips_the_email(clinic, mail_app, sm
     assert row.status == Delivery.SKIPPED.value and "next visit was booked" in row.detail
     assert not any("Book your next visit" in m.message["Subject"] for m in smtp.inbox)
 
+
+def test_next_times_carry_three_one_tap_links(clinic, world, mail_app, smtp, clock, client):
+    visit = book(mail_app, local(TUESDAY, 10), clinic.maya)
+    course = Course(patient_id=visit.patient_id, therapist_id=clinic.maya, created_by="desk",
+                    service_id=world.services["physio"].id)  # fmt: skip
+    world.add(course)
+    with mail_app.app_context():  # the visit is the course's first session
+        db.session.get(Appointment, visit.id).course_id = course.id
+        db.session.commit()
+    complete(mail_app, clock, visit)
+    clock.now = local(TUESDAY + timedelta(days=20), 8)
+    with mail_app.app_context():
+        dropoff.send_next_times(course.id, actor="staff:1", now=clock.now)
+    smtp.inbox.clear()
+    deliver(mail_app)
+    [email] = [m for m in smtp.inbox if m.message["Subject"].startswith("Your next times")]
+    assert email.message["Subject"] == "Your next times: Physiotherapy assessment"
+    assert email.calendar_part() is None and "It has been a while" in email.text()
+    links = LINK.findall(email.text())
+    assert len(links) == 3 == len(set(links))
+    opened = client.get(links[1])  # the patient picks the second time
+    assert opened.status_code == 200 and "Book it" in opened.text
+    fields = dict(re.findall(r'name="(sequence|start)" value="([^"]*)"', opened.text))
+    response = client.post(
+        links[1].partition("?")[0], data={"csrf_token": csrf(opened.text), **fields}
+    )
+    assert response.status_code == 303
+    with mail_app.app_context():
+        booked = db.session.scalars(
+            select(Appointment)
+            .where(Appointment.patient_id == visit.patient_id)
+            .order_by(Appointment.start_at)
+        ).all()[-1]
+        assert slot_param(booked.start_at) == links[1].rpartition("=")[2]
+        assert booked.course_id == course.id

@@ -163,6 +163,8 @@ ROUTES = [
     ("GET", "/staff/patients/{patient}/merge?other={twin}", DESK),
     ("POST", "/staff/patients/{patient}/merge?other={twin}", DESK),  # no choice made: 422
     ("POST", "/staff/appointments/{own_visit}/resend", DESK),
+    ("GET", "/staff/courses/drop-off", DESK),
+    ("POST", "/staff/courses/999/next-times", DESK),  # no such course: said, then back
     ("GET", "/staff/admin", ADMIN),
     ("GET", "/staff/admin/settings", ADMIN),
     ("POST", "/staff/admin/settings", ADMIN),
