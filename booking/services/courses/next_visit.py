@@ -40,10 +40,15 @@ _LATEST = (
     .order_by(Appointment.start_at.desc(), Appointment.id.desc())
     .limit(1)
 )
-_COMING = select(Appointment.start_at).where(
-    Appointment.patient_id == bindparam("person"),
-    Appointment.status == Status.BOOKED.value,
-    Appointment.start_at > bindparam("now"),
+_COMING = (
+    select(Appointment.start_at)
+    .where(
+        Appointment.patient_id == bindparam("person"),
+        Appointment.status == Status.BOOKED.value,
+        Appointment.start_at > bindparam("now"),
+    )
+    .order_by(Appointment.start_at)
+    .limit(1)
 )
 _COURSE = (
     select(Course.id, Course.service_id, Course.cadence_days, Course.sessions, func.count())
@@ -78,9 +83,7 @@ class Suggestion:
 
 def coming_visit(person_id: int, now: datetime) -> datetime | None:
     """The start of the person's next booked visit, if one is booked."""
-    rows = execute(
-        _COMING.order_by(Appointment.start_at).limit(1), {"person": person_id, "now": now}
-    )
+    rows = execute(_COMING, {"person": person_id, "now": now})
     start: datetime | None = rows.scalar()
     return start
 
