@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from functools import lru_cache
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -16,6 +16,7 @@ from babel import Locale, UnknownLocaleError, localedata
 from babel.dates import format_date, format_skeleton, format_time
 
 DEFAULT_LOCALE = "en_CA"
+START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
 
 ZONE_NAMES = {
     "America/Vancouver": "Pacific time",
@@ -129,3 +130,8 @@ def period(instant: datetime, zone: ZoneInfo) -> str:
     """Return the part of the local day a time falls in: morning, afternoon or evening."""
     hour = instant.astimezone(zone).hour
     return "morning" if hour < 12 else "afternoon" if hour < 17 else "evening"
+
+
+def format_start(instant: datetime) -> str:
+    """A slot's start as URLs carry it (the pages' forms and the emails' links alike)."""
+    return instant.astimezone(UTC).strftime(START_FORMAT)

@@ -31,6 +31,7 @@ from booking.mail import headers
 from booking.mail.access import access_email
 from booking.mail.course import course_email
 from booking.mail.envelope import CannotCompose, Outgoing, envelope, sender
+from booking.mail.next_visit import next_visit_email
 from booking.models import Appointment, Event, Method, OutboxMessage, Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services import changes, tokens
@@ -76,6 +77,8 @@ def compose(message: OutboxMessage, *, now: datetime) -> Outgoing:
         return access_email(message, now=now)
     if message.event == Event.COURSE_BOOKED:
         return course_email(message, now=now)
+    if message.event in (Event.BOOK_NEXT, Event.NEXT_TIMES):
+        return next_visit_email(message, now=now)
     about = About.of(message)
     catalog = catalogs.current()
     clinic = catalog.clinic

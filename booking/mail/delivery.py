@@ -91,8 +91,9 @@ class Worker:
     def _deliver_one(self, transport: Transport, message_id: int, report: Report) -> None:
         try:
             message = db.session.get_one(OutboxMessage, message_id)
-            if message.event == Event.REMINDER and not outbox.still_true(message, self.now()):
-                outgoing, why = None, "The appointment was cancelled, moved or has begun."
+            why = outbox.NO_LONGER_TRUE.get(message.event, "")
+            if why and not outbox.still_true(message, self.now()):
+                outgoing = None
             elif message.event == Event.ACCESS_LINK and not access.link_valid(
                 message.access_link_id or 0, self.now()
             ):

@@ -29,6 +29,7 @@ from sqlalchemy.orm import aliased
 from booking.database import write_transaction
 from booking.extensions import db
 from booking.models import Appointment, Delivery, Event, OutboxMessage, Status
+from booking.services.courses.next_visit import coming_visit
 
 LEASE = timedelta(minutes=10)  # longer than a batch can take to send (see delivery.BATCH)
 MAX_ATTEMPTS = 36  # with pauses of up to an hour: about a day and a half of outage
@@ -147,9 +148,22 @@ def backoff(attempts: int) -> timedelta:
     return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), LONGEST_RETRY)
 
 
+# Why a message that is no longer true is skipped, for the events that can stop being true.
+NO_LONGER_TRUE = {
+    Event.REMINDER.value: "The appointment was cancelled, moved or has begun.",
+    Event.BOOK_NEXT.value: "A next visit was booked before the email could be sent.",
+    Event.NEXT_TIMES.value: "A next visit was booked before the email could be sent.",
+}
+
+
 def still_true(message: OutboxMessage, now: datetime) -> bool:
-    """Whether a reminder still describes a coming visit (not cancelled, moved or begun)."""
+    """Whether a reminder still describes a coming visit (not cancelled, moved or begun).
+
+    "Book your next visit" and "next times" stay true while the person has no visit booked.
+    """
     appointment = db.session.get(Appointment, message.appointment_id)
+    if message.event in (Event.BOOK_NEXT, Event.NEXT_TIMES):
+        return appointment is not None and coming_visit(appointment.patient_id, now) is None
     return (
         appointment is not None
         and appointment.status == Status.BOOKED

@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("manage", __name__)
 
-from booking.manage import views  # noqa: E402,F401  (routes attach to `bp`)
+from booking.manage import rebooking, views  # noqa: E402,F401  (routes attach to `bp`)

@@ -30,6 +30,7 @@ from booking.services.catalog import (
     TherapistInfo,
     current,
 )
+from booking.services.courses import rebook
 from booking.services.errors import BookingError, NotFound, SlotUnavailable
 from booking.web.forms import CancelForm, ConfirmForm, ScreeningForm
 from booking.web.params import (
@@ -297,6 +298,8 @@ def _page(template: str, token: str) -> str:
         screening_pending=appointment.status == Status.BOOKED
         and appointment.end_at > now
         and screenings.pending_for(appointment.id),
+        next_visit=rebook.offer(appointment, now=now),
+        format_start=format_start,
         **parts,
     )
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import TooManyRequests
@@ -21,10 +23,11 @@ from booking.public.forms import AccessForm
 from booking.services import access, booking
 from booking.services.access import Household, VisitInfo
 from booking.services.booking.change import MANAGE_LINK_LIFETIME
-from booking.services.catalog import current
+from booking.services.catalog import Catalog, current
+from booking.services.courses.next_visit import Suggestion, suggest
 from booking.services.errors import NotFound
 from booking.web.forms import ConfirmForm, filled
-from booking.web.params import count_change, require_valid
+from booking.web.params import count_change, format_start, require_valid
 
 LINK_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)
 PRIVATE = {"Cache-Control": "no-store", "X-Robots-Tag": "noindex, nofollow"}
@@ -105,18 +108,22 @@ def my_visits() -> Response | tuple[str, int, dict[str, str]]:
     if found is None:
         return redirect(url_for("public.been_here_before"))
     catalog = current()
+
+    def manageable(visit: VisitInfo) -> bool:
+        return visit.manage_token is not None and visit.start_at + MANAGE_LINK_LIFETIME > now
+
     return (
         render_template(
             "public/my_visits.html",
             household=found,
             visits=_per_person(found),
+            next_visits=_next_visits(catalog, found, manageable, now),
+            format_start=format_start,
             services=catalog.services,
             therapists=catalog.therapists,
             zone=catalog.clinic.zone,
             called=visitor.called,
-            manageable=lambda visit: (
-                visit.manage_token is not None and visit.start_at + MANAGE_LINK_LIFETIME > now
-            ),
+            manageable=manageable,
             form=ConfirmForm(),
         ),
         200,
@@ -171,3 +178,17 @@ def _per_person(found: Household) -> dict[int, tuple[list[VisitInfo], list[Visit
     for visit in found.past:
         past[visit.person_id].append(visit)
     return {p.id: (upcoming[p.id], past[p.id]) for p in found.people}
+
+
+def _next_visits(
+    catalog: Catalog, found: Household, manageable: Callable[[VisitInfo], bool], now: datetime
+) -> dict[int, tuple[Suggestion, VisitInfo]]:
+    """Each person's next visit to book in one tap, with the visit whose link books it."""
+    visits = {v.id: v for v in (*found.upcoming, *found.past)}
+    offers = {}
+    for person in found.people:
+        offer = suggest(catalog, person.id, now=now)
+        after = visits.get(offer.after_id) if offer else None
+        if offer is not None and after is not None and manageable(after):
+            offers[person.id] = (offer, after)
+    return offers

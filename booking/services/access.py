@@ -170,6 +170,7 @@ class VisitInfo:
     start_at: datetime
     status: str
     manage_token: str | None  # None: booked before tokens were derived
+    sequence: int = 0  # what a change form from My visits carries (one-tap rebooking)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,7 +202,7 @@ def household(contact_id: int, *, now: datetime) -> Household | None:
         secret = _secret()
         infos = [
             VisitInfo(v.id, v.patient_id, v.reference, v.service_id, v.therapist_id, v.start_at,
-                      v.status, _derived(secret, v))
+                      v.status, _derived(secret, v), v.sequence)
             for v in visits
         ]  # fmt: skip
         return Household(

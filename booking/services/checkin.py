@@ -4,7 +4,8 @@ A completed session that is a course's last planned one completes the course, in
 transaction (`courses.progress.complete_if_done`); a no-show never does.
 
 None of them moves the visit in anyone's calendar, so none raises the calendar SEQUENCE or
-sends a message.
+sends an invite. A visit completed with nothing booked after it queues one "book your next
+visit" email (`book_next`), skipped if a next visit gets booked before it is sent.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from datetime import datetime, timedelta
 
 from booking.database import transactional
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Status
+from booking.models import Appointment, AuditEvent, Event, Patient, Status
+from booking.services import outbox
+from booking.services.courses.next_visit import coming_visit
 from booking.services.courses.progress import complete_if_done
 from booking.services.errors import NotChangeable, NotFound
 
@@ -62,6 +65,10 @@ def mark(appointment_id: int, what: Mark, *, actor: str, now: datetime) -> Appoi
             after=appointment.snapshot() | {"arrived": appointment.arrived_at is not None},
         )
     )
+    if what == Mark.COMPLETED and coming_visit(appointment.patient_id, now) is None:
+        # Nothing booked after a session: the patient is asked to book the next one.
+        patient = db.session.get_one(Patient, appointment.patient_id)
+        outbox.record_course_email(Event.BOOK_NEXT, appointment, contact=patient.addressee, now=now)
     db.session.flush()
     log.info("appointment %s marked %s", appointment.id, what.value)
     if what == Mark.COMPLETED and appointment.course_id is not None:

@@ -130,15 +130,19 @@ def record_again(appointment: Recorded, *, contact: tuple[str, str], now: dateti
     return str(row["message_id"])
 
 
-def record_course(first: Recorded, *, contact: tuple[str, str], now: datetime) -> None:
-    """Queue the summary of a course's visits, carried by its first visit, after their invites.
+def record_course_email(
+    event: Event, appointment: Recorded, *, contact: tuple[str, str], now: datetime
+) -> None:
+    """Queue a course's email to the patient only, with no invite, about one of its visits.
 
-    One email that lists every visit of the course as it stands when it is sent; each visit's
-    invite is its own message (`record`), so that every calendar holds one event per visit.
+    `course_booked`: the summary of a booked course, about its first visit, after the
+    visits' own invites (each its own message, so every calendar holds one event per visit).
+    `book_next` ("book your next visit") and `next_times` (reception's): about the person's
+    last held visit; the times are chosen as it is sent.
     """
-    placement = Placement.of(first)
-    row = _row(first, Event.COURSE_BOOKED, Method.NONE, Recipient.PATIENT, *contact,
-               placement, now=now, due=now)  # fmt: skip
+    assert event in (Event.COURSE_BOOKED, Event.BOOK_NEXT, Event.NEXT_TIMES)
+    row = _row(appointment, event, Method.NONE, Recipient.PATIENT, *contact,
+               Placement.of(appointment), now=now, due=now)  # fmt: skip
     insert_rows(OutboxMessage.__table__, [row])
 
 

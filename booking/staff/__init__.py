@@ -12,5 +12,6 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     courses,
     days,
     desk,
+    dropoff,
     people,
 )

@@ -10,9 +10,10 @@ from flask import abort, current_app
 from flask_wtf import FlaskForm
 
 from booking import ratelimit
+from booking.dates import START_FORMAT
+from booking.dates import format_start as format_start  # the pages' name for it, re-exported
 from booking.services.validation import calendar_date
 
-START_FORMAT = "%Y%m%dT%H%MZ"  # a slot in a URL: UTC, minute precision, nothing to escape
 START_SHAPE = re.compile(r"[0-9]{8}T[0-9]{4}Z", re.ASCII)
 
 
@@ -58,10 +59,6 @@ def parse_start(raw: str | None) -> datetime:
     if value is None or not 2000 <= value.year <= 2200:
         abort(400, description="That appointment time is not valid. Please choose a time again.")
     return value
-
-
-def format_start(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime(START_FORMAT)
 
 
 def parse_week(raw: str | None, what: str = "week") -> date | None:

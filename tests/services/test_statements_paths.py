@@ -27,11 +27,14 @@ from support import ANSWERS, MONDAY, NOW, details, local
 import booking
 from booking import database, statements
 from booking.extensions import db
-from booking.models import Base, Patient, Source
+from booking.models import Base, Course, Patient, Source
 from booking.services import availability
 from booking.services import booking as bookings
 from booking.services import catalog as catalogs
 from booking.services.booking import BookingRequest
+from booking.services.courses.book import Pick, book_course
+from booking.services.courses.next_visit import coming_visit, suggest
+from booking.services.courses.plan import Plan
 from booking.services.errors import BookingError
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -209,6 +212,22 @@ def workload(world) -> None:
         catalog, catalog.service("physio"), TUESDAY, TUESDAY + timedelta(days=2), now=NOW
     )
     assert slots
+    # A course's session, and the next visit after it (one-tap rebooking's reads).
+    course = Course(patient_id=person, therapist_id=maya, created_by="test",
+                    service_id=catalog.service("follow-up").id)  # fmt: skip
+    db.session.add(course)
+    db.session.commit()
+    bookings.book(
+        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=7), person_id=person,
+                contact_id=household, course_id=course.id, therapist_id=maya),
+        now=NOW,
+    )  # fmt: skip
+    assert suggest(catalogs.current(), person, now=NOW).course_id == course.id
+    assert coming_visit(person, NOW) is not None
+    # A course booked whole: its row, then its session through the booking's own writes.
+    later = TUESDAY + timedelta(days=14)
+    book_course(Plan(person, "follow-up", maya, later, sessions=1),
+                [Pick(1, local(later, 11), maya)], now=NOW, actor="staff:1")  # fmt: skip
 
 
 def test_every_statement_agrees_on_both_paths(ctx, world, comparer):

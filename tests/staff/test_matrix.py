@@ -87,6 +87,12 @@ ROUTES = [
     ("GET", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{forged}/cancel", NOBODY),
     ("POST", "/manage/{cancel_token}/cancel", EVERYONE),
+    # One-tap rebooking: that visit's person has a visit booked, so there is nothing to book
+    # (409); the POST without a chosen time is refused (422).
+    ("GET", "/manage/{token}/next", dict.fromkeys(VISITORS, 409)),
+    ("GET", "/manage/{forged}/next", NOBODY),
+    ("POST", "/manage/{token}/next", EVERYONE),
+    ("POST", "/manage/{forged}/next", NOBODY),
     # Returning patients: Been here before?, the emailed link, My visits (a verified session).
     ("GET", "/been-here-before", EVERYONE),
     ("POST", "/been-here-before", EVERYONE),
@@ -174,6 +180,8 @@ ROUTES = [
     ("POST", "/staff/courses/{own_course}/book", STAFF),  # the empty form: 422
     ("POST", "/staff/courses/{other_course}/sessions", DESK),  # the empty form: 422
     ("POST", "/staff/courses/{other_course}/end", DESK),  # the empty form: 422
+    ("GET", "/staff/courses/drop-off", DESK),
+    ("POST", "/staff/courses/999/next-times", DESK),  # no such course: said, then back
     ("GET", "/staff/admin", ADMIN),
     ("GET", "/staff/admin/settings", ADMIN),
     ("POST", "/staff/admin/settings", ADMIN),

@@ -18,7 +18,7 @@ from sqlalchemy import func, insert, select
 
 from booking.database import execute, lock_therapists, transactional
 from booking.extensions import db
-from booking.models import Appointment, Course, CourseStatus, Patient, Source, Status
+from booking.models import Appointment, Course, CourseStatus, Event, Patient, Source, Status
 from booking.services import audit, outbox
 from booking.services import catalog as catalogs
 from booking.services.booking import writes
@@ -122,7 +122,9 @@ def _book(
     audit.record([audit.row(actor, action, course_id, entity="course", now=now, after=after)])
     if visits:
         patient = db.session.get_one(Patient, plan.person_id)
-        outbox.record_course(visits[0].appointment, contact=patient.addressee, now=now)
+        outbox.record_course_email(
+            Event.COURSE_BOOKED, visits[0].appointment, contact=patient.addressee, now=now
+        )
     return BookedCourse(course_id, tuple(visits))
 
 
