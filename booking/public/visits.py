@@ -22,6 +22,7 @@ from booking.services import access, booking
 from booking.services.access import Household, VisitInfo
 from booking.services.booking.change import MANAGE_LINK_LIFETIME
 from booking.services.catalog import current
+from booking.services.courses import progress as courses
 from booking.services.errors import NotFound
 from booking.web.forms import ConfirmForm, filled
 from booking.web.params import count_change, require_valid
@@ -110,6 +111,8 @@ def my_visits() -> Response | tuple[str, int, dict[str, str]]:
             "public/my_visits.html",
             household=found,
             visits=_per_person(found),
+            courses=courses.of_people([p.id for p in found.people], now=now),
+            now=now,
             services=catalog.services,
             therapists=catalog.therapists,
             zone=catalog.clinic.zone,

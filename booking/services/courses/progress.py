@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -21,6 +21,8 @@ from booking.models import Appointment, AuditEvent, Course, CourseStatus, Status
 from booking.services.errors import NotFound
 
 log = logging.getLogger(__name__)
+# How long an ended or completed course still shows to the patient in My visits.
+RECENTLY_ENDED = timedelta(days=90)
 Fetched = Row[*tuple[Any, ...]]  # a row of a query below, read by column name
 
 
@@ -40,7 +42,7 @@ class Session:
     replaced_by: int | None = None
 
     def upcoming(self, now: datetime) -> bool:
-        return self.status == Status.BOOKED and self.start_at >= now
+        return self.status == Status.BOOKED and self.start_at > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +117,26 @@ def progresses(course_ids: Iterable[int], *, now: datetime) -> dict[int, Progres
     for row in rows:
         by_course[row.course_id].append(row)
     return {c.id: _progress(c, by_course[c.id], now) for c in courses}
+
+
+def of_people(patient_ids: Iterable[int], *, now: datetime) -> dict[int, list[Progress]]:
+    """Each person's active and recently ended courses, newest first (for My visits)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    courses = db.session.execute(
+        select(Course.id, Course.patient_id)
+        .where(
+            Course.patient_id.in_(ids),
+            (Course.status == CourseStatus.ACTIVE.value) | (Course.ended_at > now - RECENTLY_ENDED),
+        )
+        .order_by(Course.created_at.desc(), Course.id.desc())
+    ).all()
+    found = progresses([c.id for c in courses], now=now)
+    mine: dict[int, list[Progress]] = {i: [] for i in ids}
+    for c in courses:
+        mine[c.patient_id].append(found[c.id])
+    return mine
 
 
 def _progress(course: Fetched, rows: Sequence[Fetched], now: datetime) -> Progress:
