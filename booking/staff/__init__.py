@@ -12,4 +12,5 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     days,
     desk,
     people,
+    reports,
 )
