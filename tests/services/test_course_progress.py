@@ -7,11 +7,11 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, event, select, text
+from sqlalchemy import create_engine, event, select, text, update
 from support import MONDAY, NOW, local, person
 
 from booking.extensions import db
-from booking.models import AuditEvent, Course, CourseStatus, Source, Status
+from booking.models import Appointment, AuditEvent, Course, CourseStatus, Source, Status
 from booking.services import booking, checkin
 from booking.services.booking import BookingRequest
 from booking.services.checkin import Mark
@@ -127,6 +127,19 @@ def test_a_cancelled_visit_with_nothing_booked_since_has_no_replacement(app, wor
     assert p.session(a).replaced_by == again
     assert p.session(b).replaced_by is None
     assert (p.upcoming, p.remaining, p.label) == (1, 1, "0 of 2 done")
+
+
+def test_a_later_write_to_a_cancelled_visit_keeps_its_replacement(app, world, maya, ann):
+    c = course(world, ann, maya, sessions=2)
+    gone = visit(app, c, ann, maya, local(MONDAY + DAY, 9))
+    cancel(app, gone, NOW + timedelta(hours=1))
+    again = visit(app, c, ann, maya, local(MONDAY + 2 * DAY, 9), now=NOW + timedelta(hours=2))
+    with app.app_context():  # as a merge of two records does: `updated_at` moves on
+        db.session.execute(
+            update(Appointment).where(Appointment.id == gone).values(updated_at=NOW + 9 * DAY)
+        )
+        db.session.commit()
+    assert read(app, c, NOW).session(gone).replaced_by == again
 
 
 def test_remaining_is_never_below_zero(app, world, maya, ann):

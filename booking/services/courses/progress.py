@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, case, func, select
 
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Course, CourseStatus, Status
@@ -108,7 +108,7 @@ def progresses(course_ids: Iterable[int], *, now: datetime) -> dict[int, Progres
             Appointment.therapist_id,
             Appointment.service_id,
             Appointment.created_at,
-            Appointment.updated_at,
+            _CANCELLED_AT,
         )
         .where(Appointment.course_id.in_(ids))
         .order_by(Appointment.start_at, Appointment.id)
@@ -117,6 +117,25 @@ def progresses(course_ids: Iterable[int], *, now: datetime) -> dict[int, Progres
     for row in rows:
         by_course[row.course_id].append(row)
     return {c.id: _progress(c, by_course[c.id], now) for c in courses}
+
+
+# When a cancelled visit was cancelled: its audit row's time (`updated_at` moves on with a
+# later write, such as a merge of two records), through the audit trail's index.
+_CANCELLED_AT = case(
+    (
+        Appointment.status == Status.CANCELLED.value,
+        func.coalesce(
+            select(func.max(AuditEvent.at))
+            .where(
+                AuditEvent.entity == "appointment",
+                AuditEvent.entity_id == Appointment.id,
+                AuditEvent.action == "cancelled",
+            )
+            .scalar_subquery(),
+            Appointment.updated_at,
+        ),
+    ),
+).label("cancelled_at")
 
 
 def of_people(patient_ids: Iterable[int], *, now: datetime) -> dict[int, list[Progress]]:
@@ -177,12 +196,11 @@ def _progress(course: Fetched, rows: Sequence[Fetched], now: datetime) -> Progre
 def _replacements(rows: Sequence[Fetched]) -> dict[int, int]:
     """Cancelled visit id -> the visit that replaced it.
 
-    A cancelled visit's `updated_at` is its cancellation (nothing changes it after). Taken
-    in the order they were cancelled, each gets the first visit of the course booked after
-    it that no earlier cancellation took; a replacement cancelled in turn has its own.
+    Taken in the order they were cancelled, each gets the first visit of the course booked
+    after it that no earlier cancellation took; a replacement cancelled in turn has its own.
     """
     cancelled = sorted(
-        (r for r in rows if r.status == Status.CANCELLED), key=lambda r: (r.updated_at, r.id)
+        (r for r in rows if r.status == Status.CANCELLED), key=lambda r: (r.cancelled_at, r.id)
     )
     booked = sorted(rows, key=lambda r: (r.created_at, r.id))
     taken: set[int] = set()
@@ -192,7 +210,7 @@ def _replacements(rows: Sequence[Fetched]) -> dict[int, int]:
             if (
                 candidate.id != gone.id
                 and candidate.id not in taken
-                and candidate.created_at >= gone.updated_at
+                and candidate.created_at >= gone.cancelled_at
             ):
                 found[gone.id] = candidate.id
                 taken.add(candidate.id)
