@@ -24,6 +24,7 @@ from booking.services import access, booking
 from booking.services.access import Household, VisitInfo
 from booking.services.booking.change import MANAGE_LINK_LIFETIME
 from booking.services.catalog import Catalog, current
+from booking.services.courses import progress as courses
 from booking.services.courses.next_visit import Suggestion, suggest
 from booking.services.errors import NotFound
 from booking.web.forms import ConfirmForm, filled
@@ -119,6 +120,8 @@ def my_visits() -> Response | tuple[str, int, dict[str, str]]:
             visits=_per_person(found),
             next_visits=_next_visits(catalog, found, manageable, now),
             format_start=format_start,
+            courses=courses.of_people([p.id for p in found.people], now=now),
+            now=now,
             services=catalog.services,
             therapists=catalog.therapists,
             zone=catalog.clinic.zone,

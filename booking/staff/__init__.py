@@ -14,4 +14,5 @@ from booking.staff import (  # noqa: E402,F401  (routes attach to `bp`)
     desk,
     dropoff,
     people,
+    reports,
 )

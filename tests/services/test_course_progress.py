@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import create_engine, event, select, text, update
 from support import MONDAY, NOW, local, person
 
 from booking.extensions import db
-from booking.models import AuditEvent, Course, CourseStatus, Source, Status
+from booking.models import Appointment, AuditEvent, Course, CourseStatus, Source, Status
 from booking.services import booking, checkin
 from booking.services.booking import BookingRequest
 from booking.services.checkin import Mark
@@ -127,6 +129,19 @@ def test_a_cancelled_visit_with_nothing_booked_since_has_no_replacement(app, wor
     assert (p.upcoming, p.remaining, p.label) == (1, 1, "0 of 2 done")
 
 
+def test_a_later_write_to_a_cancelled_visit_keeps_its_replacement(app, world, maya, ann):
+    c = course(world, ann, maya, sessions=2)
+    gone = visit(app, c, ann, maya, local(MONDAY + DAY, 9))
+    cancel(app, gone, NOW + timedelta(hours=1))
+    again = visit(app, c, ann, maya, local(MONDAY + 2 * DAY, 9), now=NOW + timedelta(hours=2))
+    with app.app_context():  # as a merge of two records does: `updated_at` moves on
+        db.session.execute(
+            update(Appointment).where(Appointment.id == gone).values(updated_at=NOW + 9 * DAY)
+        )
+        db.session.commit()
+    assert read(app, c, NOW).session(gone).replaced_by == again
+
+
 def test_remaining_is_never_below_zero(app, world, maya, ann):
     c = course(world, ann, maya, sessions=1)
     for n in (1, 2, 3):
@@ -215,3 +230,48 @@ def test_a_course_ended_early_stays_ended_when_its_last_visit_is_marked(app, wor
     mark(app, session, Mark.COMPLETED, start)
     assert status_of(app, c) == (CourseStatus.ENDED, NOW)
     assert completions(app, c) == []
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_the_last_two_sessions_marked_at_once_complete_the_course_once(
+    app, world, maya, ann, database_url
+):
+    """Each mark waits for the course's row lock, so the second one counts the first's visit.
+
+    A third connection holds that lock until both marks wait for it: without the lock each
+    would count only its own completed visit, and the course would never complete.
+    """
+    c = course(world, ann, maya, sessions=2)
+    starts = [local(MONDAY + DAY * n, 9) for n in (1, 2)]
+    visits = [visit(app, c, ann, maya, s) for s in starts]
+    later = starts[1] + timedelta(hours=2)
+    engine = create_engine(database_url)
+    errors: list[BaseException] = []
+
+    def mark_one(visit_id: int) -> None:
+        try:
+            with app.app_context():
+                checkin.mark(visit_id, Mark.COMPLETED, actor="reception", now=later)
+        except BaseException as exc:  # a thread's failure, asserted below
+            errors.append(exc)
+
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock'"
+    )
+    with engine.connect() as holder, engine.connect() as watcher:
+        holder.execute(text("SELECT id FROM course WHERE id = :c FOR UPDATE"), {"c": c})
+        threads = [threading.Thread(target=mark_one, args=(v,)) for v in visits]
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 20
+        while watcher.execute(waiting).scalar() < 2:
+            assert time.monotonic() < deadline, "the marks never waited for the course's lock"
+            time.sleep(0.05)
+        holder.rollback()  # let them through, one after the other
+        for thread in threads:
+            thread.join(timeout=20)
+    engine.dispose()
+    assert errors == []
+    assert status_of(app, c) == (CourseStatus.COMPLETED, later)
+    assert [a for a, _, _ in completions(app, c)] == ["course_completed"]

@@ -129,6 +129,8 @@ ROUTES = [
     ("GET", "/staff/", STAFF),
     ("GET", "/staff/day", STAFF),
     ("GET", "/staff/needs-moving", STAFF),
+    ("GET", "/staff/reports", STAFF),  # a therapist sees their own numbers
+    ("GET", "/staff/reports?from=2027-03&to=2026-01", staff(admin=400, reception=400, maya=400)),
     ("GET", "/staff/therapists/{own}/week", STAFF),
     ("GET", "/staff/therapists/{other}/week", DESK),
     ("GET", "/staff/therapists/{own}/hours", STAFF),

@@ -11,16 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, func, select
+from sqlalchemy import Row, case, func, select
 
 from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Course, CourseStatus, Status
 from booking.services.errors import NotFound
 
 log = logging.getLogger(__name__)
+# How long an ended or completed course still shows to the patient in My visits.
+RECENTLY_ENDED = timedelta(days=90)
 Fetched = Row[*tuple[Any, ...]]  # a row of a query below, read by column name
 
 
@@ -40,7 +42,7 @@ class Session:
     replaced_by: int | None = None
 
     def upcoming(self, now: datetime) -> bool:
-        return self.status == Status.BOOKED and self.start_at >= now
+        return self.status == Status.BOOKED and self.start_at > now
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +108,7 @@ def progresses(course_ids: Iterable[int], *, now: datetime) -> dict[int, Progres
             Appointment.therapist_id,
             Appointment.service_id,
             Appointment.created_at,
-            Appointment.updated_at,
+            _CANCELLED_AT,
         )
         .where(Appointment.course_id.in_(ids))
         .order_by(Appointment.start_at, Appointment.id)
@@ -115,6 +117,45 @@ def progresses(course_ids: Iterable[int], *, now: datetime) -> dict[int, Progres
     for row in rows:
         by_course[row.course_id].append(row)
     return {c.id: _progress(c, by_course[c.id], now) for c in courses}
+
+
+# When a cancelled visit was cancelled: its audit row's time (`updated_at` moves on with a
+# later write, such as a merge of two records), through the audit trail's index.
+_CANCELLED_AT = case(
+    (
+        Appointment.status == Status.CANCELLED.value,
+        func.coalesce(
+            select(func.max(AuditEvent.at))
+            .where(
+                AuditEvent.entity == "appointment",
+                AuditEvent.entity_id == Appointment.id,
+                AuditEvent.action == "cancelled",
+            )
+            .scalar_subquery(),
+            Appointment.updated_at,
+        ),
+    ),
+).label("cancelled_at")
+
+
+def of_people(patient_ids: Iterable[int], *, now: datetime) -> dict[int, list[Progress]]:
+    """Each person's active and recently ended courses, newest first (for My visits)."""
+    ids = sorted(set(patient_ids))
+    if not ids:
+        return {}
+    courses = db.session.execute(
+        select(Course.id, Course.patient_id)
+        .where(
+            Course.patient_id.in_(ids),
+            (Course.status == CourseStatus.ACTIVE.value) | (Course.ended_at > now - RECENTLY_ENDED),
+        )
+        .order_by(Course.created_at.desc(), Course.id.desc())
+    ).all()
+    found = progresses([c.id for c in courses], now=now)
+    mine: dict[int, list[Progress]] = {i: [] for i in ids}
+    for c in courses:
+        mine[c.patient_id].append(found[c.id])
+    return mine
 
 
 def _progress(course: Fetched, rows: Sequence[Fetched], now: datetime) -> Progress:
@@ -155,12 +196,11 @@ def _progress(course: Fetched, rows: Sequence[Fetched], now: datetime) -> Progre
 def _replacements(rows: Sequence[Fetched]) -> dict[int, int]:
     """Cancelled visit id -> the visit that replaced it.
 
-    A cancelled visit's `updated_at` is its cancellation (nothing changes it after). Taken
-    in the order they were cancelled, each gets the first visit of the course booked after
-    it that no earlier cancellation took; a replacement cancelled in turn has its own.
+    Taken in the order they were cancelled, each gets the first visit of the course booked
+    after it that no earlier cancellation took; a replacement cancelled in turn has its own.
     """
     cancelled = sorted(
-        (r for r in rows if r.status == Status.CANCELLED), key=lambda r: (r.updated_at, r.id)
+        (r for r in rows if r.status == Status.CANCELLED), key=lambda r: (r.cancelled_at, r.id)
     )
     booked = sorted(rows, key=lambda r: (r.created_at, r.id))
     taken: set[int] = set()
@@ -170,7 +210,7 @@ def _replacements(rows: Sequence[Fetched]) -> dict[int, int]:
             if (
                 candidate.id != gone.id
                 and candidate.id not in taken
-                and candidate.created_at >= gone.updated_at
+                and candidate.created_at >= gone.cancelled_at
             ):
                 found[gone.id] = candidate.id
                 taken.add(candidate.id)
