@@ -23,6 +23,7 @@ from booking.services.errors import (
     SlotUnavailable,
     Stale,
     TherapistNotOffering,
+    TooSoon,
 )
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ STATUS: dict[type[BookingError], int] = {
     TherapistNotOffering: 422,
     IdempotencyKeyReused: 422,
     SlotUnavailable: 409,
+    TooSoon: 409,
     AssessmentRequired: 409,
     NotChangeable: 409,
     Stale: 409,

@@ -181,8 +181,9 @@ def workload(world) -> None:
     assert bookings.book(first, now=NOW, idempotency_key="key-1").replayed
     person = assessment.appointment.patient_id
     household = db.session.get_one(Patient, person).contact_id
+    # Two days after the assessment: the needling spacing holds.
     follow_up = bookings.book(
-        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=1), person_id=person,
+        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=2), person_id=person,
                 contact_id=household),
         now=NOW,
     )  # fmt: skip
