@@ -61,6 +61,16 @@ class AssessmentRequired(BookingError):
     code = "assessment_required"
 
 
+class ReassessmentRequired(BookingError):
+    """A follow-up when the clinic's rule says the next visit is a re-assessment.
+
+    `required_service` in `details` is the re-assessment's slug, as `AssessmentRequired`
+    names the assessment's, so the site and API clients can switch to it.
+    """
+
+    code = "reassessment_required"
+
+
 class VerificationRequired(BookingError):
     """A return visit online needs a person verified by an emailed link (My visits).
 

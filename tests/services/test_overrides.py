@@ -51,6 +51,7 @@ def test_reception_books_inside_the_notice_with_a_reason(app, maya):
         "minimum_notice": True,
         "assessment_first": False,
         "needling_spacing": False,
+        "reassessment": False,
         "reason": "In pain, today",
     }
 

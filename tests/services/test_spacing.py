@@ -156,6 +156,7 @@ def test_reception_overrides_with_a_reason_audited(app, person):
         "minimum_notice": False,
         "assessment_first": False,
         "needling_spacing": True,
+        "reassessment": False,
         "reason": "Flying out",
     }
 

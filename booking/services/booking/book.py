@@ -109,6 +109,7 @@ def write_booking(
         notice=timedelta(0) if request.skip_notice else None,
         skip_prerequisite=request.skip_prerequisite,
         skip_spacing=request.skip_spacing,
+        reassess=not request.skip_reassessment,
     )
     if request.course_id is not None:
         _check_course(request.course_id, known.id if known else None)

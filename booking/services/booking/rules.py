@@ -12,12 +12,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
-from booking.database import execute, lock_therapists
+from booking.database import execute, lock_patient, lock_therapists
 from booking.dates import Style
 from booking.extensions import db
 from booking.models import Appointment, Source, Status, UTCDateTime
 from booking.services import changes, spacing
 from booking.services.availability import slot_at
+from booking.services.booking.reassess import assessments_for, require_reassessment
 from booking.services.booking.values import BookingRequest
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.errors import (
@@ -39,7 +40,7 @@ _EARLIER_VISIT = (
     select(Appointment.id)
     .where(
         Appointment.patient_id == bindparam("patient"),
-        Appointment.service_id == bindparam("service"),
+        Appointment.service_id.in_(bindparam("services", expanding=True)),
         Appointment.status.in_(HAPPENING),
         Appointment.start_at < bindparam("start", type_=UTCDateTime()),
         Appointment.id != bindparam("exclude"),
@@ -73,15 +74,19 @@ def place(
     notice: timedelta | None = None,
     skip_prerequisite: bool = False,
     skip_spacing: bool = False,
+    reassess: bool = False,
 ) -> int:
     """Check every rule a visit at `start` must meet; return the therapist who takes it.
 
     `therapist_id` None takes the first therapist free at `start`; `exclude` is the
     appointment being moved (its own time does not count against it); `notice` replaces the
-    clinic's minimum notice. Availability is answered before the person's rules (the
-    follow-up's assessment, the spacing of needling), so that they cannot become a way to
-    probe, time by time, what somebody has on record.
+    clinic's minimum notice; `reassess` applies the re-assessment rule (a new booking's,
+    not a move's). Availability is answered before the person's rules (the follow-up's
+    assessment, the re-assessment, the spacing of needling), so that they cannot become a
+    way to probe, time by time, what somebody has on record.
     """
+    if not skip_spacing and patient_id and spacing.applies(catalog, service, patient_id):
+        lock_patient(patient_id)  # before the therapists' locks (see `lock_patient`)
     chosen = None
     if therapist_id is not None:
         day = start.astimezone(catalog.clinic.zone).date()
@@ -90,7 +95,9 @@ def place(
         catalog, service, start, now, therapists=chosen, exclude=exclude, notice=notice
     )
     if not skip_prerequisite:
-        require_prerequisite(service, patient_id, start, exclude)
+        require_prerequisite(catalog, service, patient_id, start, exclude)
+    if reassess:
+        require_reassessment(catalog, service, patient_id, start)
     if not skip_spacing:
         keep_needling_spaced(catalog, service, patient_id, start, exclude)
     return taken_by
@@ -143,9 +150,16 @@ def free_therapist(
 
 
 def require_prerequisite(
-    service: ServiceInfo, patient_id: int | None, start: datetime, exclude: int | None = None
+    catalog: Catalog,
+    service: ServiceInfo,
+    patient_id: int | None,
+    start: datetime,
+    exclude: int | None = None,
 ) -> None:
-    """Refuse a follow-up unless the patient has its assessment on record before `start`."""
+    """Refuse a follow-up unless the patient has its assessment on record before `start`.
+
+    A re-assessment counts as that assessment.
+    """
     required = service.prerequisite
     if required is None:
         return
@@ -155,7 +169,7 @@ def require_prerequisite(
             _EARLIER_VISIT,
             {
                 "patient": patient_id,
-                "service": required.id,
+                "services": assessments_for(catalog, service),
                 "start": start,
                 "exclude": exclude or 0,
             },
@@ -256,13 +270,15 @@ def changeable(catalog: Catalog, appointment_id: int, now: datetime, change: Cha
 
 def overrides(request: BookingRequest) -> dict[str, object] | None:
     """Check that only staff skip a rule, and say why; return what the audit records."""
-    if not (request.skip_notice or request.skip_prerequisite or request.skip_spacing):
+    r = request
+    if not any((r.skip_notice, r.skip_prerequisite, r.skip_spacing, r.skip_reassessment)):
         return None
     reason = _override_reason(request.source == Source.STAFF, request.override_reason)
     return {
         "minimum_notice": request.skip_notice,
         "assessment_first": request.skip_prerequisite,
         "needling_spacing": request.skip_spacing,
+        "reassessment": request.skip_reassessment,
         "reason": reason,
     }
 
