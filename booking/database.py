@@ -233,8 +233,10 @@ def transactional(work: Callable[P, T]) -> Callable[P, T]:
     return run
 
 
-# The first key of PostgreSQL's two-key advisory locks: this app's namespace for therapists.
+# The first key of PostgreSQL's two-key advisory locks: this app's namespace for therapists,
+# and for people (patients).
 THERAPIST_LOCKS = 0x424B
+PATIENT_LOCKS = 0x4250
 
 
 def lock_therapists(therapist_ids: Iterable[int]) -> None:
@@ -250,6 +252,19 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
         return
     # One round trip for all of them, taken in one order everywhere: no lock cycles.
     execute(_ADVISORY_LOCKS, {"space": THERAPIST_LOCKS, "ids": sorted(set(therapist_ids))})
+
+
+def lock_patient(patient_id: int) -> None:
+    """Queue this transaction behind any other one booking needling for the same person.
+
+    The spacing between one person's needling visits is a rule across rows (other days,
+    other therapists) that no constraint holds, so two bookings of adjacent days must not
+    check it side by side. Taken before any therapist's lock, everywhere: no lock cycles.
+    SQLite's BEGIN IMMEDIATE already lets one writer in at a time.
+    """
+    if dialect_name() != "postgresql":
+        return
+    execute(_ADVISORY_LOCKS, {"space": PATIENT_LOCKS, "ids": [patient_id]})
 
 
 # The same round trip tells PostgreSQL to plan the rest of this transaction's repeated

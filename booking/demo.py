@@ -34,6 +34,7 @@ from booking.services.screening import needs_screening
 ASSESSMENT = "ims-initial-assessment"
 FOLLOW_UP = "ims-follow-up"
 PHYSIO = "physio-assessment"
+REASSESSMENT = "ims-re-assessment"
 WEEKDAYS = range(5)
 
 
@@ -99,7 +100,20 @@ def seed(now: datetime, *, rng: random.Random | None = None) -> int:
             duration_minutes=45,
             buffer_minutes=0,
         )
-        everything = [assessment, follow_up, physio]
+        # The clinic's re-assessment: after 10 sessions, or 8 weeks away, the next visit.
+        reassessment = Service(
+            slug=REASSESSMENT,
+            name="IMS re-assessment",
+            description="A check of how the treatment is going, after a course of sessions or "
+            "a long break, and IMS treatment if it still helps.",
+            preparation="Wear loose clothing and eat beforehand.",
+            duration_minutes=45,
+            buffer_minutes=10,
+            requires_ims=True,
+            prerequisite=assessment,
+            reassessment=True,
+        )
+        everything = [assessment, follow_up, physio, reassessment]
         therapists = [
             Therapist(
                 name="Maya Chen",

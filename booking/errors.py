@@ -20,9 +20,11 @@ from booking.services.errors import (
     InvalidRequest,
     NotChangeable,
     NotFound,
+    ReassessmentRequired,
     SlotUnavailable,
     Stale,
     TherapistNotOffering,
+    TooSoon,
 )
 
 log = logging.getLogger(__name__)
@@ -36,7 +38,9 @@ STATUS: dict[type[BookingError], int] = {
     TherapistNotOffering: 422,
     IdempotencyKeyReused: 422,
     SlotUnavailable: 409,
+    TooSoon: 409,
     AssessmentRequired: 409,
+    ReassessmentRequired: 409,
     NotChangeable: 409,
     Stale: 409,
     InsideCutoff: 403,

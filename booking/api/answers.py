@@ -145,7 +145,11 @@ class Problem(TypedDict):
     fields: NotRequired[Annotated[dict[str, str], Field(description="Per-field messages (422).")]]
     alternatives: NotRequired[
         Annotated[
-            list[Slot], Field(description="Up to 5 bookable slots near the one refused (409).")
+            list[Slot],
+            Field(
+                description="Up to 5 bookable slots near the one refused (409); for "
+                "`too_soon`, only on days that keep the spacing."
+            ),
         ]
     ]
     required_service: NotRequired[str]

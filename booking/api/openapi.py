@@ -139,7 +139,11 @@ BOOKING_ERRORS = {
     "404": _error("No booking has this token."),
     "429": TOO_MANY,
     "503": UNAVAILABLE,
-    "409": _error("`slot_unavailable` (with `alternatives`) or `not_changeable`."),
+    "409": _error(
+        "`slot_unavailable` (with `alternatives`), `too_soon` (a needling visit closer to "
+        "another of the person's than the clinic's spacing; `alternatives` keep it) or "
+        "`not_changeable`."
+    ),
     "403": _error("`inside_cutoff`: changes this close to the visit are by phone only."),
     "413": TOO_LARGE,
     "422": INVALID,
@@ -202,7 +206,12 @@ def _paths() -> dict[str, Any]:
                         "patient access token; the same answer for every email."
                     ),
                     "409": _error(
-                        "`slot_unavailable` with `alternatives`, or `assessment_required`."
+                        "`slot_unavailable` with `alternatives`; `too_soon`, a needling visit "
+                        "closer to another of the person's than the clinic's spacing (the "
+                        "message names the other visit's day; `alternatives` keep the "
+                        "spacing); `assessment_required`; or `reassessment_required`, a "
+                        "follow-up when the clinic's rule asks for a re-assessment first "
+                        "(`required_service` is its slug)."
                     ),
                     "413": TOO_LARGE,
                     "422": _error(

@@ -59,6 +59,8 @@ class Search(TypedDict):
     now: datetime
     therapists: list[TherapistInfo]
     exclude_appointment_id: int
+    # The visit's person: the link's holder sees the days their needling spacing leaves.
+    patient_id: int
 
 
 @bp.after_request
@@ -117,8 +119,16 @@ def reschedule(token: str) -> Response | str:
     day, wanted = parse_day_and_week(request.args)
     monday = monday_of(wanted or appointment.start_at.astimezone(zone).date())
     monday = max(monday, monday_of(today))
+    # The manage link opens this person's visit, so its holder may see which days their
+    # needling spacing leaves out (the spacing's refusal names the other visit's day).
     week = build_week(
-        catalog, service, [therapist], monday, now=now, exclude_appointment_id=appointment.id
+        catalog,
+        service,
+        [therapist],
+        monday,
+        now=now,
+        exclude_appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
     )
     return render_template(
         "manage/reschedule.html",
@@ -164,7 +174,12 @@ def confirm_reschedule(token: str) -> Response | str | tuple[str, int]:
     status = 200
 
     # Times with this therapist, the appointment's own time not counting as taken.
-    search = Search(now=now, therapists=[therapist], exclude_appointment_id=appointment.id)
+    search = Search(
+        now=now,
+        therapists=[therapist],
+        exclude_appointment_id=appointment.id,
+        patient_id=appointment.patient_id,
+    )
     if unchosen:  # sent from the list of alternatives without picking one: offer it again
         error = "Choose one of the times below."
         alternatives = distinct_starts(nearest_slots(catalog, service, start, **search))

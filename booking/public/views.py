@@ -28,8 +28,10 @@ from booking.services.errors import (
     AssessmentRequired,
     IdempotencyKeyReused,
     InvalidRequest,
+    ReassessmentRequired,
     SlotUnavailable,
     TherapistNotOffering,
+    TooSoon,
     VerificationRequired,
 )
 from booking.services.screening import needs_screening
@@ -97,10 +99,15 @@ def times(slug: str) -> str:
     today = now.astimezone(catalog.clinic.zone).date()
     day, wanted = parse_day_and_week(request.args)
     monday = max(monday_of(wanted or today), monday_of(today))
-    week = build_week(catalog, service, chosen, monday, now=now)
+    # Booking for a person of the verified household: leave out the days their needling
+    # spacing forbids (anyone else is a new patient, or books as one).
+    fixed = visitor.fixed(now)
+    person = fixed.person.id if fixed else None
+    week = build_week(catalog, service, chosen, monday, now=now, patient_id=person)
     if wanted is None and week.empty and week.first_available is not None:
         # Nothing left this week: open on the first week that has a time, not an empty page.
-        week = build_week(catalog, service, chosen, monday_of(week.first_available), now=now)
+        monday = monday_of(week.first_available)
+        week = build_week(catalog, service, chosen, monday, now=now, patient_id=person)
     param = _therapist_param(choice)
     return render_template(
         "public/times.html",
@@ -141,20 +148,26 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
     # "First available": the engine names the therapist before the patient books, and the
     # booking asks for that therapist, so nobody gets someone other than the name they saw.
     offered = None if choice is not None else _offered(chosen, request.form.get("offered"))
+    person = fixed.person.id if fixed else None
+    rule_message = ""  # the rule's own words, for the spacing and the re-assessment
+    switch_to = service.prerequisite
+
+    def nearest() -> list[datetime]:  # for a verified person, times that keep their spacing
+        found = nearest_slots(
+            catalog, service, start, now=now, therapists=chosen, patient_id=person
+        )
+        return distinct_starts(found)
+
     if unchosen:
         form.validate_on_submit()  # so every other problem is reported at the same time
         problem = "unchosen"
         offered = None
-        alternatives = distinct_starts(
-            nearest_slots(catalog, service, start, now=now, therapists=chosen)
-        )
+        alternatives = nearest()
     elif request.method == "GET" or switching:
-        free = slot_at(catalog, service, start, now=now, therapists=chosen)
+        free = slot_at(catalog, service, start, now=now, therapists=chosen, patient_id=person)
         if free is None:
             problem = "switched" if switching else "gone"
-            alternatives = distinct_starts(
-                nearest_slots(catalog, service, start, now=now, therapists=chosen)
-            )
+            alternatives = nearest()
         elif choice is None:
             offered = catalog.therapists.get(free.therapist_id)
     elif form.validate_on_submit() and not (email_suggestion := _email_typo(form)):
@@ -162,7 +175,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             service=service.slug,
             start=start,
             patient=_patient(form),
-            person_id=fixed.person.id if fixed else None,
+            person_id=person,
             contact_id=fixed.contact_id if fixed else None,
             therapist_id=choice.id if choice else offered.id if offered else None,
             notes=form.note.data or "",
@@ -179,15 +192,16 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         except IdempotencyKeyReused:
             abort(409, description=USED_FORM)
         except SlotUnavailable as exc:
-            problem = "taken"
-            alternatives = distinct_starts(
-                exc.alternatives
-                if offered is None
-                else nearest_slots(catalog, service, start, now=now, therapists=chosen)
-            )
+            problem = "too_soon" if isinstance(exc, TooSoon) else "taken"
+            rule_message = exc.message if isinstance(exc, TooSoon) else ""
+            alternatives = distinct_starts(exc.alternatives) if offered is None else nearest()
             offered = None  # an alternative goes to whoever is free then
         except AssessmentRequired:
             problem = "assessment"
+        except ReassessmentRequired as exc:
+            problem = "reassessment"  # the switch below goes to the re-assessment
+            rule_message = exc.message
+            switch_to = catalog.service(str(exc.details["required_service"]))
         except VerificationRequired:
             problem = "verify"  # the same answer for every email: it is raised before lookup
         except InvalidRequest as exc:
@@ -196,7 +210,7 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
             abort(422, description=exc.message)
         else:
             return redirect(url_for("manage.confirmed", token=booked.manage_token), 303)
-    status = 409 if problem == "taken" and request.method == "POST" else 200
+    status = 409 if problem in ("taken", "too_soon") and request.method == "POST" else 200
     headers = {"Cache-Control": "no-store"}  # the page may hold what the patient typed
     if problem == "busy":
         status = 429
@@ -212,12 +226,13 @@ def details(slug: str) -> Response | tuple[str, int, dict[str, str]]:
         form=form,
         problem=problem,
         alternatives=alternatives,
+        rule_message=rule_message,
         format_start=format_start,
         zone=catalog.clinic.zone,
         clinic=catalog.clinic,
-        prerequisite=service.prerequisite,
+        prerequisite=switch_to,
         switching=switching,
-        switch_therapist=_switch_therapist(catalog, service, choice),
+        switch_therapist=_switch_therapist(catalog, switch_to, choice),
         booking_key=key,
         email_suggestion=email_suggestion,
         late=late_check(catalog, now),
@@ -347,9 +362,11 @@ def _therapist_param(choice: TherapistInfo | None) -> str:
     return ANY if choice is None else str(choice.id)
 
 
-def _switch_therapist(catalog: Catalog, service: ServiceInfo, choice: TherapistInfo | None) -> str:
-    """Return who to ask for the assessment a follow-up needs: the same therapist if able."""
-    required = service.prerequisite
+def _switch_therapist(
+    catalog: Catalog, required: ServiceInfo | None, choice: TherapistInfo | None
+) -> str:
+    """Return who to ask for the visit switched to (the assessment a follow-up needs, or the
+    re-assessment): the same therapist if able."""
     if required is None or choice is None:
         return ANY
     return _therapist_param(choice) if choice in offering(catalog, required, clock.now()) else ANY

@@ -48,6 +48,7 @@ class ServiceData:
     requires_ims: bool
     prerequisite_id: int | None
     active: bool
+    reassessment: bool = False  # the visit the clinic's re-assessment rule asks for
 
 
 def _audit(
@@ -148,6 +149,7 @@ def save_service(
             "requires_ims",
             "prerequisite_id",
             "active",
+            "reassessment",
         ):
             setattr(service, name, getattr(data, name))
         session.add(service)

@@ -18,6 +18,7 @@ from booking.models import (
     UTCDateTime,
     overlaps_sql,
 )
+from booking.services import spacing
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.clinic import local_day_bounds
 
@@ -77,11 +78,14 @@ def find_slots(
     therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
     notice: timedelta | None = None,
+    patient_id: int | None = None,
 ) -> list[Slot]:
     """Return the bookable slots of `service` on the clinic's local dates given (inclusive).
 
     `therapists` narrows the search; by default it is everyone who offers the service.
     `notice` replaces the clinic's minimum notice (reception may book at short notice).
+    `patient_id`, a person on record (staff's, or a verified household's), leaves out the
+    days the spacing between their needling visits forbids (`spacing`).
     """
     zone = catalog.clinic.zone
     if therapists is None:
@@ -99,7 +103,7 @@ def find_slots(
         )
         for t in therapists
     ]
-    return bookable_slots(
+    slots = bookable_slots(
         schedules,
         duration=service.duration,
         buffer=service.buffer,
@@ -110,6 +114,10 @@ def find_slots(
         policy=catalog.policy if notice is None else replace(catalog.policy, notice=notice),
         now=now,
     )
+    forbidden = spacing.forbidden_days(
+        catalog, service, patient_id, first_day, last_day, exclude=exclude_appointment_id
+    )
+    return spacing.leave_out(catalog, slots, forbidden)
 
 
 def slot_at(
@@ -121,6 +129,7 @@ def slot_at(
     therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
     notice: timedelta | None = None,
+    patient_id: int | None = None,
 ) -> Slot | None:
     """Return the first slot (lowest therapist id) offered at exactly `start`, or None."""
     day = start.astimezone(catalog.clinic.zone).date()
@@ -133,6 +142,7 @@ def slot_at(
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
         notice=notice,
+        patient_id=patient_id,
     )
     return next((slot for slot in slots if slot.start == start), None)
 
@@ -150,9 +160,13 @@ def nearest_slots(
     now: datetime,
     therapists: Sequence[TherapistInfo] | None = None,
     exclude_appointment_id: int | None = None,
+    patient_id: int | None = None,
     limit: int = 5,
 ) -> list[Slot]:
-    """Return up to `limit` bookable slots closest to `wanted`, within a week either side."""
+    """Return up to `limit` bookable slots closest to `wanted`, within a week either side.
+
+    With `patient_id`, only on days that keep the spacing of that person's needling visits.
+    """
     zone = catalog.clinic.zone
     first, last = near_days(wanted.astimezone(zone).date(), now.astimezone(zone).date())
     slots = find_slots(
@@ -163,6 +177,7 @@ def nearest_slots(
         now=now,
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
+        patient_id=patient_id,
     )
     return closest(slots, wanted, limit)
 

@@ -96,6 +96,10 @@ SETTINGS: dict[str, Callable[[str], Any]] = {
     "cancel_cutoff_minutes": _bounded_int(0, 60 * 24 * 60),
     "reminder_lead_minutes": _bounded_int(0, 60 * 24 * 7),
     "change_grace_minutes": _bounded_int(0, 24 * 60),
+    # The ranges of the clinic table's checks (migration 0012).
+    "needling_spacing_days": _bounded_int(0, 14),
+    "reassess_after_sessions": _bounded_int(0, 50),
+    "reassess_after_weeks": _bounded_int(0, 104),
     "locale": known_locale,
     "clock_24h": _yes_no,
 }

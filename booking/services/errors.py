@@ -41,8 +41,34 @@ class SlotUnavailable(BookingError):
         self.alternatives: Sequence[Any] = ()
 
 
+class TooSoon(SlotUnavailable):
+    """A needling visit too close to another of the same person (the clinic's spacing).
+
+    A kind of `SlotUnavailable`: the time is free, but not for this person, and every edge
+    that offers the nearest times for a refused time offers them here too (the booking
+    service fills `alternatives` with times that keep the spacing). `patient_id` is the
+    person those were chosen for; it stays out of `details`, which the API shows.
+    """
+
+    code = "too_soon"
+
+    def __init__(self, message: str, *, patient_id: int) -> None:
+        super().__init__(message)
+        self.patient_id = patient_id
+
+
 class AssessmentRequired(BookingError):
     code = "assessment_required"
+
+
+class ReassessmentRequired(BookingError):
+    """A follow-up when the clinic's rule says the next visit is a re-assessment.
+
+    `required_service` in `details` is the re-assessment's slug, as `AssessmentRequired`
+    names the assessment's, so the site and API clients can switch to it.
+    """
+
+    code = "reassessment_required"
 
 
 class VerificationRequired(BookingError):

@@ -14,8 +14,9 @@ from booking.models import Patient, Recipient
 from booking.services import catalog as catalogs
 from booking.services.availability import slot_at
 from booking.services.booking import Change, changeable, offering_therapist
+from booking.services.booking.rules import keep_needling_spaced
 from booking.services.catalog import TherapistInfo
-from booking.services.errors import InvalidRequest, NotFound, SlotUnavailable
+from booking.services.errors import InvalidRequest, NotFound, SlotUnavailable, TooSoon
 from booking.services.outbox import addressees
 
 
@@ -41,6 +42,9 @@ class MovePreview:
     therapist: TherapistInfo
     told: list[Told]
     not_emailed: list[str]  # therapists without an address: their calendar feed shows it
+    # Why the new day is too close to another needling visit of the person's: staff may
+    # still move it, with a reason (the move asks for one).
+    too_soon: str = ""
 
 
 def preview_move(
@@ -73,6 +77,11 @@ def preview_move(
     )
     if free is None:
         raise SlotUnavailable()
+    too_soon = ""
+    try:
+        keep_needling_spaced(catalog, service, appointment.patient_id, start, appointment.id)
+    except TooSoon as exc:
+        too_soon = exc.message
     patient = db.session.get(Patient, appointment.patient_id)
     if patient is None:  # its foreign key keeps it
         raise NotFound("No such patient.")
@@ -88,4 +97,5 @@ def preview_move(
         therapist=therapist,
         told=[Told(str(who), name, to, former) for who, name, to, former in everyone if to],
         not_emailed=[n for who, n, to, _ in everyone if who == Recipient.THERAPIST and not to],
+        too_soon=too_soon,
     )

@@ -211,6 +211,7 @@ def admin_service(service_id: int | None) -> Response | str | tuple[str, int]:
             requires_ims=form.requires_ims.data,
             prerequisite_id=form.prerequisite.data or None,
             active=form.active.data,
+            reassessment=form.reassessment.data,
         )
         try:
             saved = admin.save_service(service_id, data, actor=_actor(), now=clock.now())

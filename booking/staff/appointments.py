@@ -43,6 +43,7 @@ from booking.staff.common import (
 from booking.staff.forms import (
     ActionForm,
     ChangeForm,
+    MoveForm,
     StaffCancelForm,
 )
 from booking.web.forms import filled
@@ -208,7 +209,7 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
     service = catalog.services[visit.service_id]
     zone = catalog.clinic.zone
     candidates = catalog.therapists_for(service)
-    form = ChangeForm(sequence=str(visit.sequence))
+    form = MoveForm(sequence=str(visit.sequence))
     if request.method == "POST":
         require_valid(form)
         target = chosen_therapist(candidates, request.form.get("therapist"))
@@ -222,9 +223,12 @@ def move(appointment_id: int) -> Response | str | tuple[str, int]:
                 actor=f"staff:{current_user.id}",
                 enforce_cutoff=False,
                 expected_sequence=parse_sequence(request.form.get("sequence")),
+                skip_spacing=form.skip_spacing.data,
+                override_reason=form.override_reason.data or "",
             )
         except BookingError as exc:
-            flash(exc.message, "error")
+            fields = exc.details.get("fields") or {}
+            flash(" ".join(fields.values()) if fields else exc.message, "error")
             return redirect(safe_next(request.form.get("back")) or request.path)
         flash("Moved. The patient and the therapists' calendars are updated.", "success")
         back = safe_next(request.form.get("back"))
@@ -286,7 +290,7 @@ def move_confirm(appointment_id: int) -> Response | str:
         "staff/move_confirm.html",
         **_summary(visit, catalog),
         preview=preview,
-        form=ChangeForm(sequence=str(preview.sequence)),
+        form=MoveForm(sequence=str(preview.sequence)),
         start=format_start(preview.start),
         back=back or "",
         cancel_url=back or url_for("staff.move", appointment_id=appointment_id),

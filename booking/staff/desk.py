@@ -10,6 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from booking import clock
+from booking.availability import Slot
 from booking.models import (
     Consent,
     Patient,
@@ -19,7 +20,7 @@ from booking.services import booking, patients, records
 from booking.services import catalog as catalogs
 from booking.services.availability import find_slots
 from booking.services.booking import BookingRequest, PatientDetails
-from booking.services.errors import BookingError, InvalidRequest
+from booking.services.errors import BookingError, InvalidRequest, SlotUnavailable
 from booking.services.screening import needs_screening
 from booking.staff import bp
 from booking.staff.access import (
@@ -117,6 +118,7 @@ def book_details() -> Response | str | tuple[str, int]:
     if request.method == "GET" or searching:
         form.key.data = secrets.token_urlsafe(16)
     problem = ""
+    nearest: list[Slot] = []
     if not searching and form.validate_on_submit():
         wanted = BookingRequest(
             service=service.slug,
@@ -128,6 +130,8 @@ def book_details() -> Response | str | tuple[str, int]:
             source=Source.STAFF,
             skip_notice=short,
             skip_prerequisite=form.skip_prerequisite.data,
+            skip_spacing=form.skip_spacing.data,
+            skip_reassessment=form.skip_reassessment.data,
             override_reason=form.override_reason.data or "",
             screening=form.screening(),
             screening_consent=Consent.VERBAL,
@@ -145,6 +149,9 @@ def book_details() -> Response | str | tuple[str, int]:
                 name = FIELDS.get(name, name.removeprefix("patient."))
                 target = form._fields.get(name, form.override_reason)
                 target.errors = [*target.errors, message]
+        except SlotUnavailable as exc:  # taken, or too close to their other needling visit
+            problem = exc.message
+            nearest = list(exc.alternatives)
         except BookingError as exc:
             problem = exc.message
         else:
@@ -160,6 +167,10 @@ def book_details() -> Response | str | tuple[str, int]:
         start=start,
         short=short,
         problem=problem,
+        nearest=nearest,
+        names={t.id: t.name for t in catalog.therapists.values()},
+        spacing=catalog.clinic.needling_spacing_days,
+        format_start=format_start,
         patient=patient,
         search=search,
         query=query,

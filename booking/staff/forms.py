@@ -99,6 +99,17 @@ class ChangeForm(ActionForm):
     sequence = HiddenField(validators=[DataRequired()])
 
 
+class MoveForm(ChangeForm):
+    """A staff move; the spacing of needling visits skipped only with a reason (audited)."""
+
+    skip_spacing = BooleanField("Move it anyway, closer than the spacing (say why below)")
+    override_reason = StringField(
+        "Reason",
+        description="Kept in the appointment's history.",
+        validators=[Optional(), Length(max=200), plain_text],
+    )
+
+
 class StaffCancelForm(ChangeForm):
     reason = TextAreaField(
         "Reason",
@@ -147,10 +158,18 @@ class PhoneBookingForm(DetailsForm):
     skip_prerequisite = BooleanField(
         "Book this follow-up without an assessment on record (say why below)"
     )
+    skip_spacing = BooleanField(
+        "Book this needling visit closer to the patient's other one than the clinic's "
+        "spacing (say why below)"
+    )
+    skip_reassessment = BooleanField(
+        "Book this follow-up although a re-assessment is due (say why below)"
+    )
     override_reason = StringField(
         "Reason for booking outside the rules",
-        description="Needed for a time inside the minimum notice or a follow-up without an "
-        "assessment; kept in the appointment's history.",
+        description="Needed for a time inside the minimum notice, a follow-up without an "
+        "assessment or needling visits closer than the spacing; kept in the appointment's "
+        "history.",
         validators=[Optional(), Length(max=200), plain_text],
     )
 
@@ -259,6 +278,20 @@ class SettingsForm(FlaskForm):
         "After booking or moving, changes stay possible online this long (minutes)",
         [InputRequired()],
     )
+    needling_spacing_days = IntegerField(
+        "Needling visits of one patient at least this many days apart (0 to 14; 0 for no rule)",
+        [InputRequired()],
+        description="With 2, Monday then Wednesday is fine, Monday then Tuesday is not. "
+        "Reception may book closer with a reason.",
+    )
+    reassess_after_sessions = IntegerField(
+        "A re-assessment after this many follow-up sessions (0 to 50; 0 for no limit)",
+        [InputRequired()],
+    )
+    reassess_after_weeks = IntegerField(
+        "A re-assessment after a gap of more than this many weeks (0 to 104; 0 for no limit)",
+        [InputRequired()],
+    )
     # Shown only once a reminder lead not longer than the cut-off was refused.
     short_reminder_ok = BooleanField(
         "Yes, send reminders after online changes close: they give the phone number instead "
@@ -327,6 +360,9 @@ class ServiceForm(FlaskForm):
     )
     requires_ims = BooleanField("Needling: only IMS-certified therapists")
     prerequisite = SelectField("Must come after", coerce=int)
+    reassessment = BooleanField(
+        "The re-assessment: asked for after many sessions or a long gap (clinic settings)"
+    )
     active = BooleanField("Bookable")
 
 

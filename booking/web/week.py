@@ -90,10 +90,12 @@ def build_week(
     *,
     now: datetime,
     exclude_appointment_id: int | None = None,
+    patient_id: int | None = None,
 ) -> Week:
     """Return the bookable starts of the week beginning `monday`, in the clinic's zone.
 
-    Days before today are left out: nobody books them, so they are not shown.
+    Days before today are left out: nobody books them, so they are not shown. With
+    `patient_id` (a verified person), so are the days their needling spacing forbids.
     """
     zone = catalog.clinic.zone
     today = now.astimezone(zone).date()
@@ -107,6 +109,7 @@ def build_week(
         now=now,
         therapists=therapists,
         exclude_appointment_id=exclude_appointment_id,
+        patient_id=patient_id,
     )
     by_day: dict[date, dict[datetime, None]] = {
         monday + timedelta(days=i): {} for i in range(7) if monday + timedelta(days=i) >= today
@@ -118,7 +121,12 @@ def build_week(
         first = slots[0].start.astimezone(zone).date()
     else:
         first = first_available_day(
-            catalog, service, therapists, now=now, exclude_appointment_id=exclude_appointment_id
+            catalog,
+            service,
+            therapists,
+            now=now,
+            exclude_appointment_id=exclude_appointment_id,
+            patient_id=patient_id,
         )
     return Week(
         monday=monday,
@@ -146,6 +154,7 @@ def first_available_day(
     *,
     now: datetime,
     exclude_appointment_id: int | None = None,
+    patient_id: int | None = None,
 ) -> date | None:
     """Return the first local date with a bookable time within the horizon, or None."""
     zone = catalog.clinic.zone
@@ -161,6 +170,7 @@ def first_available_day(
             now=now,
             therapists=therapists,
             exclude_appointment_id=exclude_appointment_id,
+            patient_id=patient_id,
         )
         if slots:
             return slots[0].start.astimezone(zone).date()

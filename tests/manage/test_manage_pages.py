@@ -191,7 +191,7 @@ def test_rescheduling_shows_a_confirm_step_then_moves(app, client, token, clinic
 
 
 def test_a_taken_target_comes_back_with_alternatives(app, client, token, clinic):
-    target = local(TUESDAY, 14)
+    target = local(TUESDAY + timedelta(days=2), 14)  # the needling spacing after the assessment
     own = book_follow_up(client, app, target, therapist=str(clinic.ims), n=1)
     token_of(own)  # the patient's own follow-up, booked from My visits
     url = f"/manage/{token}/reschedule/confirm?therapist={clinic.ims}&start={slot_param(target)}"

@@ -16,7 +16,7 @@ from support import BORN, MONDAY, NOW, Clock, local, screening_for
 
 from booking import create_app
 from booking.extensions import db
-from booking.models import Appointment, Contact, Patient
+from booking.models import Appointment, Clinic, Contact, Patient
 from booking.services import catalog as catalogs
 from booking.services.booking import Booked, BookingRequest, PatientDetails, book
 from booking.services.errors import BookingError
@@ -288,10 +288,45 @@ def test_one_new_person_racing_to_many_therapists_at_once_is_booked_once(app, da
         assert db.session.scalar(select(func.count()).select_from(Patient)) == 1
 
 
+def spacing_off(app, days: int = 0) -> None:
+    with app.app_context():
+        db.session.execute(Clinic.__table__.update().values(needling_spacing_days=days))
+        db.session.commit()
+        db.engine.dispose()
+
+
+def test_one_person_racing_needling_on_adjacent_days_is_booked_once(app, database_url, world):
+    # No constraint holds the spacing between one person's needling visits (other days, other
+    # therapists): the person's lock makes racers check it one after the other.
+    therapists = [world.make_therapist(f"Therapist {n}") for n in range(5)]
+    request = racer("assessment", local(TUESDAY, 9), 0, therapists[0])
+    assert booking_attempt(database_url, request)() == "booked"
+    person = person_of(app, 0)
+    first = TUESDAY + timedelta(days=7)
+    attempts = [
+        booking_attempt(
+            database_url,
+            racer(
+                "follow-up",
+                local(first + timedelta(days=n % 2), 9 + n % 3),
+                n,
+                therapists[n % 5],
+                person=person,
+            ),
+        )
+        for n in range(20)
+    ]
+    outcomes = race(database_url, attempts)
+    assert outcomes == Counter({"booked": 1, "too_soon": 19}), outcomes
+    assert appointments(app) == 2
+
+
 def test_one_person_on_record_racing_follow_ups_is_in_one_place(app, database_url, world):
     # A verified person books follow-ups with two therapists at overlapping times, many times
     # over; a household member (another person of the same contact) books freely beside them.
+    # The needling spacing is off: the database's guarantee is what answers here.
     therapists = [world.make_therapist(f"Therapist {n}") for n in range(2)]
+    spacing_off(app)
     for n in (0, 1):  # mother and son, each with an assessment on record, one email
         request = racer("assessment", local(TUESDAY, 9 + 2 * n), n, therapists[n])
         assert booking_attempt(database_url, request)() == "booked"

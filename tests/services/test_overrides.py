@@ -50,6 +50,8 @@ def test_reception_books_inside_the_notice_with_a_reason(app, maya):
     assert event.after == {
         "minimum_notice": True,
         "assessment_first": False,
+        "needling_spacing": False,
+        "reassessment": False,
         "reason": "In pain, today",
     }
 

@@ -58,7 +58,7 @@ def two_therapists(world):
 def test_moving_an_assessment_past_its_follow_up_is_refused(client, two_therapists):
     assessment = post(client, "assessment", local(TUESDAY, 9))["manage_token"]
     post(client, "follow-up", local(TUESDAY + timedelta(days=7), 9))
-    later = local(TUESDAY + timedelta(days=8), 9)
+    later = local(TUESDAY + timedelta(days=9), 9)  # past it, and the needling spacing holds
     response = client.post(
         f"/api/v1/bookings/{assessment}/reschedule", json={"start": later.isoformat()}
     )

@@ -27,7 +27,7 @@ from support import ANSWERS, MONDAY, NOW, details, local
 import booking
 from booking import database, statements
 from booking.extensions import db
-from booking.models import Base, Course, Patient, Source
+from booking.models import Base, Course, Patient, Service, Source
 from booking.services import availability
 from booking.services import booking as bookings
 from booking.services import catalog as catalogs
@@ -179,14 +179,28 @@ def workload(world) -> None:
     a refusal), moves, cancellations, free times and the catalog."""
     maya = world.make_therapist("Maya Chen")
     world.time_off(maya, local(TUESDAY, 13), local(TUESDAY, 14))
+    # A re-assessment service: the follow-up below runs the re-assessment rule's statements.
+    world.add(Service(slug="reassessment", name="IMS re-assessment", duration_minutes=45,
+                      requires_ims=True, prerequisite_id=world.services["assessment"].id,
+                      reassessment=True))  # fmt: skip
     first = request("assessment", 9, 1, screening=dict(ANSWERS))
     assessment = bookings.book(first, now=NOW, idempotency_key="key-1")
     assert bookings.book(first, now=NOW, idempotency_key="key-1").replayed
     person = assessment.appointment.patient_id
     household = db.session.get_one(Patient, person).contact_id
+    # Two days after the assessment: the needling spacing holds.
     follow_up = bookings.book(
-        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=1), person_id=person,
+        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=2), person_id=person,
                 contact_id=household),
+        now=NOW,
+    )  # fmt: skip
+    # A session of a course of care (the course must be the person's, and active).
+    course = Course(patient_id=person, therapist_id=maya, service_id=world.services["follow-up"].id,
+                    created_by="test")  # fmt: skip
+    world.add(course)
+    bookings.book(
+        request("follow-up", 11, 1, day=TUESDAY + timedelta(days=4), person_id=person,
+                contact_id=household, course_id=course.id),
         now=NOW,
     )  # fmt: skip
     with pytest.raises(BookingError):  # no assessment on record for this patient

@@ -31,6 +31,7 @@ from booking.services.errors import (
     IdempotencyKeyReused,
     InvalidRequest,
     SlotUnavailable,
+    TooSoon,
 )
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,8 @@ def book(
             if replay is not None:
                 return replay
             if isinstance(exc, SlotUnavailable):
-                exc.alternatives = _alternatives(request, now)
+                person = exc.patient_id if isinstance(exc, TooSoon) else request.person_id
+                exc.alternatives = _alternatives(request, now, person)
             raise
         log.info("appointment %s booked", booked.appointment.id)
         return booked
@@ -106,6 +108,8 @@ def write_booking(
         patient_id=known.id if known else None,
         notice=timedelta(0) if request.skip_notice else None,
         skip_prerequisite=request.skip_prerequisite,
+        skip_spacing=request.skip_spacing,
+        reassess=not request.skip_reassessment,
     )
     if request.course_id is not None:
         _check_course(request.course_id, known.id if known else None)
@@ -201,14 +205,17 @@ def _replay(key: str, request: BookingRequest) -> Booked | None:
     return Booked(Visit.of(appointment), token, replayed=True)
 
 
-def _alternatives(request: BookingRequest, now: datetime) -> list[Any]:
+def _alternatives(request: BookingRequest, now: datetime, patient_id: int | None) -> list[Any]:
+    """The nearest free times; for a person on record, only those that keep their spacing."""
     catalog = catalogs.current()
     try:
         service = catalog.service(request.service)
     except InvalidRequest:
         return []
     therapists = catalog.therapists_for(service, request.therapist_id)
-    return nearest_slots(catalog, service, request.start, now=now, therapists=therapists)
+    return nearest_slots(
+        catalog, service, request.start, now=now, therapists=therapists, patient_id=patient_id
+    )
 
 
 def _secret() -> str:

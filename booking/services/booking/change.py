@@ -49,12 +49,16 @@ def reschedule(
     actor: str = "patient",
     enforce_cutoff: bool = True,
     expected_sequence: int | None = None,
+    skip_spacing: bool = False,
+    override_reason: str = "",
 ) -> Appointment:
     """Move an appointment to `start` (and optionally another therapist), or refuse entirely.
 
     With `expected_sequence`, refuse if the appointment changed since the caller looked at it.
+    `skip_spacing` (staff only, with `override_reason`) allows a needling visit closer to
+    another of the person's than the clinic's spacing; the override is audited.
     """
-    change = Change(actor, enforce_cutoff, expected_sequence)
+    change = Change(actor, enforce_cutoff, expected_sequence, skip_spacing, override_reason)
     try:
         appointment = _move(appointment_id, start, now, therapist_id, change)
     except SlotUnavailable as exc:
@@ -69,6 +73,7 @@ def reschedule(
                 now=now,
                 therapists=catalog.therapists_for(service, therapist_id),
                 exclude_appointment_id=appointment_id,
+                patient_id=moving.patient_id,  # only times that keep the spacing
             )
         raise
     log.info("appointment %s rescheduled", appointment_id)
@@ -84,6 +89,7 @@ def _move(
     change: Change,
 ) -> Appointment:
     catalog = catalogs.current()
+    overridden = rules.move_overrides(change)
     appointment = rules.changeable(catalog, appointment_id, now, change)
     service = catalog.services[appointment.service_id]
     target = appointment.therapist_id if therapist_id is None else therapist_id
@@ -97,6 +103,7 @@ def _move(
         therapist_id=target,
         patient_id=appointment.patient_id,
         exclude=appointment.id,
+        skip_spacing=change.skip_spacing,
     )
     rules.keep_follow_ups_anchored(catalog, appointment, start)
     before = appointment.snapshot()
@@ -109,6 +116,10 @@ def _move(
     appointment.updated_at = now
     writes.flush()
     _audit(change.actor, "rescheduled", appointment, before, now)
+    if overridden:
+        audit.record(
+            [audit.row(change.actor, "rule_overridden", appointment.id, now=now, after=overridden)]
+        )
     outbox.record(Event.RESCHEDULED, appointment, catalog=catalog, now=now, before=was)
     return appointment
 

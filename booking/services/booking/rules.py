@@ -12,11 +12,13 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import bindparam, select
 
-from booking.database import execute, lock_therapists
+from booking.database import execute, lock_patient, lock_therapists
+from booking.dates import Style
 from booking.extensions import db
 from booking.models import Appointment, Source, Status, UTCDateTime
-from booking.services import changes
+from booking.services import changes, spacing
 from booking.services.availability import slot_at
+from booking.services.booking.reassess import assessments_for, require_reassessment
 from booking.services.booking.values import BookingRequest
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.errors import (
@@ -28,6 +30,7 @@ from booking.services.errors import (
     SlotUnavailable,
     Stale,
     TherapistNotOffering,
+    TooSoon,
 )
 
 # An assessment counts for a follow-up if it is booked or took place; not a no-show.
@@ -37,7 +40,7 @@ _EARLIER_VISIT = (
     select(Appointment.id)
     .where(
         Appointment.patient_id == bindparam("patient"),
-        Appointment.service_id == bindparam("service"),
+        Appointment.service_id.in_(bindparam("services", expanding=True)),
         Appointment.status.in_(HAPPENING),
         Appointment.start_at < bindparam("start", type_=UTCDateTime()),
         Appointment.id != bindparam("exclude"),
@@ -53,6 +56,10 @@ class Change:
     actor: str
     enforce_cutoff: bool = True
     expected_sequence: int | None = None  # refuse if the appointment moved on since then
+    # Reception only, with a recorded reason: move a needling visit closer to another of
+    # the person's than the clinic's spacing.
+    skip_spacing: bool = False
+    override_reason: str = ""
 
 
 def place(
@@ -66,15 +73,20 @@ def place(
     exclude: int | None = None,
     notice: timedelta | None = None,
     skip_prerequisite: bool = False,
+    skip_spacing: bool = False,
+    reassess: bool = False,
 ) -> int:
     """Check every rule a visit at `start` must meet; return the therapist who takes it.
 
     `therapist_id` None takes the first therapist free at `start`; `exclude` is the
     appointment being moved (its own time does not count against it); `notice` replaces the
-    clinic's minimum notice. Availability is answered before the follow-up rule, so that
-    the rule cannot become a way to probe, time by time, whether somebody's email has an
-    assessment on record.
+    clinic's minimum notice; `reassess` applies the re-assessment rule (a new booking's,
+    not a move's). Availability is answered before the person's rules (the follow-up's
+    assessment, the re-assessment, the spacing of needling), so that they cannot become a
+    way to probe, time by time, what somebody has on record.
     """
+    if not skip_spacing and patient_id and spacing.applies(catalog, service, patient_id):
+        lock_patient(patient_id)  # before the therapists' locks (see `lock_patient`)
     chosen = None
     if therapist_id is not None:
         day = start.astimezone(catalog.clinic.zone).date()
@@ -83,7 +95,11 @@ def place(
         catalog, service, start, now, therapists=chosen, exclude=exclude, notice=notice
     )
     if not skip_prerequisite:
-        require_prerequisite(service, patient_id, start, exclude)
+        require_prerequisite(catalog, service, patient_id, start, exclude)
+    if reassess:
+        require_reassessment(catalog, service, patient_id, start)
+    if not skip_spacing:
+        keep_needling_spaced(catalog, service, patient_id, start, exclude)
     return taken_by
 
 
@@ -134,9 +150,16 @@ def free_therapist(
 
 
 def require_prerequisite(
-    service: ServiceInfo, patient_id: int | None, start: datetime, exclude: int | None = None
+    catalog: Catalog,
+    service: ServiceInfo,
+    patient_id: int | None,
+    start: datetime,
+    exclude: int | None = None,
 ) -> None:
-    """Refuse a follow-up unless the patient has its assessment on record before `start`."""
+    """Refuse a follow-up unless the patient has its assessment on record before `start`.
+
+    A re-assessment counts as that assessment.
+    """
     required = service.prerequisite
     if required is None:
         return
@@ -146,7 +169,7 @@ def require_prerequisite(
             _EARLIER_VISIT,
             {
                 "patient": patient_id,
-                "service": required.id,
+                "services": assessments_for(catalog, service),
                 "start": start,
                 "exclude": exclude or 0,
             },
@@ -158,6 +181,37 @@ def require_prerequisite(
             f"patient. Please book the {required.name} first.",
             required_service=required.slug,
         )
+
+
+def keep_needling_spaced(
+    catalog: Catalog,
+    service: ServiceInfo,
+    patient_id: int | None,
+    start: datetime,
+    exclude: int | None = None,
+) -> None:
+    """Refuse a needling visit on a day too close to another of the same person's."""
+    if not spacing.applies(catalog, service, patient_id):
+        return
+    assert patient_id is not None  # `applies` says so
+    clinic = catalog.clinic
+    day = start.astimezone(clinic.zone).date()
+    other = spacing.too_close(
+        catalog, day, spacing.needling_days(catalog, patient_id, day, day, exclude=exclude)
+    )
+    if other is None:
+        return
+    # The person is on record: picked by staff, or online a household an emailed link
+    # verified (My visits, the API's token) or the holder of this visit's manage link. So
+    # naming the other visit's day tells it to nobody who could not see it anyway.
+    days = clinic.needling_spacing_days
+    apart = f"{days} day{'s' if days != 1 else ''}"
+    raise TooSoon(
+        f"Needling visits are kept at least {apart} apart (soreness lasts a day or two), "
+        f"and there is one on {Style.of(clinic).day_month(other)}: please choose "
+        "another day.",
+        patient_id=patient_id,
+    )
 
 
 def keep_follow_ups_anchored(
@@ -216,17 +270,33 @@ def changeable(catalog: Catalog, appointment_id: int, now: datetime, change: Cha
 
 def overrides(request: BookingRequest) -> dict[str, object] | None:
     """Check that only staff skip a rule, and say why; return what the audit records."""
-    if not (request.skip_notice or request.skip_prerequisite):
+    r = request
+    if not any((r.skip_notice, r.skip_prerequisite, r.skip_spacing, r.skip_reassessment)):
         return None
-    reason = request.override_reason.strip()
-    if request.source != Source.STAFF:
+    reason = _override_reason(request.source == Source.STAFF, request.override_reason)
+    return {
+        "minimum_notice": request.skip_notice,
+        "assessment_first": request.skip_prerequisite,
+        "needling_spacing": request.skip_spacing,
+        "reassessment": request.skip_reassessment,
+        "reason": reason,
+    }
+
+
+def move_overrides(change: Change) -> dict[str, object] | None:
+    """As `overrides`, for a move: only staff (`staff:<id>`) skip the spacing, saying why."""
+    if not change.skip_spacing:
+        return None
+    reason = _override_reason(change.actor.startswith("staff:"), change.override_reason)
+    return {"needling_spacing": True, "reason": reason}
+
+
+def _override_reason(staff: bool, given: str) -> str:
+    reason = given.strip()
+    if not staff:
         raise InvalidRequest({"override": "Only clinic staff may book outside the rules."})
     if not reason or len(reason) > OVERRIDE_REASON_MAX:
         raise InvalidRequest(
             {"override_reason": f"Say why (at most {OVERRIDE_REASON_MAX} characters)."}
         )
-    return {
-        "minimum_notice": request.skip_notice,
-        "assessment_first": request.skip_prerequisite,
-        "reason": reason,
-    }
+    return reason

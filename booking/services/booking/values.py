@@ -40,10 +40,14 @@ class BookingRequest:
     screening: dict[str, bool] | None = None
     screening_consent: Consent = Consent.ONLINE
     screening_pending: bool = False
-    # Reception only, each with a recorded reason: book inside the minimum notice, or a
-    # follow-up without an assessment on record (seen elsewhere, say).
+    # Reception only, each with a recorded reason: book inside the minimum notice, a
+    # follow-up without an assessment on record (seen elsewhere, say), a needling visit
+    # closer to another than the clinic's spacing, or a follow-up when the clinic's rule
+    # asks for a re-assessment.
     skip_notice: bool = False
     skip_prerequisite: bool = False
+    skip_spacing: bool = False
+    skip_reassessment: bool = False
     override_reason: str = ""
     # A session of this course (set by the course service and rebooking, never by a form).
     course_id: int | None = None

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
-from booking.database import execute, lock_therapists, transactional
+from booking.database import execute, lock_patient, lock_therapists, transactional
 from booking.extensions import db
 from booking.models import Appointment, Course, CourseStatus, Event, Patient, Source, Status
 from booking.services import audit, outbox
@@ -91,6 +91,8 @@ def _book(
         service = catalog.services[course.service_id]
         room = course.sessions - _held(course_id)
     _check_picks(picks, room)
+    # The person's lock, then every therapist's, as a single booking takes them: no cycles.
+    lock_patient(plan.person_id)
     lock_therapists({pick.therapist_id for pick in picks})
     if course_id is None:
         course_id = execute(_INSERT_COURSE, _course_row(plan, service.id, actor, now)).scalar_one()
