@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import unescape
+from statistics import median
 
 import psycopg
 import seed
@@ -61,10 +62,11 @@ def measure_courses(
 
     def step(r: SizeResult, turn: int) -> None:
         before = turns.cpu(r)
-        samples, placed = _book_courses(
+        samples, placed, steps = _book_courses(
             r.port, cookies[r.size], turns.part(plans[r.size], turn), turns.budget / turns.turns
         )
         r.course_placed += placed
+        r.course_steps += steps
         r.record(Measure(NAME, baseline="bare"), samples, None, cpu_use(before, turns.cpu(r)))
 
     turns.run(step)
@@ -130,11 +132,13 @@ def _chosen(page: bytes) -> list[tuple[str, str]]:
 
 def _book_courses(
     port: int, cookie: str, plans: Sequence[CoursePlan], budget_s: float
-) -> tuple[list[Sample], int]:
+) -> tuple[list[Sample], int, list[tuple[float, float]]]:
     """Propose and book each course on one connection; return a sample per course (both
-    requests' times added up, the book POST's status) and the sessions proposed as asked."""
+    requests' times added up, the book POST's status), the sessions proposed as asked and
+    each course's two server times."""
     client = Client(port, cookie=cookie)
     samples: list[Sample] = []
+    steps: list[tuple[float, float]] = []
     placed = 0
     deadline = time.monotonic() + budget_s
     try:
@@ -150,13 +154,14 @@ def _book_courses(
             server = None
             if proposed.server_ms is not None and booked.server_ms is not None:
                 server = proposed.server_ms + booked.server_ms
+                steps.append((proposed.server_ms, booked.server_ms))
             client_ms = proposed.client_ms + booked.client_ms
             samples.append(Sample(booked.status, client_ms, server, booked.body, booked.headers))
             if time.monotonic() > deadline:
                 break
     finally:
         client.close()
-    return samples, placed
+    return samples, placed, steps
 
 
 def _warm(port: int, cookie: str, plans: Sequence[CoursePlan]) -> None:
@@ -164,7 +169,7 @@ def _warm(port: int, cookie: str, plans: Sequence[CoursePlan]) -> None:
     errors: list[str] = []
 
     def one(plan: CoursePlan) -> None:
-        samples, _ = _book_courses(port, cookie, [plan], 120.0)
+        samples, _, _ = _book_courses(port, cookie, [plan], 120.0)
         errors.extend(f"{plan.path} -> {s.status}" for s in samples if s.status != 302)
 
     threads = [threading.Thread(target=one, args=(plan,), daemon=True) for plan in plans]
@@ -218,6 +223,13 @@ def course_lines(results: Sequence[SizeResult], verdict: Callable[[bool], str]) 
             f"{r.size:,}: {booked} of {n} answered 302 ({statuses}), {r.course_placed} of"
             f" {n * COURSE_SESSIONS} sessions proposed as asked, {r.course_visits} booked"
         )
+    split = "; ".join(
+        f"{r.size:,}: propose {median(p for p, _ in r.course_steps):.2f} ms,"
+        f" book {median(b for _, b in r.course_steps):.2f} ms"
+        for r in measured
+        if r.course_steps
+    )
+    lines.append(f"- (context) the course's two requests, server medians: {split}")
     lines.append(
         f"- {verdict(ok)} course: every course answered 302 and holds its {COURSE_SESSIONS}"
         f" visits ({'; '.join(shown)})"
