@@ -55,7 +55,11 @@ class Client:
         self.pending = b""
 
     def request(
-        self, method: str, path: str, payload: Any = None, form: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        payload: Any = None,
+        form: dict[str, str] | Sequence[tuple[str, str]] | None = None,
     ) -> Sample:
         head = f"{method} {path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
         if self.cookie:
@@ -65,7 +69,7 @@ class Client:
             body = json.dumps(payload).encode()
             head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         elif form is not None:
-            body = urlencode(form).encode()
+            body = urlencode(form).encode()  # pairs: a field may repeat (checkboxes)
             head += (
                 "Content-Type: application/x-www-form-urlencoded\r\n"
                 f"Content-Length: {len(body)}\r\n"

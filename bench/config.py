@@ -16,3 +16,5 @@ TARGET_ONE_MS = 5.0
 TARGET_ALL_MS = 25.0
 TARGET_BOOKINGS_PER_S = 500.0
 TARGET_GROWTH = 1.3
+COURSE_SESSIONS = 10
+TARGET_COURSE_RATIO = 3.0  # a course's propose + book against one booking, server medians

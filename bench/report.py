@@ -15,6 +15,7 @@ from config import (
     TARGET_GROWTH,
     TARGET_ONE_MS,
 )
+from courses import course_lines
 from server import ServerSettings
 from turns import SizeResult
 
@@ -180,6 +181,7 @@ def report(results: list[SizeResult], settings: ServerSettings, header: list[str
         f"- {verdict(all_409)} race: every other request refused with 409"
         + ("" if all_409 else " (see the refusal codes above and bench/results/gunicorn.log)")
     )
+    lines += course_lines(results, verdict)
     return "\n".join(lines)
 
 

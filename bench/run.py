@@ -25,9 +25,11 @@ from typing import Any
 
 import seed
 from config import (
+    COURSE_SESSIONS,
     HOST,
     RESULTS,
 )
+from courses import measure_courses
 from report import git_head, pg_version, report
 from server import ServerSettings
 from turns import measure_sizes
@@ -47,6 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--concurrent-bookings", type=int, default=4000)
     parser.add_argument("--race-clients", type=int, default=50)
     parser.add_argument("--race-rounds", type=int, default=10)
+    parser.add_argument(
+        "--courses",
+        type=int,
+        default=200,
+        help=f"{COURSE_SESSIONS}-visit courses proposed and booked per size (0: none)",
+    )
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--worker-class", default="gthread", choices=["gthread", "sync"])
     parser.add_argument("--threads", type=int, default=2)
@@ -78,6 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     with ExitStack() as stack:  # stops every server, then drops every database
         results = measure_sizes(sizes, args, settings, stack, log)
+        measure_courses(results, args, log)
     total = time.perf_counter() - started
     header = [
         f"# Booking benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
@@ -90,7 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "- seeding: " + "; ".join(f"{r.size:,} in {r.seeded.seconds:.0f}s" for r in results),
         f"- requests: {args.requests} per sequential measure, {args.concurrent_bookings}"
         f" bookings over {args.concurrency} clients, {args.race_rounds} race rounds of"
-        f" {args.race_clients}; every measure in {args.turns} turns over the sizes;"
+        f" {args.race_clients}, {args.courses} courses of {COURSE_SESSIONS} visits;"
+        f" every measure in {args.turns} turns over the sizes;"
         f" total wall time {total / 60:.1f} min",
     ]
     text = report(results, settings, header)

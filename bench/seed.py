@@ -8,9 +8,13 @@ the database's exclusion constraints accept every row (they are re-checked after
 
 * The measured week (the Monday after `now`, for 7 days) has 40% of its grid cells booked,
   the same cells at every size.
-* The other N - F appointments are `completed` history, packed backwards day by day from the
-  Saturday before the measured week: ~2 days of history at 1k, ~1.3 years at 100k, ~13 years
-  at 1M. History size is the only thing that changes with N.
+* `COURSE_PEOPLE` people of their own, each with one `completed` IMS initial assessment in the
+  lunch hour (11:45, between the grid's mornings and afternoons) of the two weeks before the
+  measured week, therapist by therapist: the courses the benchmark plans and books start from
+  them, the same at every size.
+* The other N - F - COURSE_PEOPLE appointments are `completed` history, packed backwards day
+  by day from the Saturday before the measured week: ~2 days of history at 1k, ~1.3 years at
+  100k, ~13 years at 1M. History size is the only thing that changes with N.
 
 Usable alone: `python bench/seed.py --size 100000` leaves a seeded `booking_bench`.
 """
@@ -88,6 +92,10 @@ SERVICES = [
     },
 ]
 FOLLOW_UP_ID = 2
+ASSESSMENT_ID = 1
+# People with an assessment on record and nothing else, for the course measure: one per course
+# (a person has one active course), 12 working days x 20 therapists.
+COURSE_PEOPLE = 12 * THERAPISTS
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,7 @@ class Seeded:
     patients: int
     future: int
     history: int
+    assessments: int  # the course people's, one each
     oldest: date
     week_start: date
     seconds: float
@@ -222,14 +231,14 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
             "INSERT INTO contact (id, email, email_key, name, created_at)"
             " SELECT p, 'patient' || p || '@bench.example', 'patient' || p || '@bench.example',"
             " '', TIMESTAMPTZ '2010-01-01 00:00+00' FROM generate_series(1, %s) p",
-            (patients,),
+            (patients + COURSE_PEOPLE,),
         )
         cur.execute(
             "INSERT INTO patient (id, contact_id, name, name_key, preferred_name, date_of_birth,"
             " phone, created_at)"
             " SELECT p, p, 'Patient ' || p, 'patient ' || p, '', DATE '1980-01-01' + p %% 9000,"
             " '+16045550199', TIMESTAMPTZ '2010-01-01 00:00+00' FROM generate_series(1, %s) p",
-            (patients,),
+            (patients + COURSE_PEOPLE,),
         )
 
         drop, create = _appointment_extras(cur)
@@ -252,7 +261,7 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
         )
         cur.execute("SELECT count(*) FROM future")
         future = cur.fetchone()[0]
-        history = size - future
+        history = size - future - COURSE_PEOPLE
         if history < 0:
             raise ValueError(f"size {size} is smaller than the measured week's load ({future})")
         per_day = THERAPISTS * len(GRID)
@@ -296,6 +305,7 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
             """,
             {"patients": patients, "history": history, "now": now - timedelta(days=3)},
         )
+        _seed_assessments(cur, size, patients, week)
         t_load = time.perf_counter()
         for statement in create:
             cur.execute(statement)
@@ -325,9 +335,37 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
         patients=patients,
         future=future,
         history=history,
+        assessments=COURSE_PEOPLE,
         oldest=oldest.astimezone(ZONE).date() if oldest else week,
         week_start=week,
         seconds=seconds,
+    )
+
+
+def _seed_assessments(cur: psycopg.Cursor, size: int, patients: int, week: date) -> None:
+    """Give each course person (ids after the history's patients) one completed assessment.
+
+    Person i saw therapist i % 20 at 11:45 on working day i // 20 of the two weeks before the
+    measured week: 60 minutes and the buffer end at 12:55, inside every therapist's lunch
+    break, so the history's follow-ups (which end by 11:40 and start at 13:00) never overlap.
+    """
+    cur.execute(
+        f"""
+        INSERT INTO appointment (id, reference, therapist_id, service_id, patient_id,
+            start_at, end_at, occupied_until, status, source, calendar_uid, sequence,
+            manage_token_hash, notes, cancel_reason, created_at, updated_at)
+        SELECT id, 'B' || id, i %% {THERAPISTS} + 1, {ASSESSMENT_ID}, %(patients)s + i + 1,
+               s, s + interval '60 minutes', s + interval '70 minutes',
+               'completed', 'staff', 'bench-' || id || '@bench.example', 0, 'B' || id, '', '',
+               s - interval '7 days', s
+        FROM (
+            SELECT i, %(size)s - i AS id,
+                   ((%(week)s::date - 14 + ((i / {THERAPISTS}) / 6) * 7 + (i / {THERAPISTS}) %% 6)
+                       + time '11:45') AT TIME ZONE 'America/Vancouver' AS s
+            FROM generate_series(0, {COURSE_PEOPLE} - 1) i
+        ) a
+        """,
+        {"patients": patients, "size": size, "week": week},
     )
 
 

@@ -43,6 +43,9 @@ class SizeResult:
     pool: SlotPool | None = None
     staff_cookie: str = ""  # a reception account's session, for the day view
     visits_on_tuesday: int = 0  # the measured day view's, counted in the database
+    course_placed: int = 0  # sessions the measured courses' proposals placed as asked
+    course_visits: int = 0  # the measured courses' booked visits, counted in the database
+    course_steps: list[tuple[float, float]] = field(default_factory=list)  # propose, book ms
 
     def record(self, m: Measure, samples: list[Sample], wall: float | None, cpu: CpuUse) -> None:
         """Add one turn's samples, wall time and CPU to the measure `m` of this size."""
