@@ -11,8 +11,7 @@ certification has lapsed by then), for staff to pick.
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -24,7 +23,7 @@ from booking.dates import Style
 from booking.extensions import db
 from booking.models import Appointment, Patient
 from booking.models.course import CADENCE_DAYS_MAX, SESSIONS_MAX
-from booking.services.availability import closest, find_slots
+from booking.services.availability import DaySlots, closest, find_slots
 from booking.services.booking.rules import HAPPENING
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo, certified
 from booking.services.errors import InvalidRequest
@@ -132,10 +131,11 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
     reach = max(1, step // 2)  # how far from its target day a session may move
     last_bookable = (now + catalog.clinic.booking_horizon).astimezone(zone).date()
     span_end = min(targets[-1] + timedelta(days=reach + 7), last_bookable)
-    slots = _by_day(
-        find_slots(catalog, service, plan.first_on, span_end, now=now, therapists=[therapist]),
-        catalog,
-    )
+    span = DaySlots(catalog, service, [therapist], plan.first_on, span_end, now=now)
+
+    def slots(day: date) -> list[Slot]:
+        return span.on(day, therapist.id)
+
     taken = _needling_days(catalog, plan.person_id, spacing)
     visits: list[Proposed] = []
     anchor: time | None = None
@@ -155,7 +155,7 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
         found = _pick(slots, days, plan.window, anchor, taken, spacing, zone)
         if found is None:
             why = _why_not(catalog, therapist, days)
-            near = [s for d in _around(target) for s in slots.get(d, ()) if d > after]
+            near = [s for d in _around(target) if d > after for s in slots(d)]
             near = [s for s in near if _spaced(s.start.astimezone(zone).date(), taken, spacing)]
             wanted = _at(target, anchor or (plan.window[0] if plan.window else time(9)), zone)
             alternatives = tuple(closest(near, wanted, ALTERNATIVES))
@@ -167,14 +167,6 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
         taken.add(day)
         visits.append(Proposed(number, target, found.start, therapist.id))
     return Proposal(plan, tuple(visits))
-
-
-def _by_day(slots: Iterable[Slot], catalog: Catalog) -> dict[date, list[Slot]]:
-    zone = catalog.clinic.zone
-    days: dict[date, list[Slot]] = defaultdict(list)
-    for slot in slots:
-        days[slot.start.astimezone(zone).date()].append(slot)
-    return days
 
 
 def _needling_days(catalog: Catalog, person_id: int, spacing: int) -> set[date]:
@@ -217,7 +209,7 @@ def _around(target: date) -> list[date]:
 
 
 def _pick(
-    slots: dict[date, list[Slot]],
+    slots: Callable[[date], list[Slot]],
     days: Sequence[date],
     window: tuple[time, time] | None,
     anchor: time | None,
@@ -231,7 +223,7 @@ def _pick(
             continue
         fitting = [
             s
-            for s in slots.get(day, ())
+            for s in slots(day)
             if window is None
             or (
                 window[0] <= s.start.astimezone(zone).time()
