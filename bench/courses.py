@@ -202,14 +202,24 @@ def course_lines(results: Sequence[SizeResult], verdict: Callable[[bool], str]) 
         course, booking = r.measures[NAME].stat(side, 50), r.measures[BOOKING].stat(side, 50)
         return course, booking, course / booking
 
+    def cpu(m: Measure) -> float:  # app and PostgreSQL, per request: what load moves least
+        n = len(m.samples)
+        return m.cpu.per_request_ms("server", n) + m.cpu.per_request_ms("postgres", n)
+
     large = measured[-1]
     course, booking, x = ratio(large, "server")
     client = ratio(large, "client")
     others = ", ".join(f"{r.size:,}: {ratio(r, 'server')[2]:.2f}x" for r in measured[:-1])
+    used = [large.measures[NAME], large.measures[BOOKING]]
+    cpus = (
+        f"; app + pg CPU {cpu(used[0]):.1f} / {cpu(used[1]):.1f} ms"
+        if all(m.cpu for m in used)
+        else ""
+    )
     lines = [
         f"- {verdict(x <= TARGET_COURSE_RATIO)} {NAME}, server median <= {TARGET_COURSE_RATIO:g}x"
         f" {BOOKING}'s at {large.size:,}: {course:.2f} ms / {booking:.2f} ms = {x:.2f}x"
-        f" (client: {client[0]:.2f} ms / {client[1]:.2f} ms = {client[2]:.2f}x"
+        f" (client: {client[0]:.2f} ms / {client[1]:.2f} ms = {client[2]:.2f}x{cpus}"
         + (f"; server at {others}" if others else "")
         + ")"
     ]

@@ -263,7 +263,11 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
         future = cur.fetchone()[0]
         history = size - future - COURSE_PEOPLE
         if history < 0:
-            raise ValueError(f"size {size} is smaller than the measured week's load ({future})")
+            least = future + COURSE_PEOPLE
+            raise ValueError(
+                f"size {size} is below the {least} appointments of the measured week and"
+                " the course people's assessments"
+            )
         per_day = THERAPISTS * len(GRID)
         # History: k = 0.. packed backwards from the Saturday before the measured week;
         # working day w (0 = that Saturday), then position, then therapist.
@@ -320,7 +324,8 @@ def seed(url: str, size: int, now: datetime = NOW, *, log=print) -> Seeded:
         conn.commit()
         log(
             f"  seeded {size:,} appointments ({history:,} history, {future} in the measured"
-            f" week), {patients:,} patients: load {t_load - t0:.1f}s,"
+            f" week, {COURSE_PEOPLE} assessments), {patients:,} patients and"
+            f" {COURSE_PEOPLE} course people: load {t_load - t0:.1f}s,"
             f" constraints+indexes {t_index - t_load:.1f}s"
         )
     with psycopg.connect(url, autocommit=True) as conn:
