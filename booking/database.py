@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table, TextClause, bindparam, event, text
+from sqlalchemy import Table, bindparam, event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -298,22 +298,27 @@ def dialect_name() -> str:
     return (connection or db.session.get_bind()).dialect.name
 
 
-def insert_rows(table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def insert_rows(
+    table: Table, rows: Sequence[Mapping[str, Any]], *, returning: tuple[str, ...] = ()
+) -> Rows:
     """Insert `rows` (each with the same keys) with one multi-row INSERT statement.
 
     One statement, not `executemany`: psycopg runs that as a pipeline of one INSERT per row,
     which costs more than the rows themselves. The statement is built once per table, column
-    set and row count, so SQLAlchemy compiles it once.
+    set and row count, so SQLAlchemy compiles it once. `returning` names columns to read back,
+    in no particular order (SQLite promises none): return a key with them.
     """
     if not rows:
-        return
+        return Rows([])
     columns = tuple(rows[0])
     params = {f"{column}_{n}": row[column] for n, row in enumerate(rows) for column in columns}
-    execute(_multi_row_insert(table, columns, len(rows)), params)
+    return execute(_multi_row_insert(table, columns, len(rows), returning), params)
 
 
 @functools.cache
-def _multi_row_insert(table: Table, columns: tuple[str, ...], count: int) -> TextClause:
+def _multi_row_insert(
+    table: Table, columns: tuple[str, ...], count: int, returning: tuple[str, ...] = ()
+) -> Executable:
     # As text: SQLAlchemy never caches the compiled form of a multi-row `insert().values()`,
     # and compiling it each time would cost more than executemany. Names are quoted, since
     # some of ours ("at", "before") are SQL words; the bound types still convert each value.
@@ -321,13 +326,17 @@ def _multi_row_insert(table: Table, columns: tuple[str, ...], count: int) -> Tex
     rows = ", ".join(
         "(" + ", ".join(f":{column}_{n}" for column in columns) + ")" for n in range(count)
     )
-    return text(f'INSERT INTO "{table.name}" ({names}) VALUES {rows}').bindparams(
+    back = (
+        f" RETURNING {', '.join(f'{chr(34)}{c}{chr(34)}' for c in returning)}" if returning else ""
+    )
+    statement = text(f'INSERT INTO "{table.name}" ({names}) VALUES {rows}{back}').bindparams(
         *(
             bindparam(f"{column}_{n}", type_=table.c[column].type)
             for n in range(count)
             for column in columns
         )
     )
+    return statement.columns(*(table.c[c] for c in returning)) if returning else statement
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:

@@ -52,9 +52,10 @@ class TooSoon(SlotUnavailable):
 
     code = "too_soon"
 
-    def __init__(self, message: str, *, patient_id: int) -> None:
+    def __init__(self, message: str, *, patient_id: int, index: int = 0) -> None:
         super().__init__(message)
         self.patient_id = patient_id
+        self.index = index  # which of several starts checked together (a course's visits)
 
 
 class AssessmentRequired(BookingError):

@@ -78,6 +78,29 @@ def record(
     which saves a query. The rows go in as one multi-row INSERT, not through the unit of work: this
     runs inside every booking, while its therapist lock is held.
     """
+    if event == Event.RESCHEDULED:
+        _skip_reminders(
+            appointment.id, "The appointment moved: a reminder for the new time follows."
+        )
+    elif event == Event.CANCELLED:
+        _skip_reminders(appointment.id, "The appointment was cancelled.")
+    insert_rows(
+        OutboxMessage.__table__,
+        messages(event, appointment, catalog=catalog, now=now, before=before, contact=contact),
+    )
+
+
+def messages(
+    event: Event,
+    appointment: Recorded,
+    *,
+    catalog: Catalog,
+    now: datetime,
+    before: Placement | None = None,
+    contact: tuple[str, str] | None = None,
+) -> list[dict[str, object]]:
+    """The outbox rows a change causes (`record` inserts them; a course, all its visits' at
+    once)."""
     if contact is None:
         patient = db.session.get_one(Patient, appointment.patient_id)
         contact = patient.addressee
@@ -99,12 +122,6 @@ def record(
         for recipient, name, address, row_method, placement in recipients
         if address  # a therapist without an address keeps a calendar feed instead
     ]  # fmt: skip
-    if event == Event.RESCHEDULED:
-        _skip_reminders(
-            appointment.id, "The appointment moved: a reminder for the new time follows."
-        )
-    elif event == Event.CANCELLED:
-        _skip_reminders(appointment.id, "The appointment was cancelled.")
     if event in (Event.BOOKED, Event.RESCHEDULED):
         lead = catalog.clinic.reminder_lead
         due = reminder_due(appointment.start_at, lead)
@@ -114,7 +131,7 @@ def record(
                 _row(appointment, Event.REMINDER, Method.NONE, Recipient.PATIENT, *contact,
                      now_at, now=now, due=due)
             )  # fmt: skip
-    insert_rows(OutboxMessage.__table__, rows)
+    return rows
 
 
 def record_again(appointment: Recorded, *, contact: tuple[str, str], now: datetime) -> str:
@@ -140,10 +157,17 @@ def record_course_email(
     `book_next` ("book your next visit") and `next_times` (reception's): about the person's
     last held visit; the times are chosen as it is sent.
     """
-    assert event in (Event.COURSE_BOOKED, Event.BOOK_NEXT, Event.NEXT_TIMES)
-    row = _row(appointment, event, Method.NONE, Recipient.PATIENT, *contact,
-               Placement.of(appointment), now=now, due=now)  # fmt: skip
+    row = course_email(event, appointment, contact=contact, now=now)
     insert_rows(OutboxMessage.__table__, [row])
+
+
+def course_email(
+    event: Event, appointment: Recorded, *, contact: tuple[str, str], now: datetime
+) -> dict[str, object]:
+    """The row `record_course_email` inserts."""
+    assert event in (Event.COURSE_BOOKED, Event.BOOK_NEXT, Event.NEXT_TIMES)
+    return _row(appointment, event, Method.NONE, Recipient.PATIENT, *contact,
+                Placement.of(appointment), now=now, due=now)  # fmt: skip
 
 
 def addressees(

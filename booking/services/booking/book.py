@@ -112,14 +112,14 @@ def write_booking(
         reassess=not request.skip_reassessment,
     )
     if request.course_id is not None:
-        _check_course(request.course_id, known.id if known else None)
+        check_course(request.course_id, known.id if known else None)
     if known is not None:
         patient, added = known, False
     else:
         assert request.patient is not None  # `people.check` refuses neither-nor
         patient, added = people.ensure(request.patient, now)
     uid = tokens.new_calendar_uid(catalogs.mail_domain(catalog))
-    token = tokens.manage_token(_secret(), uid)
+    token = tokens.manage_token(secret(), uid)
     row: dict[str, Any] = {
         "reference": tokens.new_reference(),
         "therapist_id": therapist_id,
@@ -180,7 +180,7 @@ _ACTIVE_COURSE = select(Course.id).where(
 )
 
 
-def _check_course(course_id: int, patient_id: int | None) -> None:
+def check_course(course_id: int, patient_id: int | None) -> None:
     """A session belongs to an active course of the same person."""
     if (
         patient_id is None
@@ -201,7 +201,7 @@ def _replay(key: str, request: BookingRequest) -> Booked | None:
     if appointment is None:  # the key's row cascades away with its appointment
         return None
     # The token is derived from the appointment, so the record need not keep it.
-    token = tokens.manage_token(_secret(), appointment.calendar_uid)
+    token = tokens.manage_token(secret(), appointment.calendar_uid)
     return Booked(Visit.of(appointment), token, replayed=True)
 
 
@@ -218,5 +218,5 @@ def _alternatives(request: BookingRequest, now: datetime, patient_id: int | None
     )
 
 
-def _secret() -> str:
+def secret() -> str:
     return str(current_app.config["SECRET_KEY"])

@@ -12,7 +12,9 @@ new visit closes the gap. Sessions count only once they took place (completed).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 from sqlalchemy import bindparam, func, select
 
@@ -60,9 +62,17 @@ def assessments_for(catalog: Catalog, service: ServiceInfo) -> list[int]:
 
 
 def require_reassessment(
-    catalog: Catalog, service: ServiceInfo, patient_id: int | None, start: datetime
+    catalog: Catalog,
+    service: ServiceInfo,
+    patient_id: int | None,
+    start: datetime,
+    later: Sequence[datetime] = (),
 ) -> None:
-    """Refuse a follow-up when the person is due a re-assessment, naming that service."""
+    """Refuse a follow-up when the person is due a re-assessment, naming that service.
+
+    `later`: more visits booked with it (a course's, in order): the sessions done are the
+    same for each (only completed ones count), and each one's gap is from the one before.
+    """
     clinic = catalog.clinic
     sessions, weeks = clinic.reassess_after_sessions, clinic.reassess_after_weeks
     if (
@@ -91,7 +101,9 @@ def require_reassessment(
             reason = f"{done} sessions since the last assessment"
     if reason is None and weeks:
         seen = execute(_LAST_SEEN, params).scalar()
-        if seen is not None and start - seen > timedelta(weeks=weeks):
+        previous = [seen, start, *later]
+        gaps = [b - a for a, b in pairwise(previous) if a is not None]
+        if any(gap > timedelta(weeks=weeks) for gap in gaps):
             reason = f"more than {weeks} week{'s' if weeks != 1 else ''} since the last visit"
     if reason is not None:
         raise ReassessmentRequired(

@@ -7,6 +7,8 @@ impossible when two requests race.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -17,12 +19,13 @@ from booking.dates import Style
 from booking.extensions import db
 from booking.models import Appointment, Source, Status, UTCDateTime
 from booking.services import changes, spacing
-from booking.services.availability import slot_at
+from booking.services.availability import DaySlots, slot_at
 from booking.services.booking.reassess import assessments_for, require_reassessment
 from booking.services.booking.values import BookingRequest
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo
 from booking.services.errors import (
     AssessmentRequired,
+    BookingError,
     InsideCutoff,
     InvalidRequest,
     NotChangeable,
@@ -101,6 +104,70 @@ def place(
     if not skip_spacing:
         keep_needling_spaced(catalog, service, patient_id, start, exclude)
     return taken_by
+
+
+def place_many(
+    catalog: Catalog,
+    service: ServiceInfo,
+    visits: Sequence[tuple[datetime, int]],
+    *,
+    now: datetime,
+    patient_id: int,
+) -> None:
+    """Check every rule each visit (start, therapist) must meet, as `place` checks one.
+
+    A course's visits of one person, booked together: the same rules, each asked once for
+    the batch where its answer is the batch's (the locks, the busy times of the span in one
+    query, the assessment before the first visit, the spacing and gaps between them all).
+    Raises at the first visit refused; the caller knows which by `Refused.index`.
+    """
+    zone = catalog.clinic.zone
+    visits = sorted(visits)
+    if spacing.applies(catalog, service, patient_id):
+        lock_patient(patient_id)  # before the therapists' locks (see `lock_patient`)
+    days = [start.astimezone(zone).date() for start, _ in visits]
+    therapists = {}
+    for n, ((_, therapist_id), day) in enumerate(zip(visits, days, strict=True)):
+        with refused_at(n):
+            therapists[therapist_id] = offering_therapist(catalog, therapist_id, service, on=day)
+    lock_therapists(therapists)
+    free = DaySlots(catalog, service, list(therapists.values()), min(days), max(days), now=now)
+    held: dict[int, datetime] = {}  # therapist -> until when the batch's last visit holds them
+    until = None  # the person: until when the batch's last visit holds them
+    for n, ((start, therapist_id), day) in enumerate(zip(visits, days, strict=True)):
+        with refused_at(n):
+            offered = any(slot.start == start for slot in free.on(day, therapist_id))
+            clash = (therapist_id in held and start < held[therapist_id]) or (
+                until is not None and start < until
+            )
+            if not offered or clash:
+                raise SlotUnavailable()
+        held[therapist_id] = start + service.duration + service.buffer
+        until = start + service.duration
+    starts = [start for start, _ in visits]
+    with refused_at(0):
+        require_prerequisite(catalog, service, patient_id, starts[0])
+        require_reassessment(catalog, service, patient_id, starts[0], starts[1:])
+    try:
+        keep_needling_spaced(catalog, service, patient_id, starts)
+    except TooSoon as exc:
+        raise Refused(exc.index, exc) from exc
+
+
+class Refused(Exception):
+    """Which of several visits a rule refused (`index`), and why (`cause`)."""
+
+    def __init__(self, index: int, cause: BookingError) -> None:
+        super().__init__(cause.message)
+        self.index, self.cause = index, cause
+
+
+@contextmanager
+def refused_at(index: int) -> Iterator[None]:
+    try:
+        yield
+    except BookingError as exc:
+        raise Refused(index, exc) from exc
 
 
 def offering_therapist(
@@ -187,18 +254,27 @@ def keep_needling_spaced(
     catalog: Catalog,
     service: ServiceInfo,
     patient_id: int | None,
-    start: datetime,
+    start: datetime | Sequence[datetime],
     exclude: int | None = None,
 ) -> None:
-    """Refuse a needling visit on a day too close to another of the same person's."""
+    """Refuse a needling visit on a day too close to another of the same person's.
+
+    Several starts (a course's visits, booked together) are checked in one read: each
+    against the person's other visits and against the ones before it in the batch.
+    """
     if not spacing.applies(catalog, service, patient_id):
         return
     assert patient_id is not None  # `applies` says so
     clinic = catalog.clinic
-    day = start.astimezone(clinic.zone).date()
-    other = spacing.too_close(
-        catalog, day, spacing.needling_days(catalog, patient_id, day, day, exclude=exclude)
-    )
+    wanted = [
+        s.astimezone(clinic.zone).date()
+        for s in ([start] if isinstance(start, datetime) else start)
+    ]
+    held = spacing.needling_days(catalog, patient_id, min(wanted), max(wanted), exclude=exclude)
+    other, n = None, 0
+    for n, day in enumerate(wanted):
+        if (other := spacing.too_close(catalog, day, [*held, *wanted[:n]])) is not None:
+            break
     if other is None:
         return
     # The person is on record: picked by staff, or online a household an emailed link
@@ -211,6 +287,7 @@ def keep_needling_spaced(
         f"and there is one on {Style.of(clinic).day_month(other)}: please choose "
         "another day.",
         patient_id=patient_id,
+        index=n,
     )
 
 

@@ -16,16 +16,16 @@ from datetime import datetime
 
 from sqlalchemy import func, insert, select
 
-from booking.database import execute, lock_patient, lock_therapists, transactional
+from booking.database import execute, transactional
 from booking.extensions import db
-from booking.models import Appointment, Course, CourseStatus, Event, Patient, Source, Status
-from booking.services import audit, outbox
+from booking.models import Appointment, Course, CourseStatus, Event, Source, Status
+from booking.services import audit
 from booking.services import catalog as catalogs
-from booking.services.booking import writes
-from booking.services.booking.book import write_booking
+from booking.services.booking import rules, writes
+from booking.services.booking.series import write_series
 from booking.services.booking.values import Booked, BookingRequest
 from booking.services.courses.plan import Plan, check
-from booking.services.errors import BookingError, InvalidRequest, NotFound
+from booking.services.errors import BookingError, InvalidRequest, NotFound, SlotUnavailable
 
 log = logging.getLogger(__name__)
 REFERENCE_ATTEMPTS = 3
@@ -52,8 +52,9 @@ class SessionRefused(BookingError):
 
     code = "session_refused"
 
-    def __init__(self, number: int, cause: BookingError) -> None:
-        super().__init__(f"Session {number}: {cause.message} Nothing was booked.")
+    def __init__(self, number: int | None, cause: BookingError) -> None:
+        which = f"Session {number}" if number is not None else "A session"
+        super().__init__(f"{which}: {cause.message} Nothing was booked.")
         self.number = number
         self.cause = cause
 
@@ -91,17 +92,14 @@ def _book(
         service = catalog.services[course.service_id]
         room = course.sessions - _held(course_id)
     _check_picks(picks, room)
-    # The person's lock, then every therapist's, as a single booking takes them: no cycles.
-    lock_patient(plan.person_id)
-    lock_therapists({pick.therapist_id for pick in picks})
     if course_id is None:
         course_id = execute(_INSERT_COURSE, _course_row(plan, service.id, actor, now)).scalar_one()
         planned = True
     else:
         planned = False
-    visits = []
-    for pick in picks:
-        request = BookingRequest(
+    ordered = sorted(picks, key=lambda pick: pick.start)
+    requests = [
+        BookingRequest(
             service=service.slug,
             start=pick.start,
             therapist_id=pick.therapist_id,
@@ -109,10 +107,14 @@ def _book(
             source=Source.STAFF,
             course_id=course_id,
         )
-        try:
-            visits.append(write_booking(request, now, actor))
-        except BookingError as exc:
-            raise SessionRefused(pick.number, exc) from exc
+        for pick in ordered
+    ]
+    try:
+        visits = write_series(requests, now, actor, summary=Event.COURSE_BOOKED)
+    except rules.Refused as exc:
+        raise SessionRefused(ordered[exc.index].number, exc.cause) from exc
+    except SlotUnavailable as exc:  # the database's own refusal: a time taken a moment ago
+        raise SessionRefused(None, exc) from exc
     action = "course_planned" if planned else "sessions_booked"
     after = {
         "sessions": plan.sessions,
@@ -122,11 +124,6 @@ def _book(
         "visits": [booked.appointment.id for booked in visits],
     }
     audit.record([audit.row(actor, action, course_id, entity="course", now=now, after=after)])
-    if visits:
-        patient = db.session.get_one(Patient, plan.person_id)
-        outbox.record_course_email(
-            Event.COURSE_BOOKED, visits[0].appointment, contact=patient.addressee, now=now
-        )
     return BookedCourse(course_id, tuple(visits))
 
 
