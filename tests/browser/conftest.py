@@ -40,6 +40,23 @@ class QuietHandler(WSGIRequestHandler):
         pass
 
 
+# Werkzeug's test server leaves a static file's handle to the garbage collector when the
+# browser drops the connection mid-response (a navigation away): a ResourceWarning about
+# the test server, not the app (gunicorn closes it). Only static files' handles are let go.
+STATIC_HANDLES = (
+    "ignore:unclosed file <_io.BufferedReader name='.*/static/:ResourceWarning",
+    "ignore:Exception ignored in. <_io.FileIO name='.*/static/"
+    ":pytest.PytestUnraisableExceptionWarning",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "browser" in item.path.parts:
+            for rule in STATIC_HANDLES:
+                item.add_marker(pytest.mark.filterwarnings(rule))
+
+
 @pytest.fixture
 def therapist(world) -> int:
     """Maya Chen, offering every service every day; made before the server answers anything."""
