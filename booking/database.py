@@ -22,7 +22,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table, bindparam, event, text
+from sqlalchemy import Table, TextClause, bindparam, event, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -301,18 +302,53 @@ def dialect_name() -> str:
 def insert_rows(
     table: Table, rows: Sequence[Mapping[str, Any]], *, returning: tuple[str, ...] = ()
 ) -> Rows:
-    """Insert `rows` (each with the same keys) with one multi-row INSERT statement.
+    """Insert `rows` (each with the same keys) with one INSERT statement.
 
     One statement, not `executemany`: psycopg runs that as a pipeline of one INSERT per row,
-    which costs more than the rows themselves. The statement is built once per table, column
-    set and row count, so SQLAlchemy compiles it once. `returning` names columns to read back,
-    in no particular order (SQLite promises none): return a key with them.
+    which costs more than the rows themselves. On PostgreSQL the rows go as one array per
+    column, unnested by the server: the statement's text is the same for any number of rows,
+    so the driver converts it once (psycopg caches no statement over 4 KB, and a course's
+    outbox rows in a VALUES list are several times that) and the server plans it once. SQLite
+    takes a multi-row VALUES list, built once per row count. `returning` names columns to
+    read back, in no particular order (SQLite promises none): return a key with them.
     """
     if not rows:
         return Rows([])
     columns = tuple(rows[0])
+    if dialect_name() == "postgresql":
+        arrays = {column: [row[column] for row in rows] for column in columns}
+        return execute(_unnest_insert(table, columns, returning), arrays)
     params = {f"{column}_{n}": row[column] for n, row in enumerate(rows) for column in columns}
     return execute(_multi_row_insert(table, columns, len(rows), returning), params)
+
+
+def _quoted(names: Iterable[str]) -> str:
+    # Names are quoted, since some of ours ("at", "before") are SQL words.
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def _returning(table: Table, statement: TextClause, returning: tuple[str, ...]) -> Executable:
+    return statement.columns(*(table.c[c] for c in returning)) if returning else statement
+
+
+@functools.cache
+def _unnest_insert(
+    table: Table, columns: tuple[str, ...], returning: tuple[str, ...]
+) -> Executable:
+    # Each column's array is cast to the column's own type, and the bound type converts each
+    # element as it would a single value (JSON, for one).
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    arrays = ", ".join(
+        f"CAST(:{column} AS {table.c[column].type.compile(dialect=dialect)}[])"
+        for column in columns
+    )
+    back = f" RETURNING {_quoted(returning)}" if returning else ""
+    statement = text(
+        f'INSERT INTO "{table.name}" ({_quoted(columns)}) SELECT * FROM unnest({arrays}){back}'
+    ).bindparams(
+        *(bindparam(column, type_=postgresql.ARRAY(table.c[column].type)) for column in columns)
+    )
+    return _returning(table, statement, returning)
 
 
 @functools.cache
@@ -320,23 +356,22 @@ def _multi_row_insert(
     table: Table, columns: tuple[str, ...], count: int, returning: tuple[str, ...] = ()
 ) -> Executable:
     # As text: SQLAlchemy never caches the compiled form of a multi-row `insert().values()`,
-    # and compiling it each time would cost more than executemany. Names are quoted, since
-    # some of ours ("at", "before") are SQL words; the bound types still convert each value.
-    names = ", ".join(f'"{column}"' for column in columns)
+    # and compiling it each time would cost more than executemany. The bound types still
+    # convert each value.
     rows = ", ".join(
         "(" + ", ".join(f":{column}_{n}" for column in columns) + ")" for n in range(count)
     )
-    back = (
-        f" RETURNING {', '.join(f'{chr(34)}{c}{chr(34)}' for c in returning)}" if returning else ""
-    )
-    statement = text(f'INSERT INTO "{table.name}" ({names}) VALUES {rows}{back}').bindparams(
+    back = f" RETURNING {_quoted(returning)}" if returning else ""
+    statement = text(
+        f'INSERT INTO "{table.name}" ({_quoted(columns)}) VALUES {rows}{back}'
+    ).bindparams(
         *(
             bindparam(f"{column}_{n}", type_=table.c[column].type)
             for n in range(count)
             for column in columns
         )
     )
-    return statement.columns(*(table.c[c] for c in returning)) if returning else statement
+    return _returning(table, statement, returning)
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:
