@@ -17,7 +17,22 @@ class Role(enum.StrEnum):
     THERAPIST = "therapist"
 
 
-class StaffUser(Base):
+class Permissions:
+    """What an account may do, by its role: the same for a row and for a signed-in session."""
+
+    role: str
+    therapist_id: int | None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == Role.ADMIN
+
+    def may_see(self, therapist_id: int) -> bool:
+        """Whether this account may see (and edit) that therapist's schedule and hours."""
+        return self.role != Role.THERAPIST or self.therapist_id == therapist_id
+
+
+class StaffUser(Permissions, Base):
     __tablename__ = "staff_user"
     __table_args__ = (
         CheckConstraint(one_of("role", Role), name="role_valid"),
@@ -51,14 +66,6 @@ class StaffUser(Base):
 
     def get_id(self) -> str:
         return str(self.id)  # which sign-in it is, the session's StaffSession token says
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == Role.ADMIN
-
-    def may_see(self, therapist_id: int) -> bool:
-        """Whether this account may see (and edit) that therapist's schedule and hours."""
-        return self.role != Role.THERAPIST or self.therapist_id == therapist_id
 
 
 class StaffSession(Base):

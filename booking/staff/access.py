@@ -39,7 +39,7 @@ _SIGNED_IN_KEYS = ("_user_id", "_fresh", "_id", TOKEN)
 
 
 @login_manager.user_loader
-def _load(user_id: str) -> StaffUser | None:
+def _load(user_id: str) -> staff_sessions.SignedIn | None:
     token = session.get(TOKEN)
     user = None
     if isinstance(token, str):
