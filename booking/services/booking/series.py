@@ -22,7 +22,7 @@ from booking.services import audit, outbox, tokens
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.booking import people, rules, writes
-from booking.services.booking.book import check_course, secret
+from booking.services.booking.book import secret
 from booking.services.booking.values import Booked, BookingRequest, Visit
 from booking.services.errors import InvalidRequest
 
@@ -35,11 +35,15 @@ def write_series(
     actor: str,
     *,
     summary: Event | None = None,
+    course_event: tuple[str, dict[str, Any]] | None = None,
 ) -> list[Booked]:
     """Check every rule for each visit and write them all, or raise `rules.Refused` (which
     visit, and why) or the refusal of the request itself; the caller's transaction rolls
-    back. The requests name one person on record and one service, each with its therapist.
-    `summary` adds that patient email about the first visit (a course's) after the invites.
+    back. The requests name one person on record and one service, each with its therapist,
+    and one course, which the caller has made or checked (`courses.book`: an active course
+    of that person). `summary` adds that patient email about the first visit after the
+    invites; `course_event` (an action and what it records) the course's own audit row, with
+    the visits' ids, written with theirs.
     """
     first = requests[0]
     if any(
@@ -72,8 +76,6 @@ def write_series(
     visits = sorted((r.start, r.therapist_id or 0, r) for r in requests)
     rules.place_many(catalog, service, [(s, t) for s, t, _ in visits], now=now,
                      patient_id=person.id)  # fmt: skip
-    if first.course_id is not None:
-        check_course(first.course_id, person.id)
     domain = catalogs.mail_domain(catalog)
     rows: list[dict[str, Any]] = []
     booked_tokens = {}
@@ -104,7 +106,14 @@ def write_series(
     except IntegrityError as exc:
         writes.refuse(exc)
     written = [Visit(id=ids[row["calendar_uid"]], **row) for row in rows]
-    audit.record([audit.row(actor, "booked", v.id, now=now, after=v.snapshot()) for v in written])
+    trail = [audit.row(actor, "booked", v.id, now=now, after=v.snapshot()) for v in written]
+    if course_event is not None and first.course_id is not None:
+        action, after = course_event
+        after = {**after, "visits": [v.id for v in written]}
+        trail.append(
+            audit.row(actor, action, first.course_id, entity="course", now=now, after=after)
+        )
+    audit.record(trail)
     contact = (person.to_name, person.email)
     messages = [row for v in written
                 for row in outbox.messages(Event.BOOKED, v, catalog=catalog, now=now,

@@ -19,7 +19,6 @@ from sqlalchemy import func, insert, select
 from booking.database import execute, transactional
 from booking.extensions import db
 from booking.models import Appointment, Course, CourseStatus, Event, Source, Status
-from booking.services import audit
 from booking.services import catalog as catalogs
 from booking.services.booking import rules, writes
 from booking.services.booking.series import write_series
@@ -109,21 +108,21 @@ def _book(
         )
         for pick in ordered
     ]
-    try:
-        visits = write_series(requests, now, actor, summary=Event.COURSE_BOOKED)
-    except rules.Refused as exc:
-        raise SessionRefused(ordered[exc.index].number, exc.cause) from exc
-    except SlotUnavailable as exc:  # the database's own refusal: a time taken a moment ago
-        raise SessionRefused(None, exc) from exc
     action = "course_planned" if planned else "sessions_booked"
     after = {
         "sessions": plan.sessions,
         "cadence_days": plan.cadence_days,
         "therapist_id": plan.therapist_id,
         "service_id": service.id,
-        "visits": [booked.appointment.id for booked in visits],
     }
-    audit.record([audit.row(actor, action, course_id, entity="course", now=now, after=after)])
+    try:
+        visits = write_series(
+            requests, now, actor, summary=Event.COURSE_BOOKED, course_event=(action, after)
+        )
+    except rules.Refused as exc:
+        raise SessionRefused(ordered[exc.index].number, exc.cause) from exc
+    except SlotUnavailable as exc:  # the database's own refusal: a time taken a moment ago
+        raise SessionRefused(None, exc) from exc
     return BookedCourse(course_id, tuple(visits))
 
 
