@@ -16,20 +16,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from booking.availability import Slot
+from booking.database import execute
 from booking.dates import Style
-from booking.extensions import db
-from booking.models import Appointment, Patient
+from booking.models import Patient
 from booking.models.course import CADENCE_DAYS_MAX, SESSIONS_MAX
 from booking.services.availability import DaySlots, closest, find_slots
-from booking.services.booking.rules import HAPPENING
 from booking.services.catalog import Catalog, ServiceInfo, TherapistInfo, certified
 from booking.services.errors import InvalidRequest
 from booking.services.screening import needs_screening
+from booking.services.spacing import needling_days, too_close
 
 ALL_WEEKDAYS = frozenset(range(7))
+_PERSON = select(Patient.id).where(Patient.id == bindparam("person"))
 ALTERNATIVES = 4
 
 
@@ -110,7 +111,7 @@ def check(catalog: Catalog, plan: Plan, *, today: date) -> ServiceInfo:
         and not certified(therapist := catalog.therapists[plan.therapist_id], plan.first_on)
     ):
         errors["therapist_id"] = f"{therapist.name} is not IMS-certified on that date."
-    if db.session.get(Patient, plan.person_id) is None:
+    if execute(_PERSON, {"person": plan.person_id}).first() is None:
         errors["person"] = "There is no such patient."
     if errors:
         raise InvalidRequest(errors)
@@ -136,7 +137,14 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
     def slots(day: date) -> list[Slot]:
         return span.on(day, therapist.id)
 
-    taken = _needling_days(catalog, plan.person_id, spacing)
+    # The days of the person's needling visits (alternatives may be a week before the first
+    # session), then also of the sessions placed.
+    looked_from = plan.first_on - timedelta(days=7)
+    taken = set(needling_days(catalog, plan.person_id, looked_from, span_end)) if spacing else set()
+
+    def spaced(day: date) -> bool:
+        return too_close(catalog, day, taken) is None if spacing else True
+
     visits: list[Proposed] = []
     anchor: time | None = None
     after = plan.first_on - timedelta(days=1)  # sessions stay in order, a day apart at least
@@ -147,16 +155,14 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
             visits.append(Proposed(number, target, None, therapist.id, problem))
             continue
         if service.requires_ims and not certified(therapist, target):
-            visits.append(
-                _elsewhere(catalog, service, plan, number, target, taken, spacing, now=now)
-            )
+            visits.append(_elsewhere(catalog, service, plan, number, target, spaced, now=now))
             continue
         days = _near_days(target, reach, after, plan.weekdays)
-        found = _pick(slots, days, plan.window, anchor, taken, spacing, zone)
+        found = _pick(slots, days, plan.window, anchor, spaced, zone)
         if found is None:
             why = _why_not(catalog, therapist, days)
             near = [s for d in _around(target) if d > after for s in slots(d)]
-            near = [s for s in near if _spaced(s.start.astimezone(zone).date(), taken, spacing)]
+            near = [s for s in near if spaced(s.start.astimezone(zone).date())]
             wanted = _at(target, anchor or (plan.window[0] if plan.window else time(9)), zone)
             alternatives = tuple(closest(near, wanted, ALTERNATIVES))
             visits.append(Proposed(number, target, None, therapist.id, why, alternatives))
@@ -167,25 +173,6 @@ def propose(catalog: Catalog, plan: Plan, *, now: datetime) -> Proposal:
         taken.add(day)
         visits.append(Proposed(number, target, found.start, therapist.id))
     return Proposal(plan, tuple(visits))
-
-
-def _needling_days(catalog: Catalog, person_id: int, spacing: int) -> set[date]:
-    """The clinic-local days of the person's needling visits that hold their time."""
-    if not spacing:
-        return set()
-    needling = [s.id for s in catalog.services.values() if s.requires_ims]
-    starts = db.session.scalars(
-        select(Appointment.start_at).where(
-            Appointment.patient_id == person_id,
-            Appointment.service_id.in_(needling),
-            Appointment.status.in_(HAPPENING),
-        )
-    )
-    return {start.astimezone(catalog.clinic.zone).date() for start in starts}
-
-
-def _spaced(day: date, taken: set[date], spacing: int) -> bool:
-    return all(abs((day - other).days) >= spacing for other in taken)
 
 
 def _beyond(plan: Plan, target: date, last_bookable: date) -> str:
@@ -213,13 +200,12 @@ def _pick(
     days: Sequence[date],
     window: tuple[time, time] | None,
     anchor: time | None,
-    taken: set[date],
-    spacing: int,
+    spaced: Callable[[date], bool],
     zone: ZoneInfo,
 ) -> Slot | None:
     """The first day's slot inside the window, nearest the anchor's time of day."""
     for day in days:
-        if not _spaced(day, taken, spacing):
+        if not spaced(day):
             continue
         fitting = [
             s
@@ -253,8 +239,7 @@ def _elsewhere(
     plan: Plan,
     number: int,
     target: date,
-    taken: set[date],
-    spacing: int,
+    spaced: Callable[[date], bool],
     *,
     now: datetime,
 ) -> Proposed:
@@ -268,7 +253,7 @@ def _elsewhere(
         catalog, service, target - timedelta(days=3), target + timedelta(days=3), now=now,
         therapists=others,
     )  # fmt: skip
-    near = [s for s in near if _spaced(s.start.astimezone(zone).date(), taken, spacing)]
+    near = [s for s in near if spaced(s.start.astimezone(zone).date())]
     wanted = _at(target, plan.window[0] if plan.window else time(9), zone)
     return Proposed(
         number,
