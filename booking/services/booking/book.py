@@ -26,6 +26,7 @@ from booking.services import screening as screenings
 from booking.services.availability import nearest_slots
 from booking.services.booking import people, rules, writes
 from booking.services.booking.values import Booked, BookingRequest, Visit
+from booking.services.catalog import ServiceInfo
 from booking.services.errors import (
     BookingError,
     IdempotencyKeyReused,
@@ -118,27 +119,9 @@ def write_booking(
     else:
         assert request.patient is not None  # `people.check` refuses neither-nor
         patient, added = people.ensure(request.patient, now)
-    uid = tokens.new_calendar_uid(catalogs.mail_domain(catalog))
-    token = tokens.manage_token(secret(), uid)
-    row: dict[str, Any] = {
-        "reference": tokens.new_reference(),
-        "therapist_id": therapist_id,
-        "service_id": service.id,
-        "patient_id": patient.id,
-        "start_at": request.start,
-        "end_at": request.start + service.duration,
-        "occupied_until": request.start + service.duration + service.buffer,
-        "status": Status.BOOKED.value,
-        "source": request.source.value,
-        "calendar_uid": uid,
-        "sequence": 0,
-        "manage_token_hash": tokens.hash_token(token),
-        "notes": request.notes.strip(),
-        "cancel_reason": "",
-        "created_at": now,
-        "updated_at": now,
-        "course_id": request.course_id,
-    }
+    row, token = new_appointment(
+        request, service, therapist_id, patient.id, catalogs.mail_domain(catalog), now
+    )
     appointment_id = writes.write(writes.INSERT_APPOINTMENT, writes.appointment_row(row))
     visit = Visit(id=appointment_id.scalar_one(), **row)
     if screened is not None:
@@ -172,6 +155,41 @@ def write_booking(
 
 
 _book = transactional(write_booking)
+
+
+def new_appointment(
+    request: BookingRequest,
+    service: ServiceInfo,
+    therapist_id: int,
+    patient_id: int,
+    domain: str,
+    now: datetime,
+) -> tuple[dict[str, Any], str]:
+    """The row of a new booked appointment (one booking's, or one of a course's), and its
+    manage token: derived from its calendar UID, so only the token's hash is stored."""
+    uid = tokens.new_calendar_uid(domain)
+    token = tokens.manage_token(secret(), uid)
+    row = {
+        "reference": tokens.new_reference(),
+        "therapist_id": therapist_id,
+        "service_id": service.id,
+        "patient_id": patient_id,
+        "start_at": request.start,
+        "end_at": request.start + service.duration,
+        "occupied_until": request.start + service.duration + service.buffer,
+        "status": Status.BOOKED.value,
+        "source": request.source.value,
+        "calendar_uid": uid,
+        "sequence": 0,
+        "manage_token_hash": tokens.hash_token(token),
+        "notes": request.notes.strip(),
+        "cancel_reason": "",
+        "created_at": now,
+        "updated_at": now,
+        "course_id": request.course_id,
+    }
+    return row, token
+
 
 _ACTIVE_COURSE = select(Course.id).where(
     Course.id == bindparam("course"),

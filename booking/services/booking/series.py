@@ -17,19 +17,21 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 
 from booking.database import insert_rows
-from booking.models import Appointment, Event, OutboxMessage, Status
-from booking.services import audit, outbox, tokens
+from booking.models import Appointment, Event, OutboxMessage
+from booking.services import audit, outbox
 from booking.services import catalog as catalogs
 from booking.services import screening as screenings
 from booking.services.booking import people, rules, writes
-from booking.services.booking.book import secret
+from booking.services.booking.book import new_appointment
 from booking.services.booking.values import Booked, BookingRequest, Visit
+from booking.services.catalog import Catalog
 from booking.services.errors import InvalidRequest
 
 _APPOINTMENT = Appointment.__table__
 
 
 def write_series(
+    catalog: Catalog,
     requests: Sequence[BookingRequest],
     now: datetime,
     actor: str,
@@ -37,13 +39,14 @@ def write_series(
     summary: Event | None = None,
     course_event: tuple[str, dict[str, Any]] | None = None,
 ) -> list[Booked]:
-    """Check every rule for each visit and write them all, or raise `rules.Refused` (which
-    visit, and why) or the refusal of the request itself; the caller's transaction rolls
-    back. The requests name one person on record and one service, each with its therapist,
-    and one course, which the caller has made or checked (`courses.book`: an active course
-    of that person). `summary` adds that patient email about the first visit after the
-    invites; `course_event` (an action and what it records) the course's own audit row, with
-    the visits' ids, written with theirs.
+    """Check every rule for each visit against `catalog` (the transaction's own, from
+    `current()`) and write them all, or raise `rules.Refused` (which visit, and why) or the
+    refusal of the request itself; the caller's transaction rolls back. The requests name
+    one person on record and one service, each with its therapist, and one course, which
+    the caller has made or checked (`courses.book`: an active course of that person).
+    `summary` adds that patient email about the first visit after the invites;
+    `course_event` (an action and what it records) the course's own audit row, with the
+    visits' ids, written with theirs.
     """
     first = requests[0]
     if any(
@@ -54,7 +57,6 @@ def write_series(
         for r in requests
     ):  # fmt: skip
         raise InvalidRequest({"visits": "A course's visits are one person's, one service's."})
-    catalog = catalogs.current()
     service = catalog.service(first.service)
     today = now.astimezone(catalog.clinic.zone).date()
     for request in requests:
@@ -79,28 +81,10 @@ def write_series(
     domain = catalogs.mail_domain(catalog)
     rows: list[dict[str, Any]] = []
     booked_tokens = {}
-    for start, therapist_id, request in visits:
-        uid = tokens.new_calendar_uid(domain)
-        booked_tokens[uid] = token = tokens.manage_token(secret(), uid)
-        rows.append({
-            "reference": tokens.new_reference(),
-            "therapist_id": therapist_id,
-            "service_id": service.id,
-            "patient_id": person.id,
-            "start_at": start,
-            "end_at": start + service.duration,
-            "occupied_until": start + service.duration + service.buffer,
-            "status": Status.BOOKED.value,
-            "source": request.source.value,
-            "calendar_uid": uid,
-            "sequence": 0,
-            "manage_token_hash": tokens.hash_token(token),
-            "notes": request.notes.strip(),
-            "cancel_reason": "",
-            "created_at": now,
-            "updated_at": now,
-            "course_id": request.course_id,
-        })  # fmt: skip
+    for _, therapist_id, request in visits:
+        row, token = new_appointment(request, service, therapist_id, person.id, domain, now)
+        rows.append(row)
+        booked_tokens[row["calendar_uid"]] = token
     try:
         ids = dict(insert_rows(_APPOINTMENT, rows, returning=("calendar_uid", "id")).all())
     except IntegrityError as exc:

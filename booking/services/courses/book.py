@@ -14,16 +14,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 
 from booking.database import execute, transactional
 from booking.extensions import db
-from booking.models import Appointment, Course, CourseStatus, Event, Source, Status
+from booking.models import Course, CourseStatus, Event, Source
 from booking.services import catalog as catalogs
 from booking.services.booking import rules, writes
 from booking.services.booking.series import write_series
 from booking.services.booking.values import Booked, BookingRequest
 from booking.services.courses.plan import Plan, check
+from booking.services.courses.progress import progress
 from booking.services.errors import BookingError, InvalidRequest, NotFound, SlotUnavailable
 
 log = logging.getLogger(__name__)
@@ -89,7 +90,7 @@ def _book(
     else:
         course = _active_course(course_id, plan.person_id)
         service = catalog.services[course.service_id]
-        room = course.sessions - _held(course_id)
+        room = course.sessions - len(progress(course_id, now=now).held)
     _check_picks(picks, room)
     if course_id is None:
         course_id = execute(_INSERT_COURSE, _course_row(plan, service.id, actor, now)).scalar_one()
@@ -117,7 +118,7 @@ def _book(
     }
     try:
         visits = write_series(
-            requests, now, actor, summary=Event.COURSE_BOOKED, course_event=(action, after)
+            catalog, requests, now, actor, summary=Event.COURSE_BOOKED, course_event=(action, after)
         )
     except rules.Refused as exc:
         raise SessionRefused(ordered[exc.index].number, exc.cause) from exc
@@ -165,13 +166,3 @@ def _active_course(course_id: int, person_id: int) -> Course:
     if course.status != CourseStatus.ACTIVE:
         raise InvalidRequest({"course": "This course has ended: plan a new one."})
     return course
-
-
-def _held(course_id: int) -> int:
-    """The course's sessions that count: booked or completed (a missed one is booked again,
-    as `progress` counts it)."""
-    held = select(func.count(Appointment.id)).where(
-        Appointment.course_id == course_id,
-        Appointment.status.in_((Status.BOOKED.value, Status.COMPLETED.value)),
-    )
-    return db.session.scalar(held) or 0

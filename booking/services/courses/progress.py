@@ -60,6 +60,12 @@ class Progress:
     visits: tuple[Session, ...]  # every visit, cancelled ones too, by start
 
     @property
+    def held(self) -> tuple[Session, ...]:
+        """The visits that count as sessions: done, or booked (to come or awaiting its mark);
+        a cancelled or missed one is booked again."""
+        return tuple(v for v in self.visits if v.status in (Status.BOOKED, Status.COMPLETED))
+
+    @property
     def remaining(self) -> int:
         """Sessions still to book: never below 0 (staff may book more than planned)."""
         return max(0, self.planned - self.done - self.upcoming - self.awaiting)
