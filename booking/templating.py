@@ -55,6 +55,11 @@ def when_text(instant: datetime, zone: ZoneInfo, style: Style | None = None) -> 
     return (style or _style()).when(instant, zone)
 
 
+def short_when_text(instant: datetime, zone: ZoneInfo) -> str:
+    """Return "Tue, Mar 9, 9:30 a.m.": where the page already names the year and the zone."""
+    return _style().short_when(instant, zone)
+
+
 def local_date(instant: datetime, zone: ZoneInfo) -> date:
     return instant.astimezone(zone).date()
 
@@ -106,6 +111,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(day_month, "day_month")
     app.add_template_filter(clock_text, "clock")
     app.add_template_filter(when_text, "when")
+    app.add_template_filter(short_when_text, "short_when")
     app.add_template_filter(time_of_day, "time_of_day")
     app.add_template_filter(local_date, "local_date")
     app.add_template_filter(with_article, "with_article")
