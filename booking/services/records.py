@@ -7,11 +7,13 @@ their rows from here, so no blueprint holds the database session itself.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from booking.database import execute
 from booking.extensions import db
 from booking.models import (
     Appointment,
@@ -30,9 +32,42 @@ from booking.models import (
 M = TypeVar("M", bound=Base)
 
 
+@dataclass(frozen=True, slots=True)
+class VisitSummary:
+    """A visit as a page about what follows it needs it: who, with whom, what and when."""
+
+    id: int
+    therapist_id: int
+    patient_id: int
+    service_id: int
+    start_at: datetime
+    person_name: str
+
+
+# Core, on the fast path: the course's pages ask it on each request (bench/courses.py).
+_VISIT_SUMMARY = (
+    select(
+        Appointment.id,
+        Appointment.therapist_id,
+        Appointment.patient_id,
+        Appointment.service_id,
+        Appointment.start_at,
+        Patient.name,
+    )
+    .join(Patient, Patient.id == Appointment.patient_id)
+    .where(Appointment.id == bindparam("id"))
+)
+
+
 def find(model: type[M], row_id: int) -> M | None:
     """The row of `model` with this id, or None."""
     return db.session.get(model, row_id)
+
+
+def visit_summary(appointment_id: int) -> VisitSummary | None:
+    """The visit with this id, and its patient's name; or None."""
+    row = execute(_VISIT_SUMMARY, {"id": appointment_id}).first()
+    return VisitSummary(*row) if row is not None else None
 
 
 def therapists() -> list[Therapist]:

@@ -17,14 +17,14 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from booking import clock
-from booking.models import Appointment, Course, CourseStatus, Patient, Role, Status
+from booking.models import Course, CourseStatus, Patient, Role
 from booking.services import catalog as catalogs
 from booking.services import records
 from booking.services.catalog import Catalog
 from booking.services.courses import changes
 from booking.services.courses.book import Pick, SessionRefused, book_course
 from booking.services.courses.plan import ALL_WEEKDAYS, Plan, Proposal, propose
-from booking.services.courses.progress import Session, progress
+from booking.services.courses.progress import progress
 from booking.services.errors import BookingError, InvalidRequest
 from booking.services.screening import needs_screening
 from booking.staff import bp
@@ -39,7 +39,7 @@ LATER = "later"
 @require(*EVERYONE)
 def course_new(appointment_id: int) -> Response | str | tuple[str, int]:
     """Plan a course from a visit (mostly the assessment), propose it, book it."""
-    visit = records.find(Appointment, appointment_id)
+    visit = records.visit_summary(appointment_id)
     if visit is None:
         abort(404)
     require_therapist_access(visit.therapist_id)
@@ -49,7 +49,7 @@ def course_new(appointment_id: int) -> Response | str | tuple[str, int]:
     if request.method == "GET":
         _defaults(form, catalog, visit)
     action = url_for("staff.course_new", appointment_id=visit.id)
-    return _planning(form, catalog, visit.patient_id, action, course=None)
+    return _planning(form, catalog, visit.patient_id, visit.person_name, action, course=None)
 
 
 @bp.route("/courses/<int:course_id>/book", methods=["GET", "POST"])
@@ -63,7 +63,9 @@ def course_book_more(course_id: int) -> Response | str | tuple[str, int]:
     if request.method == "GET":
         _from_course(form, course)
     action = url_for("staff.course_book_more", course_id=course.id)
-    return _planning(form, catalog, course.patient_id, action, course=course)
+    person = records.find(Patient, course.patient_id)
+    name = person.name if person is not None else ""
+    return _planning(form, catalog, course.patient_id, name, action, course=course)
 
 
 @bp.get("/courses/<int:course_id>")
@@ -106,11 +108,14 @@ def course_end(course_id: int) -> Response | tuple[str, int]:
 
 
 def _planning(
-    form: PlanForm, catalog: Catalog, person_id: int, action: str, *, course: Course | None
+    form: PlanForm,
+    catalog: Catalog,
+    person_id: int,
+    person_name: str,
+    action: str,
+    *,
+    course: Course | None,
 ) -> Response | str | tuple[str, int]:
-    person = records.find(Patient, person_id)
-    if person is None:
-        abort(404)
     proposal: Proposal | None = None
     status = 200
     if request.method == "POST":
@@ -132,7 +137,7 @@ def _planning(
         "staff/course_plan.html",
         form=form,
         action=action,
-        person=person,
+        person_name=person_name,
         course=course,
         proposal=proposal,
         therapists=catalog.therapists,
@@ -193,7 +198,7 @@ def _plan(form: PlanForm, person_id: int, course: Course | None) -> Plan:
         end_by=form.end_by.data,
     )
     if course is not None:  # the sessions not booked yet, numbered after the others
-        held = len(_held(course))
+        held = len(progress(course.id, now=clock.now()).held)
         service = catalogs.current().services[course.service_id].slug  # the course's, always
         plan = replace(plan, service=service, sessions=max(course.sessions - held, 0),
                        first_number=held + 1)  # fmt: skip
@@ -212,7 +217,7 @@ def _choices(form: PlanForm, catalog: Catalog) -> None:
     form.therapist_id.choices = [SelectChoice(t.id, t.name) for t in therapists]
 
 
-def _defaults(form: PlanForm, catalog: Catalog, visit: Appointment) -> None:
+def _defaults(form: PlanForm, catalog: Catalog, visit: records.VisitSummary) -> None:
     """From a visit: its therapist, the follow-up of its service, a week after it."""
     zone = catalog.clinic.zone
     follow_up = next((s for s in catalog.active_services()
@@ -237,16 +242,10 @@ def _from_course(form: PlanForm, course: Course) -> None:
     form.weekdays.data = [d for d in range(7) if course.weekdays >> d & 1]
     form.window_start.data, form.window_end.data = course.window_start, course.window_end
     form.end_by.data = course.end_by
-    held = _held(course)
+    held = progress(course.id, now=clock.now()).held
     today = clock.now().astimezone(zone).date()
     last: date = max((v.start_at for v in held), default=clock.now()).astimezone(zone).date()
     form.first_on.data = max(last + course.cadence, today + timedelta(days=1))
-
-
-def _held(course: Course) -> list[Session]:
-    """The course's visits that count: booked or completed (a missed one is booked again)."""
-    done = progress(course.id, now=clock.now())
-    return [v for v in done.visits if v.status in (Status.BOOKED, Status.COMPLETED)]
 
 
 def _errors(form: PlanForm, exc: InvalidRequest) -> None:

@@ -28,7 +28,7 @@ import booking
 from booking import database, statements
 from booking.extensions import db
 from booking.models import Base, Course, Patient, Role, Service, Source
-from booking.services import accounts, availability, staff_sessions
+from booking.services import accounts, availability, records, staff_sessions
 from booking.services import booking as bookings
 from booking.services import catalog as catalogs
 from booking.services.booking import BookingRequest
@@ -242,7 +242,8 @@ def workload(world) -> None:
     later = TUESDAY + timedelta(days=14)
     book_course(Plan(person, "follow-up", maya, later, sessions=1),
                 [Pick(1, local(later, 11), maya)], now=NOW, actor="staff:1")  # fmt: skip
-    # A staff request: its signed-in session, read on every page.
+    # A staff request: its signed-in session, read on every page; a visit's course pages.
+    assert records.visit_summary(assessment.appointment.id).patient_id == person
     desk = accounts.create_user(email="desk@example.com", name="Desk", password="a long password 1",
                                 role=Role.RECEPTION, actor="test", now=NOW)  # fmt: skip
     token = staff_sessions.begin(desk.id, now=NOW, max_age=timedelta(hours=12))
