@@ -240,7 +240,7 @@ THERAPIST_LOCKS = 0x424B
 PATIENT_LOCKS = 0x4250
 
 
-def lock_therapists(therapist_ids: Iterable[int]) -> None:
+def lock_therapists(therapist_ids: Iterable[int], *, patient_id: int | None = None) -> None:
     """Queue this transaction behind any other one booking the same therapists (PostgreSQL).
 
     Not what prevents double booking (the exclusion constraints do), but racers for one
@@ -248,11 +248,16 @@ def lock_therapists(therapist_ids: Iterable[int]) -> None:
     index, where three or more can deadlock and wait a second for PostgreSQL to notice. SQLite
     needs nothing: BEGIN IMMEDIATE already lets one writer in at a time. The lock's statement
     also has this transaction plan repeated statements once (see `_ADVISORY_LOCKS`).
+    `patient_id` takes that person's lock first (`lock_patient`) in the same round trip.
     """
     if dialect_name() != "postgresql":
         return
     # One round trip for all of them, taken in one order everywhere: no lock cycles.
-    execute(_ADVISORY_LOCKS, {"space": THERAPIST_LOCKS, "ids": sorted(set(therapist_ids))})
+    ids = sorted(set(therapist_ids))
+    spaces = [THERAPIST_LOCKS] * len(ids)
+    if patient_id is not None:
+        ids, spaces = [patient_id, *ids], [PATIENT_LOCKS, *spaces]
+    execute(_ADVISORY_LOCKS, {"spaces": spaces, "ids": ids})
 
 
 def lock_patient(patient_id: int) -> None:
@@ -265,7 +270,7 @@ def lock_patient(patient_id: int) -> None:
     """
     if dialect_name() != "postgresql":
         return
-    execute(_ADVISORY_LOCKS, {"space": PATIENT_LOCKS, "ids": [patient_id]})
+    execute(_ADVISORY_LOCKS, {"spaces": [PATIENT_LOCKS], "ids": [patient_id]})
 
 
 # The same round trip tells PostgreSQL to plan the rest of this transaction's repeated
@@ -273,12 +278,13 @@ def lock_patient(patient_id: int) -> None:
 # booking, and planning its time range probes the index for the newest start (new bookings
 # lie beyond the column's statistics), at a cost that grows with the table and exceeded the
 # query's own. Only here: for other queries, such as the staff's day view, generic plans
-# can be worse than planning each time. `unnest` yields the ids in the array's (sorted)
-# order, and each row takes its lock before the next row is read.
+# can be worse than planning each time. `unnest` yields the keys in the arrays' order (the
+# caller's: a person first, then therapists by id), and each row takes its lock before the
+# next row is read.
 _ADVISORY_LOCKS = text(
     "SELECT set_config('plan_cache_mode', 'force_generic_plan', true),"
-    " count(pg_advisory_xact_lock(:space, id))"
-    " FROM unnest(CAST(:ids AS integer[])) AS id"
+    " count(pg_advisory_xact_lock(held.space, held.id))"
+    " FROM unnest(CAST(:spaces AS integer[]), CAST(:ids AS integer[])) AS held(space, id)"
 )
 
 

@@ -123,14 +123,14 @@ def place_many(
     """
     zone = catalog.clinic.zone
     visits = sorted(visits)
-    if spacing.applies(catalog, service, patient_id):
-        lock_patient(patient_id)  # before the therapists' locks (see `lock_patient`)
     days = [start.astimezone(zone).date() for start, _ in visits]
     therapists = {}
     for n, ((_, therapist_id), day) in enumerate(zip(visits, days, strict=True)):
         with refused_at(n):
             therapists[therapist_id] = offering_therapist(catalog, therapist_id, service, on=day)
-    lock_therapists(therapists)
+    # The person's lock before the therapists' (see `lock_patient`), in one round trip.
+    spaced = spacing.applies(catalog, service, patient_id)
+    lock_therapists(therapists, patient_id=patient_id if spaced else None)
     free = DaySlots(catalog, service, list(therapists.values()), min(days), max(days), now=now)
     held: dict[int, datetime] = {}  # therapist -> until when the batch's last visit holds them
     until = None  # the person: until when the batch's last visit holds them
