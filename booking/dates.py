@@ -49,20 +49,34 @@ def zone_name(zone: ZoneInfo) -> str:
 
 
 @lru_cache(maxsize=32)
-def _patterns(locale: str) -> tuple[str, str]:
-    """Return (weekday-month-day pattern, date-time joiner) for the locale."""
+def _patterns(locale: str) -> tuple[str, str, str]:
+    """Return (weekday-month-day pattern, date-time joiner, its short form) for the locale."""
     data = Locale.parse(locale)
     # CLDR has "E, MMM d" for en_CA; the same fields written out: "EEEE, MMMM d".
     short = str(data.datetime_skeletons.get("MMMEd") or "EEE d MMM")
     long = re.sub(r"M{3,}", "MMMM", re.sub(r"E+", "EEEE", short))
     joiner = str(data.datetime_formats.get("medium") or "{1}, {0}").replace("'", "")
-    return long, joiner
+    return long, joiner, short
 
 
 def _plain(text: str) -> str:
     # CLDR puts a narrow no-break space before "a.m."; an ordinary one reads the same
     # everywhere (email subjects, invites, screen readers) and CSS keeps a time on one line.
     return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+# Kept: a day or a time of day reads the same each time, and a page writes the same few
+# dozen of them (a week's days, a course's sessions, a day's times) on every request.
+@lru_cache(maxsize=4096)
+def _day(locale: str, day: date, pattern: str) -> str:
+    return _plain(format_date(day, pattern, locale=locale))
+
+
+@lru_cache(maxsize=4096)
+def _time_of_day(locale: str, clock_24h: bool, moment: time) -> str:
+    if clock_24h:  # the locale's own 24-hour form: "09:30", "09 h 30"
+        return _plain(format_skeleton("Hm", moment, locale=locale))
+    return _plain(format_time(moment, "short", locale=locale))
 
 
 class Styled(Protocol):
@@ -91,16 +105,15 @@ class Style:
 
     def day(self, day: date) -> str:
         """Return "Tuesday, March 2, 2027"."""
-        return _plain(format_date(day, "full", locale=self.locale))
+        return _day(self.locale, day, "full")
 
     def day_month(self, day: date) -> str:
         """Return "Tuesday, March 2"."""
-        return _plain(format_date(day, _patterns(self.locale)[0], locale=self.locale))
+        return _day(self.locale, day, _patterns(self.locale)[0])
 
     def short_day(self, day: date) -> str:
         """Return "Tue, Mar 2"."""
-        pattern = str(Locale.parse(self.locale).datetime_skeletons.get("MMMEd") or "EEE d MMM")
-        return _plain(format_date(day, pattern, locale=self.locale))
+        return _day(self.locale, day, _patterns(self.locale)[2])
 
     def clock(self, instant: datetime, zone: ZoneInfo) -> str:
         """Return the wall-clock time in the zone: "9:30 a.m." (or "09:30" on a 24-hour clock)."""
@@ -108,9 +121,7 @@ class Style:
 
     def time_of_day(self, moment: time) -> str:
         """Return a wall-clock time as the clock reads it: "9:30 a.m." or "09:30"."""
-        if self.clock_24h:  # the locale's own 24-hour form: "09:30", "09 h 30"
-            return _plain(format_skeleton("Hm", moment, locale=self.locale))
-        return _plain(format_time(moment, "short", locale=self.locale))
+        return _time_of_day(self.locale, self.clock_24h, moment)
 
     def when(self, instant: datetime, zone: ZoneInfo) -> str:
         """Return "Tuesday, March 2, 2027, 9:30 a.m. (Pacific time)"."""
