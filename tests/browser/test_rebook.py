@@ -21,10 +21,8 @@ TUESDAY = MONDAY + timedelta(days=1)
 NEXT = local(TUESDAY + timedelta(days=7), 10)
 
 
-@sqlite_only
-def test_the_patient_rebooks_from_the_email_on_a_phone(
-    app, live_server, therapist, clock, new_context, checker
-):
+def completed_visit(app, therapist: int, clock) -> booking.Booked:
+    """A visit on Tuesday at 10, marked done an hour later: its next one is not booked."""
     with app.app_context():
         held = booking.book(
             BookingRequest("physio", local(TUESDAY, 10), details(1), therapist_id=therapist),
@@ -32,6 +30,14 @@ def test_the_patient_rebooks_from_the_email_on_a_phone(
         )
         clock.now = local(TUESDAY, 11)
         checkin.mark(held.appointment.id, Mark.COMPLETED, actor="desk", now=clock.now)
+    return held
+
+
+@sqlite_only
+def test_the_patient_rebooks_from_the_email_on_a_phone(
+    app, live_server, therapist, clock, new_context, checker
+):
+    held = completed_visit(app, therapist, clock)
     page = new_context(**PHONE).new_page()
     check: Checker = checker(page)
     page.goto(f"{live_server}/manage/{held.manage_token}/next?start={slot_param(NEXT)}")
@@ -51,13 +57,7 @@ def test_the_patient_rebooks_from_the_email_on_a_phone(
 def test_the_offer_on_the_visit_page_books_with_one_tap(
     app, live_server, therapist, clock, new_context, checker
 ):
-    with app.app_context():
-        held = booking.book(
-            BookingRequest("physio", local(TUESDAY, 10), details(1), therapist_id=therapist),
-            now=NOW,
-        )
-        clock.now = local(TUESDAY, 11)
-        checkin.mark(held.appointment.id, Mark.COMPLETED, actor="desk", now=clock.now)
+    held = completed_visit(app, therapist, clock)
     page = new_context(**PHONE).new_page()
     check: Checker = checker(page)
     page.goto(f"{live_server}/manage/{held.manage_token}")
