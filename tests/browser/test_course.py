@@ -71,7 +71,7 @@ def test_a_therapist_books_a_course_after_an_assessment_on_a_tablet(
     check(page, axe_source, shots, "proposal")
     first = page.get_by_role("group", name=re.compile(r"^Session 1 "))
     expect(first.get_by_role("radio", checked=True)).to_have_accessible_name(
-        re.compile(r"Tuesday, March 9, 2027.*9:00 a\.m\..*Maya Chen")
+        re.compile(r"^Tue, Mar 9, 9:00 a\.m\., Maya Chen")  # the legend names the year
     )
     # The last session waits: booked later from the course page.
     last = page.get_by_role("group", name=re.compile(r"^Session 8 "))
