@@ -22,13 +22,14 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import Table, TextClause, bindparam, event, text
+from sqlalchemy import String, Table, Text, TextClause, bindparam, event, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
 
 from booking import statements
 from booking.extensions import db
@@ -342,19 +343,30 @@ def _unnest_insert(
     table: Table, columns: tuple[str, ...], returning: tuple[str, ...]
 ) -> Executable:
     # Each column's array is cast to the column's own type, and the bound type converts each
-    # element as it would a single value (JSON, for one).
+    # element as it would a single value (JSON, for one), one dimension deep (a JSON list is
+    # one value). A string goes as unbounded text: a cast to VARCHAR(n) would cut an
+    # over-long value without a word, where the INSERT into the column refuses it.
     dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    types = {column: _element_type(table.c[column].type) for column in columns}
     arrays = ", ".join(
-        f"CAST(:{column} AS {table.c[column].type.compile(dialect=dialect)}[])"
-        for column in columns
+        f"CAST(:{column} AS {types[column].compile(dialect=dialect)}[])" for column in columns
     )
     back = f" RETURNING {_quoted(returning)}" if returning else ""
     statement = text(
         f'INSERT INTO "{table.name}" ({_quoted(columns)}) SELECT * FROM unnest({arrays}){back}'
     ).bindparams(
-        *(bindparam(column, type_=postgresql.ARRAY(table.c[column].type)) for column in columns)
+        *(
+            bindparam(column, type_=postgresql.ARRAY(types[column], dimensions=1))
+            for column in columns
+        )
     )
     return _returning(table, statement, returning)
+
+
+def _element_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:
+    if isinstance(column_type, String) and column_type.length is not None:
+        return Text()
+    return column_type
 
 
 @functools.cache
