@@ -93,8 +93,11 @@ def find_slots(
     if therapists is None:
         therapists = catalog.therapists_for(service)
     start, end = local_day_bounds(first_day, last_day, zone)
+    # A visit late on the last day holds the therapist past its end (its buffer may run past
+    # midnight): what is busy then blocks it too.
+    until = end.astimezone(UTC) + service.duration + service.buffer
     blocked = blocked_time(
-        [t.id for t in therapists], start, end, exclude_appointment_id=exclude_appointment_id
+        [t.id for t in therapists], start, until, exclude_appointment_id=exclude_appointment_id
     )
     schedules = [
         Schedule(
@@ -145,9 +148,10 @@ class DaySlots:
         self.first_day, self.last_day = first_day, last_day
         self.therapists = {t.id: t for t in therapists}
         start, end = local_day_bounds(first_day, last_day, catalog.clinic.zone)
+        until = end.astimezone(UTC) + service.duration + service.buffer  # as `find_slots`
         self.blocked = {
             therapist_id: merge(Interval(s.astimezone(UTC), e.astimezone(UTC)) for s, e in busy)
-            for therapist_id, busy in blocked_time(list(self.therapists), start, end).items()
+            for therapist_id, busy in blocked_time(list(self.therapists), start, until).items()
         }
         self.blocked_ends = {t: [i.end for i in busy] for t, busy in self.blocked.items()}
         self.closed = catalog.closed_dates(first_day, last_day)
@@ -171,7 +175,7 @@ class DaySlots:
         # up to the first that begins after a visit starting at its end would be over.
         start, end = local_day_bounds(day, day, catalog.clinic.zone)
         first = bisect_right(self.blocked_ends.get(therapist.id, []), start)
-        reach = end + service.duration + service.buffer
+        reach = end.astimezone(UTC) + service.duration + service.buffer  # elapsed, not wall
         last = first
         while last < len(busy) and busy[last].start < reach:
             last += 1
