@@ -160,7 +160,9 @@ def _course_row(plan: Plan, service_id: int, actor: str, now: datetime) -> dict[
 
 
 def _active_course(course_id: int, person_id: int) -> Course:
-    course = db.session.get(Course, course_id)
+    # Locked until this transaction ends: a course ended meanwhile (`changes.end`) waits, and
+    # then ends with these visits booked, never with visits added after it ended.
+    course = db.session.get(Course, course_id, with_for_update=True)
     if course is None or course.patient_id != person_id:
         raise NotFound("No such course.")
     if course.status != CourseStatus.ACTIVE:
