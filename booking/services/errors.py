@@ -71,6 +71,10 @@ class ReassessmentRequired(BookingError):
 
     code = "reassessment_required"
 
+    def __init__(self, message: str, *, required_service: str, index: int = 0) -> None:
+        super().__init__(message, required_service=required_service)
+        self.index = index  # which of several visits checked together (a course's)
+
 
 class VerificationRequired(BookingError):
     """A return visit online needs a person verified by an emailed link (My visits).

@@ -13,6 +13,8 @@ from booking.extensions import db
 from booking.models import Appointment, AuditEvent, Clinic, Service, Source, Status
 from booking.services import booking
 from booking.services.booking import BookingRequest
+from booking.services.courses.book import Pick, SessionRefused, book_course
+from booking.services.courses.plan import Plan
 from booking.services.errors import AssessmentRequired, ReassessmentRequired
 
 TUESDAY = MONDAY + timedelta(days=1)
@@ -166,3 +168,49 @@ def test_a_re_assessment_counts_as_the_assessment_a_follow_up_needs(app, clinic)
     _book(app, visit("reassessment", first.patient_id, TUESDAY + timedelta(days=2),
                      skip_prerequisite=True, override_reason="Assessed elsewhere"))  # fmt: skip
     _book(app, visit("follow-up", first.patient_id, TUESDAY + timedelta(days=3)))
+
+
+def _course(app, person, maya, *days):
+    """Book a course's sessions at 9:00 on `days` through the course service (the batch)."""
+    picks = [Pick(n, local(day, 9), maya) for n, day in enumerate(days, start=1)]
+    plan = Plan(person, "follow-up", maya, days[0], sessions=len(days))
+    with app.app_context():
+        return book_course(plan, picks, now=app.config["CLOCK"](), actor="staff:1")
+
+
+def _visits(app, person) -> int:
+    with app.app_context():
+        return len(db.session.scalars(select(Appointment.id).where(
+            Appointment.patient_id == person)).all())  # fmt: skip
+
+
+def test_a_course_meets_the_sessions_rule_as_one_booking_does(app, clinic):
+    person = assessed(app)
+    sessions(app, person, 3)
+    before = _visits(app, person)
+    with pytest.raises(ReassessmentRequired):  # one booking
+        _book(app, visit("follow-up", person, TUESDAY + timedelta(days=7)))
+    week = TUESDAY + timedelta(days=7)
+    with pytest.raises(SessionRefused) as refused:  # the same visit as a course's first
+        _course(app, person, clinic.maya, week, week + timedelta(days=7))
+    assert isinstance(refused.value.cause, ReassessmentRequired)
+    assert refused.value.number == 1
+    assert refused.value.cause.details == {"required_service": "reassessment"}
+    assert _visits(app, person) == before  # nothing booked
+
+
+def test_a_gap_inside_a_course_names_the_session_after_it(app, clinic):
+    settings(app, reassess_after_sessions=0, reassess_after_weeks=2)
+    person = assessed(app)  # Tuesday
+    first, second = TUESDAY + timedelta(days=7), TUESDAY + timedelta(days=28)
+    _book(app, visit("follow-up", person, first))
+    with pytest.raises(ReassessmentRequired):  # one booking three weeks after that one
+        _book(app, visit("follow-up", person, second))
+    before = _visits(app, person)
+    with pytest.raises(SessionRefused) as refused:
+        _course(app, person, clinic.maya, first + timedelta(days=1), second)
+    assert isinstance(refused.value.cause, ReassessmentRequired)
+    assert refused.value.number == 2  # the first is a week after the assessment: fine
+    assert "more than 2 weeks since the last visit" in refused.value.message
+    assert _visits(app, person) == before
+    _course(app, person, clinic.maya, first + timedelta(days=1), first + timedelta(days=8))

@@ -89,7 +89,7 @@ def require_reassessment(
     assessed = execute(
         _LAST_ASSESSED, params | {"assessments": assessments_for(catalog, service)}
     ).scalar()
-    reason = None
+    reason, index = None, 0
     if sessions and assessed is not None:
         follow_ups = [
             s.id for s in catalog.services.values() if s.prerequisite_id and not s.reassessment
@@ -101,14 +101,20 @@ def require_reassessment(
             reason = f"{done} sessions since the last assessment"
     if reason is None and weeks:
         seen = execute(_LAST_SEEN, params).scalar()
-        previous = [seen, start, *later]
-        gaps = [b - a for a, b in pairwise(previous) if a is not None]
-        if any(gap > timedelta(weeks=weeks) for gap in gaps):
+        visits = [start, *later]
+        late = next(
+            (k for k, (a, b) in enumerate(pairwise([seen, *visits]))
+             if a is not None and b - a > timedelta(weeks=weeks)),
+            None,
+        )  # fmt: skip
+        if late is not None:  # the visit after the gap is the one to be a re-assessment
             reason = f"more than {weeks} week{'s' if weeks != 1 else ''} since the last visit"
+            index = late
     if reason is not None:
         raise ReassessmentRequired(
             f"{service.name}: after {reason}, the next visit is a re-assessment "
             f"({target.name}), so the therapist can check how the treatment is going. "
             f"Please book the {target.name} instead.",
             required_service=target.slug,
+            index=index,
         )

@@ -30,6 +30,7 @@ from booking.services.errors import (
     InvalidRequest,
     NotChangeable,
     NotFound,
+    ReassessmentRequired,
     SlotUnavailable,
     Stale,
     TherapistNotOffering,
@@ -147,7 +148,10 @@ def place_many(
     starts = [start for start, _ in visits]
     with refused_at(0):
         require_prerequisite(catalog, service, patient_id, starts[0])
+    try:
         require_reassessment(catalog, service, patient_id, starts[0], starts[1:])
+    except ReassessmentRequired as exc:  # the visit due to be a re-assessment
+        raise Refused(exc.index, exc) from exc
     try:
         keep_needling_spaced(catalog, service, patient_id, starts)
     except TooSoon as exc:
