@@ -65,12 +65,16 @@ def mark(appointment_id: int, what: Mark, *, actor: str, now: datetime) -> Appoi
             after=appointment.snapshot() | {"arrived": appointment.arrived_at is not None},
         )
     )
-    if what == Mark.COMPLETED and coming_visit(appointment.patient_id, now) is None:
+    db.session.flush()
+    log.info("appointment %s marked %s", appointment.id, what.value)
+    if what != Mark.COMPLETED:
+        return appointment
+    if appointment.course_id is not None and complete_if_done(
+        appointment.course_id, actor=actor, now=now
+    ):
+        return appointment  # the course's last session: nothing next to ask for
+    if coming_visit(appointment.patient_id, now) is None:
         # Nothing booked after a session: the patient is asked to book the next one.
         patient = db.session.get_one(Patient, appointment.patient_id)
         outbox.record_course_email(Event.BOOK_NEXT, appointment, contact=patient.addressee, now=now)
-    db.session.flush()
-    log.info("appointment %s marked %s", appointment.id, what.value)
-    if what == Mark.COMPLETED and appointment.course_id is not None:
-        complete_if_done(appointment.course_id, actor=actor, now=now)
     return appointment

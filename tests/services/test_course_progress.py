@@ -11,7 +11,16 @@ from sqlalchemy import create_engine, event, select, text, update
 from support import MONDAY, NOW, local, person
 
 from booking.extensions import db
-from booking.models import Appointment, AuditEvent, Course, CourseStatus, Source, Status
+from booking.models import (
+    Appointment,
+    AuditEvent,
+    Course,
+    CourseStatus,
+    Event,
+    OutboxMessage,
+    Source,
+    Status,
+)
 from booking.services import booking, checkin
 from booking.services.booking import BookingRequest
 from booking.services.checkin import Mark
@@ -206,6 +215,29 @@ def test_the_last_planned_session_completed_completes_the_course(app, world, may
         ("course_completed", "reception", {"status": "completed", "done": 2, "sessions": 2})
     ]
     assert read(app, c, marked_at).label == "2 of 2 done"
+    # No "book your next visit": visits were booked ahead of the first, and the third
+    # completed the course.
+    assert book_next_for(app) == []
+
+
+def book_next_for(app) -> list[int]:
+    with app.app_context():
+        return list(db.session.scalars(select(OutboxMessage.appointment_id).where(
+            OutboxMessage.event == Event.BOOK_NEXT.value)))  # fmt: skip
+
+
+def test_a_session_with_nothing_ahead_asks_for_the_next_but_the_last_does_not(
+    app, world, maya, ann
+):
+    c = course(world, ann, maya, sessions=2)
+    starts = [local(MONDAY + DAY * n, 9) for n in (1, 3)]
+    first = visit(app, c, ann, maya, starts[0])
+    mark(app, first, Mark.COMPLETED, starts[0])
+    assert book_next_for(app) == [first]  # a course half done, nothing booked ahead
+    second = visit(app, c, ann, maya, starts[1])
+    mark(app, second, Mark.COMPLETED, starts[1])
+    assert status_of(app, c)[0] == CourseStatus.COMPLETED
+    assert book_next_for(app) == [first]  # the course is done: no "book your next visit"
 
 
 def test_arrival_and_a_visit_outside_any_course_leave_courses_alone(app, world, maya, ann):
