@@ -226,11 +226,7 @@ def workload(world) -> None:
         catalog, catalog.service("physio"), TUESDAY, TUESDAY + timedelta(days=2), now=NOW
     )
     assert slots
-    # A course's session, and the next visit after it (one-tap rebooking's reads).
-    course = Course(patient_id=person, therapist_id=maya, created_by="test",
-                    service_id=catalog.service("follow-up").id)  # fmt: skip
-    db.session.add(course)
-    db.session.commit()
+    # Another session of the course, and the next visit after it (one-tap rebooking's reads).
     bookings.book(
         request("follow-up", 11, 1, day=TUESDAY + timedelta(days=7), person_id=person,
                 contact_id=household, course_id=course.id, therapist_id=maya),
