@@ -352,21 +352,16 @@ def _unnest_insert(
         f"CAST(:{column} AS {types[column].compile(dialect=dialect)}[])" for column in columns
     )
     back = f" RETURNING {_quoted(returning)}" if returning else ""
+    binds = [bindparam(c, type_=postgresql.ARRAY(types[c], dimensions=1)) for c in columns]
     statement = text(
         f'INSERT INTO "{table.name}" ({_quoted(columns)}) SELECT * FROM unnest({arrays}){back}'
-    ).bindparams(
-        *(
-            bindparam(column, type_=postgresql.ARRAY(types[column], dimensions=1))
-            for column in columns
-        )
-    )
+    ).bindparams(*binds)
     return _returning(table, statement, returning)
 
 
 def _element_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:
-    if isinstance(column_type, String) and column_type.length is not None:
-        return Text()
-    return column_type
+    bounded = isinstance(column_type, String) and column_type.length is not None
+    return Text() if bounded else column_type
 
 
 @functools.cache
