@@ -32,6 +32,11 @@ class ServiceTimes:
     def buffer(self: _ServiceColumns) -> timedelta:
         return timedelta(minutes=self.buffer_minutes)
 
+    @property
+    def occupies(self: _ServiceColumns) -> timedelta:
+        """How long a visit holds its therapist: the visit and the gap after it."""
+        return timedelta(minutes=self.duration_minutes + self.buffer_minutes)
+
 
 class Service(ServiceTimes, Base):
     __tablename__ = "service"

@@ -95,7 +95,7 @@ def find_slots(
     start, end = local_day_bounds(first_day, last_day, zone)
     # A visit late on the last day holds the therapist past its end (its buffer may run past
     # midnight): what is busy then blocks it too.
-    until = end.astimezone(UTC) + service.duration + service.buffer
+    until = end.astimezone(UTC) + service.occupies
     blocked = blocked_time(
         [t.id for t in therapists], start, until, exclude_appointment_id=exclude_appointment_id
     )
@@ -148,7 +148,7 @@ class DaySlots:
         self.first_day, self.last_day = first_day, last_day
         self.therapists = {t.id: t for t in therapists}
         start, end = local_day_bounds(first_day, last_day, catalog.clinic.zone)
-        until = end.astimezone(UTC) + service.duration + service.buffer  # as `find_slots`
+        until = end.astimezone(UTC) + service.occupies  # as `find_slots`
         self.blocked = {
             therapist_id: merge(Interval(s.astimezone(UTC), e.astimezone(UTC)) for s, e in busy)
             for therapist_id, busy in blocked_time(list(self.therapists), start, until).items()
@@ -175,7 +175,7 @@ class DaySlots:
         # up to the first that begins after a visit starting at its end would be over.
         start, end = local_day_bounds(day, day, catalog.clinic.zone)
         first = bisect_right(self.blocked_ends.get(therapist.id, []), start)
-        reach = end.astimezone(UTC) + service.duration + service.buffer  # elapsed, not wall
+        reach = end.astimezone(UTC) + service.occupies  # elapsed, not wall
         last = first
         while last < len(busy) and busy[last].start < reach:
             last += 1

@@ -176,7 +176,7 @@ def new_appointment(
         "patient_id": patient_id,
         "start_at": request.start,
         "end_at": request.start + service.duration,
-        "occupied_until": request.start + service.duration + service.buffer,
+        "occupied_until": request.start + service.occupies,
         "status": Status.BOOKED.value,
         "source": request.source.value,
         "calendar_uid": uid,

@@ -111,7 +111,7 @@ def _move(
     appointment.therapist_id = target
     appointment.start_at = start
     appointment.end_at = start + service.duration
-    appointment.occupied_until = start + service.duration + service.buffer
+    appointment.occupied_until = start + service.occupies
     appointment.sequence += 1
     appointment.updated_at = now
     writes.flush()

@@ -143,7 +143,7 @@ def place_many(
             )
             if not offered or clash:
                 raise SlotUnavailable()
-        held[therapist_id] = start + service.duration + service.buffer
+        held[therapist_id] = start + service.occupies
         until = start + service.duration
     starts = [start for start, _ in visits]
     with refused_at(0):
