@@ -17,19 +17,17 @@ import functools
 import logging
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, ParamSpec, TypeVar
 
-from sqlalchemy import String, Table, Text, TextClause, bindparam, event, text
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import Pool
 from sqlalchemy.sql import Executable
-from sqlalchemy.types import TypeEngine
 
 from booking import statements
 from booking.extensions import db
@@ -304,87 +302,6 @@ def dialect_name() -> str:
     """Return the name of the database's dialect: "postgresql" or "sqlite"."""
     connection = _connection.get()
     return (connection or db.session.get_bind()).dialect.name
-
-
-def insert_rows(
-    table: Table, rows: Sequence[Mapping[str, Any]], *, returning: tuple[str, ...] = ()
-) -> Rows:
-    """Insert `rows` (each with the same keys) with one INSERT statement.
-
-    One statement, not `executemany`: psycopg runs that as a pipeline of one INSERT per row,
-    which costs more than the rows themselves. On PostgreSQL the rows go as one array per
-    column, unnested by the server: the statement's text is the same for any number of rows,
-    so the driver converts it once (psycopg caches no statement over 4 KB, and a course's
-    outbox rows in a VALUES list are several times that) and the server plans it once. SQLite
-    takes a multi-row VALUES list, built once per row count. `returning` names columns to
-    read back, in no particular order (SQLite promises none): return a key with them.
-    """
-    if not rows:
-        return Rows([])
-    columns = tuple(rows[0])
-    if dialect_name() == "postgresql":
-        arrays = {column: [row[column] for row in rows] for column in columns}
-        return execute(_unnest_insert(table, columns, returning), arrays)
-    params = {f"{column}_{n}": row[column] for n, row in enumerate(rows) for column in columns}
-    return execute(_multi_row_insert(table, columns, len(rows), returning), params)
-
-
-def _quoted(names: Iterable[str]) -> str:
-    # Names are quoted, since some of ours ("at", "before") are SQL words.
-    return ", ".join(f'"{name}"' for name in names)
-
-
-def _returning(table: Table, statement: TextClause, returning: tuple[str, ...]) -> Executable:
-    return statement.columns(*(table.c[c] for c in returning)) if returning else statement
-
-
-@functools.cache
-def _unnest_insert(
-    table: Table, columns: tuple[str, ...], returning: tuple[str, ...]
-) -> Executable:
-    # Each column's array is cast to the column's own type, and the bound type converts each
-    # element as it would a single value (JSON, for one), one dimension deep (a JSON list is
-    # one value). A string goes as unbounded text: a cast to VARCHAR(n) would cut an
-    # over-long value without a word, where the INSERT into the column refuses it.
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
-    types = {column: _element_type(table.c[column].type) for column in columns}
-    arrays = ", ".join(
-        f"CAST(:{column} AS {types[column].compile(dialect=dialect)}[])" for column in columns
-    )
-    back = f" RETURNING {_quoted(returning)}" if returning else ""
-    binds = [bindparam(c, type_=postgresql.ARRAY(types[c], dimensions=1)) for c in columns]
-    statement = text(
-        f'INSERT INTO "{table.name}" ({_quoted(columns)}) SELECT * FROM unnest({arrays}){back}'
-    ).bindparams(*binds)
-    return _returning(table, statement, returning)
-
-
-def _element_type(column_type: TypeEngine[Any]) -> TypeEngine[Any]:
-    bounded = isinstance(column_type, String) and column_type.length is not None
-    return Text() if bounded else column_type
-
-
-@functools.cache
-def _multi_row_insert(
-    table: Table, columns: tuple[str, ...], count: int, returning: tuple[str, ...] = ()
-) -> Executable:
-    # As text: SQLAlchemy never caches the compiled form of a multi-row `insert().values()`,
-    # and compiling it each time would cost more than executemany. The bound types still
-    # convert each value.
-    rows = ", ".join(
-        "(" + ", ".join(f":{column}_{n}" for column in columns) + ")" for n in range(count)
-    )
-    back = f" RETURNING {_quoted(returning)}" if returning else ""
-    statement = text(
-        f'INSERT INTO "{table.name}" ({_quoted(columns)}) VALUES {rows}{back}'
-    ).bindparams(
-        *(
-            bindparam(f"{column}_{n}", type_=table.c[column].type)
-            for n in range(count)
-            for column in columns
-        )
-    )
-    return _returning(table, statement, returning)
 
 
 def violated(exc: IntegrityError, *names: str) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from booking.database import insert_rows
+from booking.inserts import insert_rows
 from booking.models import AuditEvent
 
 Row = dict[str, Any]

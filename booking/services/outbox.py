@@ -16,8 +16,8 @@ from typing import Protocol
 
 from sqlalchemy import select, update
 
-from booking.database import insert_rows
 from booking.extensions import db
+from booking.inserts import insert_rows
 from booking.models import (
     Delivery,
     Event,

@@ -1,4 +1,4 @@
-"""`database.insert_rows`: several rows in one statement (on PostgreSQL, one array per column),
+"""`inserts.insert_rows`: several rows in one statement (on PostgreSQL, one JSON document),
 stored as the ORM would store them, and refused as the columns refuse them."""
 
 from __future__ import annotations
@@ -7,11 +7,12 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, StatementError
 from support import NOW, VANCOUVER
 
-from booking.database import insert_rows, write_transaction
+from booking.database import write_transaction
 from booking.extensions import db
+from booking.inserts import insert_rows
 from booking.models import AuditEvent
 from booking.services import audit
 
@@ -46,5 +47,27 @@ def test_a_value_too_long_for_its_column_is_refused_not_cut(ctx):
         audit.row("x" * 81, "booked", 2, now=NOW),  # the actor column holds 80
     ]
     with pytest.raises(DataError), write_transaction():
+        insert_rows(TABLE, rows)
+    assert db.session.scalar(select(func.count(AuditEvent.id))) == 0
+
+
+def test_values_come_back_exactly_as_they_went_in(ctx):
+    # Microseconds, text beyond ASCII and JSON's own special characters, a JSON string.
+    at = NOW + timedelta(microseconds=123_457)
+    rows = [
+        audit.row('Zoë "Ò" \\ 🙂', "booked", 1, now=at, after={"note": 'line\n"two"'}),
+        audit.row("staff:1", "booked", 2, now=at) | {"after": "just text"},
+    ]
+    with write_transaction():
+        insert_rows(TABLE, rows)
+    stored = db.session.scalars(select(AuditEvent).order_by(AuditEvent.entity_id)).all()
+    assert [e.at for e in stored] == [at, at]
+    assert [e.actor for e in stored] == ['Zoë "Ò" \\ 🙂', "staff:1"]
+    assert [e.after for e in stored] == [{"note": 'line\n"two"'}, "just text"]
+
+
+def test_a_naive_time_is_refused_and_nothing_is_written(ctx):
+    rows = [audit.row("staff:1", "booked", 1, now=NOW.replace(tzinfo=None))]
+    with pytest.raises((ValueError, StatementError)), write_transaction():
         insert_rows(TABLE, rows)
     assert db.session.scalar(select(func.count(AuditEvent.id))) == 0

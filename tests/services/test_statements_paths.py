@@ -5,7 +5,7 @@ SQLAlchemy's plain path (`Connection.execute`) inside a savepoint, then, after r
 back, on the fast path, and the two must return the same values (of the same types) and leave
 every column of every table the same. The registry of statements the fast path runs is every
 module-level statement of the modules that hand statements to `database.execute`, and the
-multi-row INSERTs of `database.insert_rows`: one that the workload does not compare fails the
+multi-row INSERTs of `inserts.insert_rows`: one that the workload does not compare fails the
 test, so a new statement needs a step here.
 """
 
@@ -40,7 +40,7 @@ from booking.services.errors import BookingError
 TUESDAY = MONDAY + timedelta(days=1)
 # Statements that only PostgreSQL is sent (SQLite needs no advisory locks).
 ONLY_ON = {"booking.database._ADVISORY_LOCKS": "postgresql"}
-# The tables `database.insert_rows` writes (the audit trail, the outbox): one INSERT each.
+# The tables `inserts.insert_rows` writes (the audit trail, the outbox): one INSERT each.
 INSERT_ROWS_TABLES = {"audit_event", "outbox_message", "patient_change"}
 
 

@@ -9,8 +9,9 @@ from typing import Any
 from flask import current_app
 from sqlalchemy import bindparam, select
 
-from booking.database import execute, insert_rows, transactional
+from booking.database import execute, transactional
 from booking.extensions import db
+from booking.inserts import insert_rows
 from booking.models import (
     Appointment,
     Course,

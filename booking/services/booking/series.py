@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
-from booking.database import insert_rows
+from booking.inserts import insert_rows
 from booking.models import Appointment, Event, OutboxMessage
 from booking.services import audit, outbox
 from booking.services import catalog as catalogs
